@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Build on libbpf-bootstrap's model: vmlinux.h -> bpf object -> skeleton -> userspace.
+OUTPUT    ?= build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= cc
+PYTHON    ?= /usr/bin/python3
+PREFIX    ?= /usr/local
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+
+WARN      := -Wall -Wextra -Werror
+INCLUDES  := -Iinclude -Ibpf -Isrc -I$(OUTPUT)
+CFLAGS    ?= -g -O2
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES)
+LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lpthread -lm
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Clang's own system include dirs, so BPF code sees asm/ and bits/ headers (libbpf-bootstrap).
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKEL      := $(OUTPUT)/ccproxy.skel.h
+
+APP_SRCS  := $(wildcard src/*.c)
+APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS))
+LIB_SRCS  := $(filter-out src/main.c,$(APP_SRCS))
+SAN_OBJS  := $(patsubst src/%.c,$(OUTPUT)/san/%.o,$(LIB_SRCS))
+
+LOADGEN_SRCS := $(wildcard tools/loadgen/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean test unit integration install demo bench python deps
+
+all: $(OUTPUT)/ccproxy_exporter $(OUTPUT)/ccproxy-loadgen
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h include/ccproxy/probes.h $(VMLINUX) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(dir $(VMLINUX)) -Ibpf -Iinclude $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(OUTPUT)/ccproxy.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK-BPF,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(OUTPUT)/ccproxy.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ccproxy_bpf > $@
+
+$(OUTPUT)/obj/%.o: src/%.c src/*.h bpf/ccproxy.h include/ccproxy/probes.h $(SKEL) | $(OUTPUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/san/%.o: src/%.c src/*.h bpf/ccproxy.h include/ccproxy/probes.h $(SKEL) | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c $< -o $@
+
+$(OUTPUT)/ccproxy_exporter: $(APP_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The load generator uses nothing but the public probe header.
+$(OUTPUT)/ccproxy-loadgen: $(LOADGEN_SRCS) tools/loadgen/*.h include/ccproxy/probes.h | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools/loadgen $(LOADGEN_SRCS) -lpthread -lm -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done
+
+integration: all
+	$(Q)$(PYTHON) -m pytest -q tests/integration
+
+test: unit integration
+
+install: all
+	install -D -m 0755 $(OUTPUT)/ccproxy_exporter $(DESTDIR)$(PREFIX)/bin/ccproxy_exporter
+	install -D -m 0755 $(OUTPUT)/ccproxy-loadgen $(DESTDIR)$(PREFIX)/bin/ccproxy-loadgen
+	install -D -m 0644 include/ccproxy/probes.h $(DESTDIR)$(PREFIX)/include/ccproxy/probes.h
+	install -D -m 0644 docs/probes.md $(DESTDIR)$(PREFIX)/share/doc/ccproxy_exporter/probes.md
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT)

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map keys, values and limits shared by bpf/ccproxy.bpf.c and the exporter.
+ *
+ * Fixed-width fields with explicit padding only: a key is hashed byte for byte, so both sides
+ * zero every key before filling it. Counters are u64 and only ever grow; userspace sums keys
+ * (and CPUs) at scrape time. Strings are copied from the probe's event as the proxy wrote them;
+ * userspace cuts them at the first NUL and merges keys that then compare equal.
+ */
+#ifndef CCPROXY_BPF_H
+#define CCPROXY_BPF_H
+
+#include "../include/ccproxy/probes.h"
+
+/* Finite `le` bounds of the response-time histogram; one more slot holds +Inf. */
+#define CCPROXY_MAX_BUCKETS	 32
+/* Fixed pool acquisition buckets (spec): 0.001 ... 5 s. */
+#define CCPROXY_POOL_BUCKETS	 10
+
+/* Keys with this flag hold what no longer fit the family's map: the overflow series. */
+#define CCPROXY_KEY_OVERFLOW	 1u
+
+/* Default map capacities; userspace resizes before load. */
+#define CCPROXY_REQUESTS_ENTRIES 4096
+#define CCPROXY_USAGE_ENTRIES	 1024
+#define CCPROXY_ERRORS_ENTRIES	 2048
+#define CCPROXY_INFLIGHT_ENTRIES 16384
+#define CCPROXY_PROCS_ENTRIES	 1024
+
+/* Why an event, or part of it, was not recorded as sent. Exported as a self-metric. */
+enum ccproxy_drop {
+	CCPROXY_DROP_READ_FAULT,    /* the event pointer could not be read */
+	CCPROXY_DROP_BAD_ABI,	    /* wrong abi number or a struct smaller than version 1 */
+	CCPROXY_DROP_INVALID,	    /* a value above its CCPROXY_*_MAX: part not recorded */
+	CCPROXY_DROP_INFLIGHT_FULL, /* request_start not tracked: no pairing, not active */
+	CCPROXY_DROP_UNPAIRED,	    /* completion with no duration and no matching start */
+	CCPROXY_DROP_FOLDED,	    /* recorded under the overflow series of a full map */
+	CCPROXY_DROP_MAP_FULL,	    /* lost: map full and no overflow series to fold into */
+	CCPROXY_DROP_COUNT,
+};
+
+/* requests_total and response_duration_seconds share a key: one update per completion. */
+struct ccproxy_req_key {
+	uint32_t tgid;	 /* 0 unless per-process labels are on */
+	uint32_t flags;	 /* CCPROXY_KEY_* */
+	uint32_t status; /* HTTP status; 0 renders as status="error" */
+	uint32_t pad;
+	struct ccproxy_labels labels;
+};
+
+struct ccproxy_req_val {
+	uint64_t requests;
+	uint64_t dur_count;
+	uint64_t dur_sum_ns;
+	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1]; /* non-cumulative; last is (last bound, +Inf) */
+};
+
+/* tokens_total and cost_usd_total: by (model, service_type). */
+struct ccproxy_usage_key {
+	uint32_t tgid;
+	uint32_t flags;
+	char model[CCPROXY_MODEL_MAX];
+	char service_type[CCPROXY_SERVICE_TYPE_MAX];
+};
+
+/* errors_total: labels.method is always zero. */
+struct ccproxy_error_key {
+	uint32_t tgid;
+	uint32_t flags;
+	struct ccproxy_labels labels;
+	char error_type[CCPROXY_ERROR_TYPE_MAX];
+};
+
+/* Requests between request_start and their completion, per process. */
+struct ccproxy_inflight_key {
+	uint32_t tgid;
+	uint32_t pad;
+	uint64_t request_id;
+};
+
+enum ccproxy_pool_counter {
+	CCPROXY_POOL_ACQUISITIONS,
+	CCPROXY_POOL_RELEASES,
+	CCPROXY_POOL_CREATED,
+	CCPROXY_POOL_CLOSED,
+	CCPROXY_POOL_HEALTH_FAILURES,
+	CCPROXY_POOL_COUNTERS,
+};
+
+/* Pool counters and acquisition histogram, keyed by tgid (0 unless per-process labels). */
+struct ccproxy_pool_val {
+	uint64_t counters[CCPROXY_POOL_COUNTERS];
+	uint64_t wait_count;
+	uint64_t wait_sum_ns;
+	uint64_t buckets[CCPROXY_POOL_BUCKETS + 1];
+};
+
+#define CCPROXY_PROC_HAS_GAUGES	 1u
+#define CCPROXY_PROC_HAS_VERSION 2u
+
+/* Per-process state that dies with the process: pool gauges and the announced version. */
+struct ccproxy_proc_val {
+	uint32_t flags; /* CCPROXY_PROC_* */
+	uint32_t clients_total;
+	uint32_t clients_available;
+	uint32_t clients_active;
+	char version[CCPROXY_VERSION_MAX];
+};
+
+/* Per-CPU: one slot, summed by userspace. */
+struct ccproxy_stats {
+	uint64_t hits[CCPROXY_PROBE_COUNT];
+	uint64_t drops[CCPROXY_DROP_COUNT];
+};
+
+#endif /* CCPROXY_BPF_H */
