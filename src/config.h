@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * config: the whole command line and environment, parsed once into one struct.
+ *
+ * Sources, later wins: built-in defaults, PLUGINS__METRICS__<FIELD> environment variables
+ * (the ccproxy metrics plugin's own settings, names case-insensitive), then flags. Every
+ * field of ccproxy's [plugins.metrics] section is both a flag (--<field with dashes>) and an
+ * env variable; exporter-only settings are flags in Prometheus' dotted style.
+ *
+ * Functions return 0 or -EINVAL and write one message naming the flag or variable at fault
+ * into err (e.g. "--histogram-buckets: not increasing at 0.5"). Nothing here prints or exits.
+ */
+#ifndef CCPROXY_CONFIG_H
+#define CCPROXY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "../bpf/ccproxy.h"
+
+#define CONFIG_MAX_PIDS		   64
+#define CONFIG_DEFAULT_LISTEN	   ":10464"
+#define CONFIG_DEFAULT_PATH	   "/metrics"
+#define CONFIG_DEFAULT_NAMESPACE   "ccproxy"
+#define CONFIG_DEFAULT_PUSH_JOB	   "ccproxy"
+#define CONFIG_DEFAULT_PUSH_PERIOD 60
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+struct config {
+	/* ccproxy [plugins.metrics] */
+	bool enabled;
+	char namespace_[64]; /* valid metric name prefix, or empty for none */
+	bool metrics_endpoint_enabled;
+	bool pushgateway_enabled;
+	char pushgateway_url[1024]; /* empty: unset */
+	char pushgateway_job[128];
+	unsigned int pushgateway_push_interval; /* seconds, 1..86400 */
+	bool collect_request_metrics;
+	bool collect_token_metrics;
+	bool collect_cost_metrics;
+	bool collect_error_metrics;
+	bool collect_pool_metrics;
+	double histogram_buckets[CCPROXY_MAX_BUCKETS]; /* finite, > 0, strictly increasing */
+	size_t nbuckets;
+
+	/* exporter */
+	pid_t pids[CONFIG_MAX_PIDS];
+	size_t npids;
+	char listen_address[256]; /* [host]:port */
+	char telemetry_path[256]; /* starts with '/' */
+	enum log_level log_level;
+	unsigned int limit_requests; /* map capacities: series per family, 16..1000000 */
+	unsigned int limit_usage;
+	unsigned int limit_errors;
+	unsigned int limit_inflight;
+};
+
+void config__defaults(struct config *cfg);
+/* envp as main's third argument or environ; unrelated variables are ignored. */
+int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t errlen);
+/* Returns 1 when --help or --version was given (nothing else parsed after it). */
+int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* Cross-field checks, once after all sources. */
+int config__validate(const struct config *cfg, char *err, size_t errlen);
+/* The flags, one per line with their defaults and env variable names. */
+void config__usage(FILE *f, const char *prog);
+/* Bucket bound in ns, rounded: what BPF compares durations against. */
+unsigned long long config__bucket_ns(double seconds);
+
+#endif /* CCPROXY_CONFIG_H */
