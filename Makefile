@@ -105,3 +105,6 @@ install: all
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT)
+
+# Optional parts (python extension, demo) bring their own rules.
+-include mk/*.mk

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * http: the exporter's web server (libmicrohttpd), routes and content negotiation only.
+ *
+ * Routes: "/" landing page, opts->telemetry_path (metrics), "/metrics/health" (JSON).
+ * GET and HEAD only (405 with Allow otherwise), 404 for anything else and for the telemetry
+ * path while opts->metrics_enabled is false. Metrics responses carry the ccproxy headers
+ * (Content-Type text/plain; version=0.0.4; charset=utf-8, Cache-Control, Pragma, Expires) and
+ * are gzipped when the client's Accept-Encoding allows gzip. A handler that fails gives 500
+ * with a one-line text body; the server never exits on a request.
+ *
+ * Handlers run on the server's threads, possibly concurrently: they must be thread-safe.
+ */
+#ifndef CCPROXY_HTTP_H
+#define CCPROXY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "strbuf.h"
+
+struct http_handlers {
+	/* Append the exposition to out; return 0 or a negative errno. */
+	int (*metrics)(void *ctx, struct strbuf *out);
+	/* Append the health JSON object to out; return 0 or a negative errno. */
+	int (*health)(void *ctx, struct strbuf *out);
+	void *ctx;
+};
+
+struct http_opts {
+	const char *listen_address; /* "host:port", ":port", "[v6]:port" */
+	const char *telemetry_path; /* e.g. "/metrics" */
+	bool metrics_enabled;
+	unsigned int max_connections; /* 0: default (64) */
+	unsigned int timeout_s;	      /* per-connection idle timeout, 0: default (10) */
+};
+
+struct http_server;
+
+/* Binds and starts serving. NULL with errno set: EINVAL (bad address), EADDRINUSE, ... */
+struct http_server *http__start(const struct http_opts *opts, const struct http_handlers *h);
+/* Stops accepting, waits for handlers in progress, frees. NULL-safe. */
+void http__stop(struct http_server *srv);
+
+/*
+ * Pure helpers, exposed for tests. http__parse_listen fills host (empty: any) and port;
+ * returns 0 or -EINVAL. http__accepts_gzip applies Accept-Encoding rules (q=0 refuses).
+ */
+int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port);
+bool http__accepts_gzip(const char *accept_encoding);
+/* gzip-compresses in into out (replacing its content); 0 or a negative errno. */
+int http__gzip(const char *in, size_t len, struct strbuf *out);
+
+#endif /* CCPROXY_HTTP_H */
