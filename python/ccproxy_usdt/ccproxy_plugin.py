@@ -1,0 +1,431 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""ccproxy hook that fires the ccproxy USDT probes instead of updating prometheus_client.
+
+ccproxy's hook system calls ``await hook(context)`` for each event in ``hook.events``; the
+context carries ``event, timestamp, data, metadata, request, response, provider, plugin,
+error``. UsdtMetricsHook maps the request.* and provider.* events to probes:
+
+================================  ===========================  =============================
+event                             probe                        what it reads
+================================  ===========================  =============================
+request.started                   request_start                request_id, method, endpoint,
+                                                               model, service_type
+request.completed                 request_complete             + status, duration, usage, cost
+request.failed                    request_fail                 + error (class name)
+provider.request.prepared/.sent   provider_request_sent        request_id, model, provider
+provider.response.received        provider_response_received   + status_code
+provider.error                    provider_error               error -> "provider_<Class>"
+provider.stream.start             provider_stream_start
+provider.stream.chunk             provider_stream_chunk        chunk size in bytes
+provider.stream.end               provider_stream_end          usage_metrics (tokens, cost)
+================================  ===========================  =============================
+
+Where values come from (first found wins):
+
+- request_id: data["request_id"], metadata["request_id"]; str ids are hashed to u64
+  (ccproxy_usdt.request_id_hash). Missing: 0.
+- method: data["method"], request.method. endpoint: data["endpoint"], data["path"],
+  data["url"], request.url.path -- always reduced to the route path (no scheme, host, query
+  string or fragment), which bounds the label's cardinality unlike the Python plugin.
+- model, service_type: data, then metadata; service_type falls back to context.provider.
+- status: data["response_status"], data["status_code"], data["status"], response.status_code.
+- duration: data["duration"] (s) or data["duration_ms"]; absent: the tracer measures the time
+  since request_start itself.
+- usage: data["usage"] (Anthropic names: input_tokens, output_tokens,
+  cache_read_input_tokens, cache_creation_input_tokens; OpenAI prompt_tokens and
+  completion_tokens also read), else metadata (tokens_input, tokens_output,
+  cache_read_tokens, cache_write_tokens); cost: data["cost_usd"], metadata["cost_usd"],
+  USD as float, passed as round(usd * 1e9) nano-USD. provider.stream.end reads
+  data["usage_metrics"] (same keys, plus cost_usd and model).
+- Usage is reported once per request (probes.h): a streamed request (data or metadata
+  "streaming" true, or one whose provider.stream.end carried usage) reports it at
+  provider.stream.end; request.completed then reports none.
+
+The hook never raises into the proxy: a malformed context is counted in ``self.dropped``.
+While no tracer is attached a call costs one enabled_mask() check (plus, for stream ends,
+remembering that the request was streamed).
+
+Pool metrics have no hook event in ccproxy: a client pool calls the PoolProbes methods. Info
+and pool gauges are states, not events, and a tracer may attach at any time: call
+``hook.announce()`` periodically (every second or so) so a newly attached exporter learns them.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+EVENT_NAMES = (
+    "request.started",
+    "request.completed",
+    "request.failed",
+    "provider.request.prepared",
+    "provider.request.sent",
+    "provider.response.received",
+    "provider.error",
+    "provider.stream.start",
+    "provider.stream.chunk",
+    "provider.stream.end",
+)
+
+# The probe ABI order (probes.h CCPROXY_PROBES): bit i of enabled_mask() is PROBES[i]. Kept
+# here so that this module imports without the compiled extension (unit tests use a recorder).
+PROBES = (
+    "request_start", "request_complete", "request_fail", "provider_request_sent",
+    "provider_response_received", "provider_error", "provider_stream_start",
+    "provider_stream_chunk", "provider_stream_end", "pool_acquire", "pool_release",
+    "pool_connection_created", "pool_connection_closed", "pool_health_check_failed",
+    "pool_gauges", "info",
+)
+_BIT = {name: 1 << i for i, name in enumerate(PROBES)}
+_B_START = _BIT["request_start"]
+_B_COMPLETE = _BIT["request_complete"]
+_B_FAIL = _BIT["request_fail"]
+_B_SENT = _BIT["provider_request_sent"]
+_B_RECEIVED = _BIT["provider_response_received"]
+_B_PERROR = _BIT["provider_error"]
+_B_SSTART = _BIT["provider_stream_start"]
+_B_SCHUNK = _BIT["provider_stream_chunk"]
+_B_SEND = _BIT["provider_stream_end"]
+
+# (probe keyword, keys in a usage dict, keys in ccproxy's request metadata)
+_TOKEN_KEYS = (
+    ("input_tokens", ("input_tokens", "prompt_tokens"), ("tokens_input",)),
+    ("output_tokens", ("output_tokens", "completion_tokens"), ("tokens_output",)),
+    ("cache_read_tokens", ("cache_read_input_tokens", "cache_read_tokens"),
+     ("cache_read_tokens",)),
+    ("cache_write_tokens", ("cache_creation_input_tokens", "cache_write_tokens"),
+     ("cache_write_tokens",)),
+)
+
+# Remembered streamed request ids are forgotten at completion; this bounds a leak when a
+# proxy never completes some of them.
+_STREAMED_MAX = 65536
+
+
+def route_path(value: Any) -> str:
+    """The route path of a URL or path: no scheme, host, query string or fragment."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        path = getattr(value, "path", None)  # starlette URL, httpx URL
+        value = path if isinstance(path, str) else str(value)
+    if "://" in value:
+        value = urlsplit(value).path
+    else:
+        value = value.split("?", 1)[0].split("#", 1)[0]
+    if value and not value.startswith("/"):
+        value = "/" + value
+    return value
+
+
+def usd_to_nusd(cost: Any) -> int:
+    """USD (float, int, Decimal, numeric str) to integer nano-USD; anything else is 0."""
+    try:
+        v = float(cost)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(v) or v <= 0:
+        return 0
+    return int(round(v * 1e9))
+
+
+def seconds_to_ns(seconds: Any) -> int:
+    try:
+        v = float(seconds)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(v) or v <= 0:
+        return 0
+    return int(round(v * 1e9))
+
+
+def _count(v: Any) -> int:
+    """A token count as a non-negative int; junk is 0 (token counts <= 0 are not recorded)."""
+    if isinstance(v, bool) or v is None:
+        return 0
+    try:
+        n = int(v)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return n if n > 0 else 0
+
+
+def _first(d: Any, keys: Iterable[str]) -> Any:
+    if not isinstance(d, dict):
+        return None
+    for k in keys:
+        v = d.get(k)
+        if v is not None:
+            return v
+    return None
+
+
+def _text(v: Any) -> Any:
+    """A label value as the probe takes it: str or bytes as is, other values str()'d."""
+    if v is None or isinstance(v, (str, bytes)):
+        return v
+    return str(getattr(v, "value", v))
+
+
+def usage_kwargs(usage: Any, metadata: Any = None) -> dict:
+    """Probe keywords (input_tokens .. cache_write_tokens, cost_nusd) from a usage dict,
+    falling back to ccproxy's request metadata keys."""
+    kw = {}
+    for name, ukeys, mkeys in _TOKEN_KEYS:
+        v = _first(usage, ukeys)
+        if v is None:
+            v = _first(metadata, mkeys)
+        kw[name] = _count(v)
+    cost = _first(usage, ("cost_usd",))
+    if cost is None:
+        cost = _first(metadata, ("cost_usd",))
+    kw["cost_nusd"] = usd_to_nusd(cost)
+    return kw
+
+
+def _default_probes() -> Any:
+    import ccproxy_usdt
+
+    if tuple(ccproxy_usdt.PROBES) != PROBES:
+        raise ImportError("ccproxy_usdt extension has another probe ABI order")
+    return ccproxy_usdt
+
+
+def _event_name(event: Any) -> str:
+    return getattr(event, "value", event)
+
+
+class UsdtMetricsHook:
+    """ccproxy Hook: fires ccproxy USDT probes at request and provider events."""
+
+    name = "usdt_metrics"
+    priority = 700  # ccproxy's HookLayer.OBSERVATION, as the metrics plugin
+
+    def __init__(self, version: str | None = None, hook_event: Any = None,
+                 probes: Any = None) -> None:
+        """version: announced by the info probe. hook_event: ccproxy's HookEvent enum, to
+        list ``events`` as its members (default: the event names as str). probes: the probe
+        module (tests pass a recorder)."""
+        self.version = version
+        self.probes = probes if probes is not None else _default_probes()
+        self.events = [hook_event(n) for n in EVENT_NAMES] if hook_event else list(EVENT_NAMES)
+        self.pool: PoolProbes | None = None
+        self.dropped = 0
+        self._streamed: set = set()
+        self._handlers = {
+            "request.started": self._request_started,
+            "request.completed": self._request_completed,
+            "request.failed": self._request_failed,
+            "provider.request.prepared": self._provider_request,
+            "provider.request.sent": self._provider_request,
+            "provider.response.received": self._provider_response,
+            "provider.error": self._provider_error,
+            "provider.stream.start": self._stream_start,
+            "provider.stream.chunk": self._stream_chunk,
+            "provider.stream.end": self._stream_end,
+        }
+
+    async def __call__(self, context: Any) -> None:
+        self.handle(context)
+
+    def handle(self, context: Any) -> None:
+        """Synchronous entry point, usable where awaiting is impossible (a generator being
+        closed by a client disconnect)."""
+        handler = self._handlers.get(_event_name(context.event))
+        if handler is None:
+            return
+        try:
+            handler(context, self.probes.enabled_mask())
+        except Exception:  # a metrics hook must never fail a request
+            self.dropped += 1
+
+    def announce(self) -> None:
+        """Fire the state probes (info, pool gauges) again for tracers attached meanwhile."""
+        try:
+            if self.version is not None:
+                self.probes.info(self.version)
+            if self.pool is not None:
+                self.pool.refresh()
+        except Exception:
+            self.dropped += 1
+
+    # -- field extraction --------------------------------------------------------------
+
+    @staticmethod
+    def _rid(ctx: Any) -> Any:
+        rid = _first(ctx.data, ("request_id",))
+        if rid is None:
+            rid = _first(ctx.metadata, ("request_id",))
+        if rid is None:
+            return 0
+        if isinstance(rid, (int, str, bytes)) and not isinstance(rid, bool):
+            return rid
+        return str(rid)
+
+    @staticmethod
+    def _labels(ctx: Any) -> dict:
+        data, meta, req = ctx.data or {}, ctx.metadata or {}, ctx.request
+        method = data.get("method") or getattr(req, "method", None)
+        endpoint = _first(data, ("endpoint", "path", "url"))
+        if endpoint is None and req is not None:
+            endpoint = getattr(req, "url", None)
+        model = _first(data, ("model",))
+        if model is None:
+            model = _first(meta, ("model",))
+        service = _first(data, ("service_type",))
+        if service is None:
+            service = _first(meta, ("service_type",))
+        if service is None:
+            service = ctx.provider
+        return {
+            "method": _text(method),
+            "endpoint": route_path(endpoint),
+            "model": _text(model),
+            "service_type": _text(service),
+        }
+
+    @staticmethod
+    def _provider_labels(ctx: Any, usage: Any = None) -> dict:
+        data, meta = ctx.data or {}, ctx.metadata or {}
+        model = _first(data, ("model",))
+        if model is None:
+            model = _first(usage, ("model",))
+        if model is None:
+            model = _first(meta, ("model",))
+        service = ctx.provider or _first(data, ("provider", "service_type"))
+        return {"model": _text(model), "service_type": _text(service)}
+
+    @staticmethod
+    def _status(ctx: Any) -> int:
+        v = _first(ctx.data, ("response_status", "status_code", "status"))
+        if v is None:
+            v = getattr(ctx.response, "status_code", None)
+        try:
+            v = int(v)
+        except (TypeError, ValueError):
+            return 0
+        return v if 0 < v < 1000 else 0
+
+    @staticmethod
+    def _streaming(ctx: Any) -> bool:
+        v = _first(ctx.data, ("streaming", "stream"))
+        if v is None:
+            v = _first(ctx.metadata, ("streaming", "stream"))
+        return v is True
+
+    # -- handlers ----------------------------------------------------------------------
+
+    def _request_started(self, ctx: Any, mask: int) -> None:
+        if mask & _B_START:
+            self.probes.request_start(self._rid(ctx), **self._labels(ctx))
+
+    def _request_completed(self, ctx: Any, mask: int) -> None:
+        rid = self._rid(ctx)
+        streamed = rid in self._streamed
+        if streamed:
+            self._streamed.discard(rid)
+        if not mask & _B_COMPLETE:
+            return
+        data = ctx.data or {}
+        dur = data.get("duration")
+        duration_ns = seconds_to_ns(dur) if dur is not None else \
+            seconds_to_ns(_first(data, ("duration_ms",)) or 0) // 1000
+        usage = {}
+        if not streamed and not self._streaming(ctx):
+            usage = usage_kwargs(data.get("usage"), ctx.metadata)
+            cost = data.get("cost_usd")
+            if cost is not None:
+                usage["cost_nusd"] = usd_to_nusd(cost)
+        self.probes.request_complete(rid, self._status(ctx), duration_ns=duration_ns,
+                                     **self._labels(ctx), **usage)
+
+    def _request_failed(self, ctx: Any, mask: int) -> None:
+        rid = self._rid(ctx)
+        self._streamed.discard(rid)
+        if mask & _B_FAIL:
+            err = ctx.error
+            error_type = type(err).__name__ if err is not None else "unknown"
+            self.probes.request_fail(rid, error_type, **self._labels(ctx))
+
+    def _provider_request(self, ctx: Any, mask: int) -> None:
+        if mask & _B_SENT:
+            self.probes.provider_request_sent(self._rid(ctx), **self._provider_labels(ctx))
+
+    def _provider_response(self, ctx: Any, mask: int) -> None:
+        if mask & _B_RECEIVED:
+            self.probes.provider_response_received(self._rid(ctx), self._status(ctx),
+                                                   **self._provider_labels(ctx))
+
+    def _provider_error(self, ctx: Any, mask: int) -> None:
+        if mask & _B_PERROR:
+            err = ctx.error
+            error_type = "provider_" + (type(err).__name__ if err is not None else "unknown")
+            endpoint = route_path(_first(ctx.data, ("endpoint",))) or "/"
+            self.probes.provider_error(self._rid(ctx), error_type, endpoint=endpoint,
+                                       **self._provider_labels(ctx))
+
+    def _stream_start(self, ctx: Any, mask: int) -> None:
+        if mask & _B_SSTART:
+            self.probes.provider_stream_start(self._rid(ctx), **self._provider_labels(ctx))
+
+    def _stream_chunk(self, ctx: Any, mask: int) -> None:
+        if mask & _B_SCHUNK:
+            data = ctx.data or {}
+            size = data.get("chunk_size")
+            if size is None:
+                chunk = data.get("chunk")
+                size = len(chunk) if isinstance(chunk, (bytes, bytearray, str)) else 0
+            self.probes.provider_stream_chunk(self._rid(ctx), _count(size),
+                                              **self._provider_labels(ctx))
+
+    def _stream_end(self, ctx: Any, mask: int) -> None:
+        rid = self._rid(ctx)
+        usage = _first(ctx.data, ("usage_metrics", "usage"))
+        if usage:
+            # Remembered even while detached: request.completed must not report it again.
+            if len(self._streamed) >= _STREAMED_MAX:
+                self._streamed.clear()
+            self._streamed.add(rid)
+        if mask & _B_SEND:
+            kw = usage_kwargs(usage) if usage else {}
+            self.probes.provider_stream_end(rid, **self._provider_labels(ctx, usage), **kw)
+
+
+class PoolProbes:
+    """The pool_* probes for a pool of upstream clients; keeps the last gauges to re-fire."""
+
+    def __init__(self, probes: Any = None) -> None:
+        self.probes = probes if probes is not None else _default_probes()
+        self.gauges: tuple | None = None
+
+    def acquired(self, wait_seconds: float = 0.0) -> None:
+        self.probes.pool_acquire(seconds_to_ns(wait_seconds))
+
+    def acquired_ns(self, wait_ns: int) -> None:
+        self.probes.pool_acquire(wait_ns if wait_ns > 0 else 0)
+
+    def released(self) -> None:
+        self.probes.pool_release()
+
+    def connection_created(self) -> None:
+        self.probes.pool_connection_created()
+
+    def connection_closed(self) -> None:
+        self.probes.pool_connection_closed()
+
+    def health_check_failed(self) -> None:
+        self.probes.pool_health_check_failed()
+
+    def set_gauges(self, total: int, available: int, active: int) -> None:
+        self.gauges = (max(0, total), max(0, available), max(0, active))
+        self.probes.pool_gauges(*self.gauges)
+
+    def refresh(self) -> None:
+        if self.gauges is not None:
+            self.probes.pool_gauges(*self.gauges)
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""UsdtMetricsHook against the HookEvent/HookContext stand-ins and a recording probe module."""
+import asyncio
+
+import pytest
+from ccproxy_standins import HookContext, HookEvent
+from conftest import Recorder, plugin
+
+E = HookEvent
+
+
+def ctx(event, **kw):
+    return HookContext(event=event, **kw)
+
+
+def hook_with(rec, **kw):
+    return plugin.UsdtMetricsHook(probes=rec, **kw)
+
+
+def test_events_cover_request_and_provider_events():
+    h = hook_with(Recorder(), hook_event=HookEvent)
+    assert E.REQUEST_STARTED in h.events and E.PROVIDER_STREAM_END in h.events
+    assert all(isinstance(e, HookEvent) for e in h.events)
+    assert E.APP_STARTUP not in h.events
+    assert hook_with(Recorder()).events == list(plugin.EVENT_NAMES)
+
+
+def test_request_lifecycle_with_usage(rec):
+    h = hook_with(rec)
+    data = {"request_id": "abc", "method": "POST",
+            "url": "http://127.0.0.1:8000/v1/messages?beta=true", "model": "claude-sonnet-4",
+            "service_type": "claude_api"}
+    asyncio.run(h(ctx(E.REQUEST_STARTED, data=dict(data))))
+    done = dict(data, status_code=200, duration=0.25,
+                usage={"input_tokens": 10, "output_tokens": 20,
+                       "cache_read_input_tokens": 3, "cache_creation_input_tokens": 4},
+                cost_usd=0.000123)
+    asyncio.run(h(ctx(E.REQUEST_COMPLETED, data=done)))
+    (n1, a1, k1), (n2, a2, k2) = rec.calls
+    assert n1 == "request_start" and a1 == ("abc",)
+    assert k1 == {"method": "POST", "endpoint": "/v1/messages", "model": "claude-sonnet-4",
+                  "service_type": "claude_api"}
+    assert n2 == "request_complete" and a2 == ("abc", 200)
+    assert k2["duration_ns"] == 250_000_000
+    assert (k2["input_tokens"], k2["output_tokens"], k2["cache_read_tokens"],
+            k2["cache_write_tokens"]) == (10, 20, 3, 4)
+    assert k2["cost_nusd"] == 123_000
+    assert k2["endpoint"] == "/v1/messages"
+
+
+def test_metadata_fallbacks(rec):
+    h = hook_with(rec)
+    meta = {"request_id": "r1", "model": "gpt-4o", "service_type": "codex",
+            "tokens_input": 5, "tokens_output": 6, "cache_read_tokens": 7,
+            "cache_write_tokens": 8, "cost_usd": 1.5}
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"method": "POST", "endpoint": "/v1/chat"},
+                 metadata=meta, response=type("R", (), {"status_code": 201})()))
+    name, args, kw = rec.calls[0]
+    assert args == ("r1", 201)
+    assert kw["model"] == "gpt-4o" and kw["service_type"] == "codex"
+    assert (kw["input_tokens"], kw["output_tokens"], kw["cache_read_tokens"],
+            kw["cache_write_tokens"], kw["cost_nusd"]) == (5, 6, 7, 8, 1_500_000_000)
+    assert kw["duration_ns"] == 0  # the tracer measures it
+
+
+def test_service_type_falls_back_to_provider(rec):
+    hook_with(rec).handle(ctx(E.REQUEST_STARTED, data={"request_id": 7}, provider="copilot"))
+    assert rec.calls[0][2]["service_type"] == "copilot"
+
+
+def test_streamed_usage_reported_once(rec):
+    h = hook_with(rec)
+    usage = {"input_tokens": 1, "output_tokens": 2, "cache_read_input_tokens": 3,
+             "cache_creation_input_tokens": 4, "cost_usd": 0.5, "model": "claude-haiku"}
+    h.handle(ctx(E.PROVIDER_STREAM_END, data={"request_id": "s", "usage_metrics": usage},
+                 provider="claude_api"))
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"request_id": "s", "status_code": 200,
+                                           "usage": usage, "cost_usd": 0.5}))
+    (n1, a1, k1), (n2, a2, k2) = rec.calls
+    assert n1 == "provider_stream_end"
+    assert k1 == {"model": "claude-haiku", "service_type": "claude_api", "input_tokens": 1,
+                  "output_tokens": 2, "cache_read_tokens": 3, "cache_write_tokens": 4,
+                  "cost_nusd": 500_000_000}
+    assert n2 == "request_complete"
+    assert not any(k.endswith("_tokens") or k == "cost_nusd" for k in k2)
+    assert h._streamed == set()
+
+
+def test_streaming_flag_suppresses_usage_at_completion(rec):
+    h = hook_with(rec)
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"request_id": "s", "status_code": 200,
+                                           "streaming": True, "usage": {"input_tokens": 3}}))
+    assert "input_tokens" not in rec.calls[0][2]
+
+
+def test_stream_end_remembered_while_detached():
+    rec = Recorder(mask=0)
+    h = hook_with(rec)
+    h.handle(ctx(E.PROVIDER_STREAM_END, data={"request_id": "s",
+                                             "usage_metrics": {"input_tokens": 1}}))
+    rec.mask = (1 << len(plugin.PROBES)) - 1
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"request_id": "s", "status_code": 200,
+                                           "usage": {"input_tokens": 1}}))
+    assert rec.names() == ["request_complete"]
+    assert "input_tokens" not in rec.calls[0][2]
+
+
+def test_request_failed_error_type(rec):
+    h = hook_with(rec)
+    h.handle(ctx(E.REQUEST_FAILED, data={"request_id": 1, "endpoint": "/v1/messages"},
+                 error=TimeoutError("x")))
+    h.handle(ctx(E.REQUEST_FAILED, data={"request_id": 2}))
+    assert rec.calls[0][:2] == ("request_fail", (1, "TimeoutError"))
+    assert rec.calls[0][2]["endpoint"] == "/v1/messages"
+    assert rec.calls[1][1] == (2, "unknown")
+
+
+def test_provider_error(rec):
+    h = hook_with(rec)
+    h.handle(ctx(E.PROVIDER_ERROR, metadata={"request_id": "p"}, data={"model": "m"},
+                 provider="claude_api", error=ConnectionError()))
+    h.handle(ctx(E.PROVIDER_ERROR, data={"endpoint": "https://h/v1/x?q=1"}, provider="codex"))
+    assert rec.calls[0] == ("provider_error", ("p", "provider_ConnectionError"),
+                            {"endpoint": "/", "model": "m", "service_type": "claude_api"})
+    assert rec.calls[1][1] == (0, "provider_unknown")
+    assert rec.calls[1][2]["endpoint"] == "/v1/x"
+
+
+def test_provider_events(rec):
+    h = hook_with(rec)
+    h.handle(ctx(E.PROVIDER_REQUEST_PREPARED, metadata={"request_id": "a"}, provider="codex"))
+    h.handle(ctx(E.PROVIDER_REQUEST_SENT, metadata={"request_id": "a"}, provider="codex"))
+    h.handle(ctx(E.PROVIDER_RESPONSE_RECEIVED, data={"status_code": 429},
+                 metadata={"request_id": "a"}, provider="codex"))
+    h.handle(ctx(E.PROVIDER_STREAM_START, data={"request_id": "a"}, provider="codex"))
+    h.handle(ctx(E.PROVIDER_STREAM_CHUNK, data={"request_id": "a", "chunk": b"12345"}))
+    h.handle(ctx(E.PROVIDER_STREAM_CHUNK, data={"request_id": "a", "chunk_size": 9}))
+    assert rec.names() == ["provider_request_sent", "provider_request_sent",
+                           "provider_response_received", "provider_stream_start",
+                           "provider_stream_chunk", "provider_stream_chunk"]
+    assert rec.calls[2][1] == ("a", 429)
+    assert rec.calls[4][1] == ("a", 5) and rec.calls[5][1] == ("a", 9)
+
+
+def test_detached_fires_nothing():
+    rec = Recorder(mask=0)
+    h = hook_with(rec)
+    for e in h.events:
+        h.handle(ctx(HookEvent(e), data={"request_id": 1}))
+    assert rec.calls == []
+
+
+def test_only_enabled_probes_fire():
+    rec = Recorder(mask=plugin._BIT["request_complete"])
+    h = hook_with(rec)
+    h.handle(ctx(E.REQUEST_STARTED, data={"request_id": 1}))
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"request_id": 1, "status_code": 200}))
+    assert rec.names() == ["request_complete"]
+
+
+def test_other_events_ignored(rec):
+    hook_with(rec).handle(ctx(E.APP_STARTUP))
+    assert rec.calls == []
+
+
+def test_malformed_context_never_raises(rec):
+    h = hook_with(rec)
+
+    class Boom:
+        def get(self, *a):
+            raise RuntimeError("boom")
+
+    h.handle(ctx(E.REQUEST_COMPLETED, data=Boom()))
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"request_id": 1, "status_code": "abc",
+                                           "usage": {"input_tokens": "x",
+                                                     "output_tokens": -3},
+                                           "cost_usd": float("nan")}))
+    assert h.dropped == 1
+    kw = rec.calls[-1][2]
+    assert rec.calls[-1][1] == (1, 0)
+    assert kw["input_tokens"] == 0 and kw["output_tokens"] == 0 and kw["cost_nusd"] == 0
+
+
+def test_announce_and_pool(rec):
+    h = hook_with(rec, version="0.2.10")
+    h.pool = plugin.PoolProbes(probes=rec)
+    h.announce()  # no gauges yet
+    h.pool.set_gauges(4, 3, 1)
+    h.pool.acquired(0.0015)
+    h.pool.released()
+    h.pool.connection_created()
+    h.pool.connection_closed()
+    h.pool.health_check_failed()
+    h.announce()
+    assert rec.names() == ["info", "pool_gauges", "pool_acquire", "pool_release",
+                           "pool_connection_created", "pool_connection_closed",
+                           "pool_health_check_failed", "info", "pool_gauges"]
+    assert rec.calls[2][1] == (1_500_000,)
+    assert rec.calls[-1][1] == (4, 3, 1)
+
+
+@pytest.mark.parametrize("value,path", [
+    ("http://h:1/v1/messages?x=1", "/v1/messages"),
+    ("/v1/chat/completions?a#f", "/v1/chat/completions"),
+    ("v1/x", "/v1/x"),
+    ("", ""),
+    (None, ""),
+    ("https://host", ""),
+])
+def test_route_path(value, path):
+    assert plugin.route_path(value) == path
+
+
+@pytest.mark.parametrize("usd,nusd", [
+    (0.000123, 123_000), (1.5, 1_500_000_000), (0, 0), (-1, 0), (None, 0), ("0.25", 250_000_000),
+    (float("inf"), 0), (3e-10, 0), (6e-10, 1),
+])
+def test_usd_to_nusd(usd, nusd):
+    assert plugin.usd_to_nusd(usd) == nusd
