@@ -32,7 +32,7 @@ Arguments (positional in this order, or by keyword):
 Types:
 - request_id: int in 0..2**64-1, or str/bytes, hashed to a u64 with FNV-1a 64 over its UTF-8
   bytes (request_id_hash(x) gives the value; the same in every process).
-- Strings: str (encoded UTF-8; unencodable characters such as lone surrogates become U+FFFD),
+- Strings: str (encoded UTF-8; unencodable characters such as lone surrogates become "?"),
   bytes (copied as they are), or None (empty; the exporter shows "unknown"). Cut to the field's
   size - 1 bytes on a UTF-8 character boundary: method 7, endpoint 63, model 63,
   service_type 31, error_type 63, version 31 bytes.
