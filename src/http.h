@@ -36,7 +36,13 @@ struct http_opts {
 
 struct http_server;
 
-/* Binds and starts serving. NULL with errno set: EINVAL (bad address), EADDRINUSE, ... */
+/*
+ * Binds and starts serving; opts and h are copied. ":port" listens on every address (IPv6
+ * socket accepting IPv4 too, or IPv4 only without IPv6); a hostname binds its first usable
+ * address, IPv4 ones first. The telemetry path must start with '/' and be neither "/" nor
+ * "/metrics/health". NULL with errno set: EINVAL (bad address or path, unknown host),
+ * EADDRINUSE, EACCES (privileged port), ...
+ */
 struct http_server *http__start(const struct http_opts *opts, const struct http_handlers *h);
 /* Stops accepting, waits for handlers in progress, frees. NULL-safe. */
 void http__stop(struct http_server *srv);

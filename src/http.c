@@ -1,0 +1,671 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include <zlib.h>
+#include "http.h"
+#include "log.h"
+
+#define HTTP_DEFAULT_MAX_CONNECTIONS 64
+#define HTTP_DEFAULT_TIMEOUT_S	     10
+#define HTTP_THREADS		     2
+/* Per-connection pool: a request whose headers do not fit is answered 431 by libmicrohttpd. */
+#define HTTP_CONN_MEMORY (32 * 1024)
+#define HTTP_BACKLOG	 128
+#define HTTP_HEALTH_PATH "/metrics/health"
+#define HTTP_ALLOW	 "GET, HEAD"
+
+#define CT_TEXT	   "text/plain; charset=utf-8"
+#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define CT_HTML	   "text/html; charset=utf-8"
+#define CT_JSON	   "application/json"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_handlers h;
+	char *telemetry_path;
+	bool metrics_enabled;
+	struct strbuf landing;
+};
+
+enum http_route { ROUTE_NONE, ROUTE_LANDING, ROUTE_METRICS, ROUTE_HEALTH };
+
+/* One response: the body is copied by libmicrohttpd, so it may live on the caller's stack. */
+struct http_reply {
+	unsigned int status;
+	const char *type;
+	const char *body;
+	size_t len;
+	bool allow;    /* Allow: GET, HEAD (405) */
+	bool no_cache; /* the ccproxy metrics headers, and Vary since the body depends on it */
+	bool gzip;
+};
+
+/* ---- listen address ---------------------------------------------------------------------- */
+
+static int parse_port(const char *s, unsigned short *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	/* Five digits at most, so the value cannot overflow before the range check. */
+	if (!s[0] || strlen(s) > 5)
+		return -EINVAL;
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	/* Port 0 would bind a random port nobody could scrape. */
+	if (v == 0 || v > 65535)
+		return -EINVAL;
+	*port = (unsigned short)v;
+	return 0;
+}
+
+static bool is_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
+}
+
+/* An IPv6 literal, with an optional non-empty %zone. */
+static bool valid_v6(const char *s, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+	const char *pct = memchr(s, '%', n);
+	size_t addr_len = pct ? (size_t)(pct - s) : n;
+	size_t i;
+
+	if (addr_len == 0 || addr_len >= sizeof(buf))
+		return false;
+	if (pct) {
+		if (pct + 1 == s + n)
+			return false;
+		for (i = addr_len + 1; i < n; i++)
+			if (!is_name_char(s[i]))
+				return false;
+	}
+	memcpy(buf, s, addr_len);
+	buf[addr_len] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port)
+{
+	const char *hstart, *hend, *colon, *p;
+	unsigned short pnum;
+	size_t n;
+
+	if (!addr || !host || !port || hostlen == 0)
+		return -EINVAL;
+	if (addr[0] == '[') {
+		hstart = addr + 1;
+		hend = strchr(hstart, ']');
+		if (!hend || hend[1] != ':' || !valid_v6(hstart, (size_t)(hend - hstart)))
+			return -EINVAL;
+		colon = hend + 1;
+	} else {
+		/* An unbracketed host may not contain ':', so "::1:80" is refused as ambiguous. */
+		colon = strchr(addr, ':');
+		if (!colon)
+			return -EINVAL;
+		hstart = addr;
+		hend = colon;
+		for (p = hstart; p < hend; p++)
+			if (!is_name_char(*p))
+				return -EINVAL;
+	}
+	n = (size_t)(hend - hstart);
+	if (n >= hostlen || parse_port(colon + 1, &pnum))
+		return -EINVAL;
+	memcpy(host, hstart, n);
+	host[n] = '\0';
+	*port = pnum;
+	return 0;
+}
+
+/* ---- socket ------------------------------------------------------------------------------ */
+
+/* Returns a listening, non-blocking socket or a negative errno (EADDRINUSE kept exact). */
+static int bind_listen(int family, const struct sockaddr *sa, socklen_t salen, bool dual_stack)
+{
+	int fd, one = 1, zero = 0, err;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* SO_REUSEADDR lets a restart bind over TIME_WAIT; Linux still refuses a live listener. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    (family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? &zero : &one, sizeof(int))) ||
+	    bind(fd, sa, salen) || listen(fd, HTTP_BACKLOG)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* ":port": [::] accepting IPv4 too, or 0.0.0.0 where the kernel has no IPv6. */
+static int listen_any(unsigned short port)
+{
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd;
+
+	a6.sin6_addr = in6addr_any;
+	fd = bind_listen(AF_INET6, (struct sockaddr *)&a6, sizeof(a6), true);
+	if (fd != -EAFNOSUPPORT && fd != -EADDRNOTAVAIL)
+		return fd;
+	a4.sin_addr.s_addr = htonl(INADDR_ANY);
+	return bind_listen(AF_INET, (struct sockaddr *)&a4, sizeof(a4), false);
+}
+
+static int gai_to_errno(int rc)
+{
+	switch (rc) {
+	case EAI_AGAIN:
+		return -EAGAIN;
+	case EAI_MEMORY:
+		return -ENOMEM;
+	case EAI_SYSTEM:
+		return errno ? -errno : -EIO;
+	default: /* unknown host, no address of a usable family, ... */
+		return -EINVAL;
+	}
+}
+
+/*
+ * Binds the first address that works. IPv4 results are tried before IPv6 ones, as Go's
+ * listeners do, so "localhost:port" behaves as in other Prometheus exporters. An
+ * EADDRINUSE from any candidate is what the caller sees if none can be bound.
+ */
+static int listen_resolved(const char *host, const char *service)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res, *ai;
+	int rc, pass, fd, err = -EADDRNOTAVAIL;
+
+	rc = getaddrinfo(host, service, &hints, &res);
+	if (rc)
+		return gai_to_errno(rc);
+	for (pass = 0; pass < 2; pass++) {
+		for (ai = res; ai; ai = ai->ai_next) {
+			if ((ai->ai_family == AF_INET) != (pass == 0))
+				continue;
+			fd = bind_listen(ai->ai_family, ai->ai_addr, ai->ai_addrlen, false);
+			if (fd >= 0) {
+				freeaddrinfo(res);
+				return fd;
+			}
+			if (err != -EADDRINUSE)
+				err = fd;
+		}
+	}
+	freeaddrinfo(res);
+	return err;
+}
+
+static int listen_on(const char *addr)
+{
+	char host[256], service[8];
+	unsigned short port;
+	int err;
+
+	err = http__parse_listen(addr, host, sizeof(host), &port);
+	if (err)
+		return err;
+	if (!host[0])
+		return listen_any(port);
+	snprintf(service, sizeof(service), "%u", (unsigned int)port);
+	return listen_resolved(host, service);
+}
+
+/* ---- Accept-Encoding --------------------------------------------------------------------- */
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static struct span span_trim(const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return (struct span){p, n};
+}
+
+static bool span_is(struct span s, const char *lit)
+{
+	return strlen(lit) == s.n && strncasecmp(s.p, lit, s.n) == 0;
+}
+
+/* RFC 9110 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]. 1 if > 0, 0 if zero, -1 if malformed. */
+static int parse_qvalue(struct span v)
+{
+	bool nonzero = false;
+	size_t i;
+
+	if (v.n == 0 || (v.p[0] != '0' && v.p[0] != '1'))
+		return -1;
+	if (v.n == 1)
+		return v.p[0] == '1';
+	if (v.p[1] != '.' || v.n > 5)
+		return -1;
+	for (i = 2; i < v.n; i++) {
+		if (!isdigit((unsigned char)v.p[i]) || (v.p[0] == '1' && v.p[i] != '0'))
+			return -1;
+		nonzero |= v.p[i] != '0';
+	}
+	return v.p[0] == '1' || nonzero;
+}
+
+/* Whether one list element (coding *(";" param)) is acceptable; *coding gets its name. */
+static bool element_accepts(struct span el, struct span *coding)
+{
+	const char *semi = memchr(el.p, ';', el.n), *end = el.p + el.n, *eq;
+	struct span param;
+	bool ok = true;
+
+	*coding = span_trim(el.p, semi ? (size_t)(semi - el.p) : el.n);
+	while (semi) {
+		const char *start = semi + 1;
+
+		semi = memchr(start, ';', (size_t)(end - start));
+		param = span_trim(start, (size_t)((semi ? semi : end) - start));
+		eq = memchr(param.p, '=', param.n);
+		if (!eq || !span_is(span_trim(param.p, (size_t)(eq - param.p)), "q"))
+			continue; /* other parameters do not matter here */
+		/* A malformed weight refuses the coding rather than guessing. */
+		ok = parse_qvalue(span_trim(eq + 1, (size_t)(param.p + param.n - eq - 1))) == 1;
+	}
+	return ok;
+}
+
+bool http__accepts_gzip(const char *accept_encoding)
+{
+	int gzip = -1, star = -1; /* -1: not listed, 0: refused, 1: accepted */
+	const char *p = accept_encoding, *comma;
+	struct span coding;
+	bool ok;
+
+	if (!p)
+		return false;
+	for (; p; p = comma ? comma + 1 : NULL) {
+		comma = strchr(p, ',');
+		ok = element_accepts((struct span){p, comma ? (size_t)(comma - p) : strlen(p)},
+				     &coding);
+		/* A refusal sticks: "gzip, gzip;q=0" is a contradiction resolved safely. */
+		if (span_is(coding, "gzip") || span_is(coding, "x-gzip"))
+			gzip = gzip == 0 ? 0 : ok;
+		else if (span_is(coding, "*"))
+			star = star == 0 ? 0 : ok;
+	}
+	if (gzip >= 0)
+		return gzip == 1;
+	return star == 1;
+}
+
+/* ---- gzip -------------------------------------------------------------------------------- */
+
+static int gzip_run(z_stream *zs, const char *in, size_t len, struct strbuf *out)
+{
+	size_t room = deflateBound(zs, len > ULONG_MAX ? ULONG_MAX : len), chunk, avail;
+	int err, zerr;
+
+	zs->next_in = (Bytef *)in;
+	for (;;) {
+		/* zlib counts in uInt: feed inputs beyond 4 GiB in slices. */
+		if (zs->avail_in == 0 && len) {
+			chunk = len > UINT_MAX ? UINT_MAX : len;
+			zs->avail_in = (uInt)chunk;
+			len -= chunk;
+		}
+		err = strbuf__reserve(out, room);
+		if (err)
+			return err;
+		avail = room > UINT_MAX ? UINT_MAX : room;
+		zs->next_out = (Bytef *)out->buf + out->len;
+		zs->avail_out = (uInt)avail;
+		zerr = deflate(zs, len ? Z_NO_FLUSH : Z_FINISH);
+		out->len += avail - zs->avail_out;
+		out->buf[out->len] = '\0';
+		if (zerr == Z_STREAM_END)
+			return 0;
+		if (zerr != Z_OK && zerr != Z_BUF_ERROR)
+			return -EIO;
+		room = 64 * 1024; /* the bound was not enough: grow in steps */
+	}
+}
+
+int http__gzip(const char *in, size_t len, struct strbuf *out)
+{
+	z_stream zs = {0};
+	int err;
+
+	if (!out || (!in && len))
+		return -EINVAL;
+	strbuf__reset(out);
+	/* 15 + 16: largest window, gzip wrapper rather than zlib's. */
+	switch (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			     Z_DEFAULT_STRATEGY)) {
+	case Z_OK:
+		break;
+	case Z_MEM_ERROR:
+		return -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+	err = gzip_run(&zs, in, len, out);
+	deflateEnd(&zs);
+	if (err)
+		strbuf__reset(out);
+	return err;
+}
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
+{
+	return MHD_add_response_header(resp, name, value) == MHD_YES;
+}
+
+static bool add_headers(struct MHD_Response *resp, const struct http_reply *r)
+{
+	if (!add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type))
+		return false;
+	if (r->allow && !add_header(resp, MHD_HTTP_HEADER_ALLOW, HTTP_ALLOW))
+		return false;
+	if (r->no_cache &&
+	    (!add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+			 "no-cache, no-store, must-revalidate") ||
+	     !add_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache") ||
+	     !add_header(resp, MHD_HTTP_HEADER_EXPIRES, "0") ||
+	     !add_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+		return false;
+	if (r->gzip && !add_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip"))
+		return false;
+	return true;
+}
+
+/* MHD_NO makes libmicrohttpd drop the connection: the only answer left when out of memory. */
+static enum MHD_Result send_reply(struct MHD_Connection *conn, const struct http_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret = MHD_NO;
+
+	resp = MHD_create_response_from_buffer(r->len, (void *)(r->body ? r->body : ""),
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (add_headers(resp, r))
+		ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned int status, const char *body,
+				 bool allow)
+{
+	struct http_reply r = {.status = status,
+			       .type = CT_TEXT,
+			       .body = body,
+			       .len = strlen(body),
+			       .allow = allow};
+
+	return send_reply(conn, &r);
+}
+
+static enum MHD_Result send_failure(struct MHD_Connection *conn, const char *what, int err)
+{
+	char body[160];
+
+	log_warn("failed to render %s: %s", what, strerror(-err));
+	snprintf(body, sizeof(body), "Internal Server Error: failed to render %s: %s\n", what,
+		 strerror(-err));
+	return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, body, false);
+}
+
+static bool client_accepts_gzip(struct MHD_Connection *conn)
+{
+	return http__accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_ACCEPT_ENCODING));
+}
+
+static enum MHD_Result serve_handler(struct http_server *srv, struct MHD_Connection *conn,
+				     bool metrics)
+{
+	int (*fn)(void *ctx, struct strbuf *out) = metrics ? srv->h.metrics : srv->h.health;
+	const char *what = metrics ? "metrics" : "health";
+	struct strbuf body = STRBUF_INIT, gz = STRBUF_INIT;
+	struct http_reply r = {.status = MHD_HTTP_OK, .type = metrics ? CT_METRICS : CT_JSON};
+	enum MHD_Result ret;
+	int err;
+
+	err = fn ? fn(srv->h.ctx, &body) : -ENOSYS;
+	if (!err)
+		err = body.err; /* sticky: an append that failed after a handler said 0 */
+	if (err) {
+		ret = send_failure(conn, what, err < 0 ? err : -EIO);
+		goto out;
+	}
+	r.body = body.buf;
+	r.len = body.len;
+	r.no_cache = metrics;
+	/* Identity is always acceptable, so a failed compression still answers, uncompressed. */
+	if (metrics && client_accepts_gzip(conn) && !http__gzip(body.buf, body.len, &gz)) {
+		r.body = gz.buf;
+		r.len = gz.len;
+		r.gzip = true;
+	}
+	ret = send_reply(conn, &r);
+out:
+	strbuf__free(&body);
+	strbuf__free(&gz);
+	return ret;
+}
+
+static enum http_route route_of(const struct http_server *srv, const char *url)
+{
+	if (srv->metrics_enabled && strcmp(url, srv->telemetry_path) == 0)
+		return ROUTE_METRICS;
+	if (strcmp(url, "/") == 0)
+		return ROUTE_LANDING;
+	if (strcmp(url, HTTP_HEALTH_PATH) == 0)
+		return ROUTE_HEALTH;
+	return ROUTE_NONE;
+}
+
+static enum MHD_Result serve_route(struct http_server *srv, struct MHD_Connection *conn,
+				   enum http_route route)
+{
+	struct http_reply landing = {.status = MHD_HTTP_OK,
+				     .type = CT_HTML,
+				     .body = srv->landing.buf,
+				     .len = srv->landing.len};
+
+	switch (route) {
+	case ROUTE_LANDING:
+		return send_reply(conn, &landing);
+	case ROUTE_METRICS:
+		return serve_handler(srv, conn, true);
+	case ROUTE_HEALTH:
+		return serve_handler(srv, conn, false);
+	default:
+		return send_text(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", false);
+	}
+}
+
+static bool is_get_or_head(const char *method)
+{
+	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+/*
+ * libmicrohttpd calls this once with the headers, once per chunk of request body, and once at
+ * the end. Other methods are answered on the first call: libmicrohttpd then closes the
+ * connection rather than read a body nobody wants. GET and HEAD are answered on the last
+ * call, any body chunk dropped unread, so the connection stays usable and a body is never
+ * mistaken for the next request.
+ */
+static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, const char *url,
+					const char *method, const char *version,
+					const char *upload_data, size_t *upload_data_size,
+					void **req_cls)
+{
+	static int headers_seen;
+	struct http_server *srv = cls;
+	enum http_route route = route_of(srv, url);
+
+	(void)version;
+	(void)upload_data;
+	if (!is_get_or_head(method)) {
+		if (route == ROUTE_NONE)
+			return send_text(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", false);
+		return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n", true);
+	}
+	if (!*req_cls) {
+		*req_cls = &headers_seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return serve_route(srv, conn, route);
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static void html_escape(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			strbuf__puts(sb, "&amp;");
+			break;
+		case '<':
+			strbuf__puts(sb, "&lt;");
+			break;
+		case '>':
+			strbuf__puts(sb, "&gt;");
+			break;
+		case '"':
+			strbuf__puts(sb, "&quot;");
+			break;
+		case '\'':
+			strbuf__puts(sb, "&#39;");
+			break;
+		default:
+			strbuf__putc(sb, *s);
+		}
+	}
+}
+
+static int build_landing(struct http_server *srv)
+{
+	struct strbuf *sb = &srv->landing;
+
+	strbuf__puts(sb, "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
+			 "<title>ccproxy exporter</title></head>\n<body>\n"
+			 "<h1>ccproxy exporter</h1>\n<ul>\n");
+	if (srv->metrics_enabled) {
+		strbuf__puts(sb, "<li><a href=\"");
+		html_escape(sb, srv->telemetry_path);
+		strbuf__puts(sb, "\">Metrics</a></li>\n");
+	}
+	strbuf__puts(sb, "<li><a href=\"" HTTP_HEALTH_PATH "\">Health</a></li>\n</ul>\n"
+			 "</body>\n</html>\n");
+	return sb->err;
+}
+
+/* The telemetry path must not hide the fixed routes. */
+static bool valid_path(const char *path)
+{
+	return path && path[0] == '/' && strcmp(path, "/") != 0 &&
+	       strcmp(path, HTTP_HEALTH_PATH) != 0;
+}
+
+static int start_daemon(struct http_server *srv, const struct http_opts *opts, int fd)
+{
+	unsigned int limit =
+		opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+	unsigned int threads = limit < HTTP_THREADS ? 1 : HTTP_THREADS;
+
+	srv->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL, NULL,
+		http__on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+		threads, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
+	return srv->daemon ? 0 : -EINVAL;
+}
+
+static void http__free(struct http_server *srv)
+{
+	strbuf__free(&srv->landing);
+	free(srv->telemetry_path);
+	free(srv);
+}
+
+struct http_server *http__start(const struct http_opts *opts, const struct http_handlers *h)
+{
+	struct http_server *srv;
+	int fd, err;
+
+	if (!opts || !h || !opts->listen_address || !valid_path(opts->telemetry_path)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return NULL;
+	srv->h = *h;
+	srv->metrics_enabled = opts->metrics_enabled;
+	srv->telemetry_path = strdup(opts->telemetry_path);
+	err = srv->telemetry_path ? build_landing(srv) : -ENOMEM;
+	if (err)
+		goto fail;
+	fd = listen_on(opts->listen_address);
+	if (fd < 0) {
+		err = fd;
+		goto fail;
+	}
+	err = start_daemon(srv, opts, fd);
+	if (err) {
+		/* A refused start leaves the socket to us (checked against 0.9.75). */
+		close(fd);
+		goto fail;
+	}
+	return srv;
+fail:
+	http__free(srv);
+	errno = -err;
+	return NULL;
+}
+
+void http__stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	/* Joins the worker threads after their requests end, and closes the listening socket. */
+	MHD_stop_daemon(srv->daemon);
+	http__free(srv);
+}
