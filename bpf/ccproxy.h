@@ -39,36 +39,46 @@ enum ccproxy_drop {
 	CCPROXY_DROP_COUNT,
 };
 
-/* requests_total and response_duration_seconds share a key: one update per completion. */
+/*
+ * requests_total and response_duration_seconds share a key: one update per completion.
+ * Its tail, from labels.model on, is laid out as a struct ccproxy_usage_key, so the BPF side
+ * counts a completion's usage under a key it already holds.
+ */
 struct ccproxy_req_key {
-	uint32_t tgid;	 /* 0 unless per-process labels are on */
-	uint32_t flags;	 /* CCPROXY_KEY_* */
 	uint32_t status; /* HTTP status; 0 renders as status="error" */
 	uint32_t pad;
 	struct ccproxy_labels labels;
+	uint32_t tgid;	/* 0 unless per-process labels are on */
+	uint32_t flags; /* CCPROXY_KEY_* */
 };
 
 struct ccproxy_req_val {
 	uint64_t requests;
-	uint64_t dur_count;
 	uint64_t dur_sum_ns;
-	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1]; /* non-cumulative; last is (last bound, +Inf) */
+	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a
+	 * reader never sees a count that disagrees with the buckets. */
+	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1];
 };
 
 /* tokens_total and cost_usd_total: by (model, service_type). */
 struct ccproxy_usage_key {
-	uint32_t tgid;
-	uint32_t flags;
 	char model[CCPROXY_MODEL_MAX];
 	char service_type[CCPROXY_SERVICE_TYPE_MAX];
+	uint32_t tgid;
+	uint32_t flags;
 };
+
+_Static_assert(sizeof(struct ccproxy_req_key) - __builtin_offsetof(struct ccproxy_req_key,
+								  labels.model) ==
+		       sizeof(struct ccproxy_usage_key),
+	       "the tail of ccproxy_req_key must be a ccproxy_usage_key");
 
 /* errors_total: labels.method is always zero. */
 struct ccproxy_error_key {
-	uint32_t tgid;
-	uint32_t flags;
 	struct ccproxy_labels labels;
 	char error_type[CCPROXY_ERROR_TYPE_MAX];
+	uint32_t tgid;
+	uint32_t flags;
 };
 
 /* Requests between request_start and their completion, per process. */
@@ -90,7 +100,6 @@ enum ccproxy_pool_counter {
 /* Pool counters and acquisition histogram, keyed by tgid (0 unless per-process labels). */
 struct ccproxy_pool_val {
 	uint64_t counters[CCPROXY_POOL_COUNTERS];
-	uint64_t wait_count;
 	uint64_t wait_sum_ns;
 	uint64_t buckets[CCPROXY_POOL_BUCKETS + 1];
 };

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Aggregates the ccproxy USDT probes into maps that the exporter reads at scrape time.
+ *
+ * Every increment is an atomic add, per-CPU values included: uprobe programs run with
+ * migration disabled but stay preemptible, so a plain ++ can lose updates.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+/* One spec per (probe, attached object, process): room for many worker processes. */
+#define BPF_USDT_MAX_SPEC_CNT 1024
+#include <bpf/usdt.bpf.h>
+#include "ccproxy.h"
+
+/* Set by the exporter between open and load. */
+const volatile __u64 bucket_ns[CCPROXY_MAX_BUCKETS] = {};
+const volatile __u32 nbuckets = 0;
+const volatile bool collect_request = true;
+const volatile bool collect_token = true;
+const volatile bool collect_cost = true;
+const volatile bool collect_error = true;
+const volatile bool collect_pool = true;
+const volatile bool per_process = false;
+/* Objects attached for every process (pid -1) count only processes listed in `targets`. */
+const volatile bool filter_pids = false;
+
+static const __u64 pool_bucket_ns[CCPROXY_POOL_BUCKETS] = {
+	1000000ULL,   5000000ULL,   10000000ULL,   50000000ULL,	  100000000ULL,
+	250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL,
+};
+
+/* Values that a new key starts from; the verifier accepts map-value pointers as values. */
+static const struct ccproxy_req_val zero_req;
+static const struct ccproxy_usage zero_usage;
+static const struct ccproxy_pool_val zero_pool;
+static const __u64 zero_u64;
+/* Overflow keys live here rather than on the 512-byte stack. */
+static const struct ccproxy_req_key overflow_req = { .flags = CCPROXY_KEY_OVERFLOW };
+static const struct ccproxy_usage_key overflow_usage = { .flags = CCPROXY_KEY_OVERFLOW };
+static const struct ccproxy_error_key overflow_error = { .flags = CCPROXY_KEY_OVERFLOW };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_REQUESTS_ENTRIES);
+	__type(key, struct ccproxy_req_key);
+	__type(value, struct ccproxy_req_val);
+} requests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_USAGE_ENTRIES);
+	__type(key, struct ccproxy_usage_key);
+	__type(value, struct ccproxy_usage);
+} usage SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_ERRORS_ENTRIES);
+	__type(key, struct ccproxy_error_key);
+	__type(value, __u64);
+} errors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_INFLIGHT_ENTRIES);
+	__type(key, struct ccproxy_inflight_key);
+	__type(value, __u64); /* bpf_ktime_get_ns() at request_start */
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_PROCS_ENTRIES);
+	__type(key, __u32); /* tgid, or 0 for the node's total */
+	__type(value, struct ccproxy_pool_val);
+} pool SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_PROCS_ENTRIES);
+	__type(key, __u32); /* tgid */
+	__type(value, struct ccproxy_proc_val);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_PROCS_ENTRIES);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ccproxy_stats);
+} stats SEC(".maps");
+
+/* The part of struct ccproxy_event before the strings: one read covers every scalar. */
+struct event_head {
+	struct ccproxy_hdr hdr;
+	__u64 request_id;
+	__u64 duration_ns;
+	__u64 bytes;
+	struct ccproxy_usage usage;
+	__u32 status;
+	__u32 reserved;
+};
+_Static_assert(sizeof(struct event_head) == __builtin_offsetof(struct ccproxy_event, labels),
+	       "event_head must be the prefix of struct ccproxy_event");
+
+static __always_inline void count_drop(enum ccproxy_drop why)
+{
+	__u32 zero = 0;
+	struct ccproxy_stats *s = bpf_map_lookup_elem(&stats, &zero);
+
+	if (s && why < CCPROXY_DROP_COUNT)
+		__sync_fetch_and_add(&s->drops[why], 1);
+}
+
+/* Counts the hit and says whether this process is one we trace; *tgid is set either way. */
+static __always_inline bool accept(enum ccproxy_probe_id id, __u32 *tgid)
+{
+	__u32 zero = 0;
+	struct ccproxy_stats *s;
+
+	*tgid = bpf_get_current_pid_tgid() >> 32;
+	if (filter_pids && !bpf_map_lookup_elem(&targets, tgid))
+		return false;
+	s = bpf_map_lookup_elem(&stats, &zero);
+	if (s && id < CCPROXY_PROBE_COUNT)
+		__sync_fetch_and_add(&s->hits[id], 1);
+	return true;
+}
+
+/* Reads the first `len` bytes of an event and checks its header. */
+static __always_inline bool read_event(void *dst, __u32 len, const void *uev, __u32 min_size)
+{
+	const struct ccproxy_hdr *hdr = dst;
+
+	if (bpf_probe_read_user(dst, len, uev)) {
+		count_drop(CCPROXY_DROP_READ_FAULT);
+		return false;
+	}
+	if (hdr->abi != CCPROXY_ABI_VERSION || hdr->size < min_size) {
+		count_drop(CCPROXY_DROP_BAD_ABI);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The value for key, created from zero if absent. When the map is full the event goes to the
+ * family's overflow key (created by the exporter at load), so totals stay right.
+ */
+static __always_inline void *upsert(void *map, void *key, const void *zero,
+				    const void *overflow_key)
+{
+	void *val = bpf_map_lookup_elem(map, key);
+	long err;
+
+	if (val)
+		return val;
+	err = bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	if (!err || err == -EEXIST)
+		return bpf_map_lookup_elem(map, key);
+	if (overflow_key) {
+		val = bpf_map_lookup_elem(map, overflow_key);
+		if (val) {
+			count_drop(CCPROXY_DROP_FOLDED);
+			return val;
+		}
+	}
+	count_drop(CCPROXY_DROP_MAP_FULL);
+	return NULL;
+}
+
+/* Non-cumulative buckets: slot i counts bounds[i-1] < v <= bounds[i], slot n is +Inf. */
+static __always_inline void observe(__u64 *buckets, __u64 *sum, const volatile __u64 *bounds,
+				    __u32 n, __u64 v)
+{
+	__u32 i;
+
+	for (i = 0; i < CCPROXY_MAX_BUCKETS; i++) {
+		if (i >= n || v <= bounds[i])
+			break;
+	}
+	if (i > CCPROXY_MAX_BUCKETS)
+		return; /* unreachable; bounds the index for the verifier */
+	__sync_fetch_and_add(&buckets[i], 1);
+	__sync_fetch_and_add(sum, v);
+}
+
+static __always_inline __u32 key_tgid(__u32 tgid)
+{
+	return per_process ? tgid : 0;
+}
+
+/* uk: model and service_type filled in, tgid and flags zero. */
+static __always_inline void record_usage(const struct ccproxy_usage *u,
+					 struct ccproxy_usage_key *uk, __u32 tgid)
+{
+	struct ccproxy_usage *val;
+	bool any = false;
+	int t;
+
+	if (!collect_token && !collect_cost)
+		return;
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
+		if (u->tokens[t] > CCPROXY_TOKENS_MAX)
+			goto invalid;
+		any |= collect_token && u->tokens[t];
+	}
+	if (u->cost_nusd > CCPROXY_COST_NUSD_MAX)
+		goto invalid;
+	any |= collect_cost && u->cost_nusd;
+	if (!any)
+		return;
+
+	uk->tgid = key_tgid(tgid);
+	val = upsert(&usage, uk, &zero_usage, &overflow_usage);
+	if (!val)
+		return;
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
+		if (collect_token && u->tokens[t])
+			__sync_fetch_and_add(&val->tokens[t], u->tokens[t]);
+	}
+	if (collect_cost && u->cost_nusd)
+		__sync_fetch_and_add(&val->cost_nusd, u->cost_nusd);
+	return;
+invalid:
+	count_drop(CCPROXY_DROP_INVALID);
+}
+
+/* Forgets the request's start; returns its start time, or 0 if none was remembered. */
+static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
+{
+	struct ccproxy_inflight_key ik = { .tgid = tgid, .request_id = request_id };
+	__u64 *start, started = 0;
+
+	start = bpf_map_lookup_elem(&inflight, &ik);
+	if (!start)
+		return 0;
+	started = *start;
+	bpf_map_delete_elem(&inflight, &ik);
+	return started;
+}
+
+static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 duration_ns,
+					  bool timed)
+{
+	struct ccproxy_req_val *val;
+
+	val = upsert(&requests, rk, &zero_req, &overflow_req);
+	if (!val)
+		return;
+	__sync_fetch_and_add(&val->requests, 1);
+	if (timed)
+		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
+}
+
+static __always_inline void count_error(struct ccproxy_error_key *ek)
+{
+	__u64 *val = upsert(&errors, ek, &zero_u64, &overflow_error);
+
+	if (val)
+		__sync_fetch_and_add(val, 1);
+}
+
+SEC("usdt")
+int BPF_USDT(request_start, const void *uev)
+{
+	struct {
+		struct ccproxy_hdr hdr;
+		__u64 request_id;
+	} head;
+	struct ccproxy_inflight_key ik = {};
+	__u64 now;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_request_start, &tgid) || !collect_request)
+		return 0;
+	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_event)))
+		return 0;
+	ik.tgid = tgid;
+	ik.request_id = head.request_id;
+	now = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &ik, &now, BPF_ANY))
+		count_drop(CCPROXY_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(request_complete, const struct ccproxy_event *uev)
+{
+	struct ccproxy_req_key rk = {};
+	struct event_head h;
+	__u64 started, duration;
+	bool timed;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_request_complete, &tgid))
+		return 0;
+	if (!read_event(&h, sizeof(h), uev, sizeof(struct ccproxy_event)))
+		return 0;
+	if (bpf_probe_read_user(&rk.labels, sizeof(rk.labels), &uev->labels)) {
+		count_drop(CCPROXY_DROP_READ_FAULT);
+		return 0;
+	}
+	if (collect_request) {
+		started = end_inflight(tgid, h.request_id);
+		duration = h.duration_ns;
+		if (!duration && started)
+			duration = bpf_ktime_get_ns() - started;
+		if (!duration && !started)
+			count_drop(CCPROXY_DROP_UNPAIRED);
+		timed = duration && duration <= CCPROXY_DURATION_NS_MAX;
+		if (duration > CCPROXY_DURATION_NS_MAX)
+			count_drop(CCPROXY_DROP_INVALID);
+		rk.tgid = key_tgid(tgid);
+		rk.status = h.status;
+		count_request(&rk, duration, timed);
+	}
+	/* rk ends in a usage key (ccproxy.h): same model and service_type, flags zero. */
+	record_usage(&h.usage, (struct ccproxy_usage_key *)rk.labels.model, tgid);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(request_fail, const struct ccproxy_event *uev)
+{
+	union {
+		struct ccproxy_req_key rk;
+		struct ccproxy_error_key ek;
+	} k = {};
+	struct {
+		struct ccproxy_hdr hdr;
+		__u64 request_id;
+	} head;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_request_fail, &tgid))
+		return 0;
+	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_event)))
+		return 0;
+	if (collect_request) {
+		end_inflight(tgid, head.request_id);
+		if (bpf_probe_read_user(&k.rk.labels, sizeof(k.rk.labels), &uev->labels))
+			goto fault;
+		k.rk.tgid = key_tgid(tgid);
+		k.rk.status = 0; /* status="error" */
+		count_request(&k.rk, 0, false);
+	}
+	if (collect_error) {
+		/* The same stack slot, reused: request_fail alone would exceed 512 bytes. */
+		__builtin_memset(&k, 0, sizeof(k));
+		if (bpf_probe_read_user(&k.ek.labels, sizeof(k.ek.labels), &uev->labels) ||
+		    bpf_probe_read_user(k.ek.error_type, sizeof(k.ek.error_type), uev->error_type))
+			goto fault;
+		__builtin_memset(k.ek.labels.method, 0, sizeof(k.ek.labels.method));
+		k.ek.tgid = key_tgid(tgid);
+		count_error(&k.ek);
+	}
+	return 0;
+fault:
+	count_drop(CCPROXY_DROP_READ_FAULT);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(provider_error, const struct ccproxy_event *uev)
+{
+	struct ccproxy_error_key ek = {};
+	struct ccproxy_hdr hdr;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_provider_error, &tgid) || !collect_error)
+		return 0;
+	if (!read_event(&hdr, sizeof(hdr), uev, sizeof(struct ccproxy_event)))
+		return 0;
+	if (bpf_probe_read_user(&ek.labels, sizeof(ek.labels), &uev->labels) ||
+	    bpf_probe_read_user(ek.error_type, sizeof(ek.error_type), uev->error_type)) {
+		count_drop(CCPROXY_DROP_READ_FAULT);
+		return 0;
+	}
+	__builtin_memset(ek.labels.method, 0, sizeof(ek.labels.method));
+	/* ccproxy's default for a provider error; an empty endpoint elsewhere reads "unknown". */
+	if (!ek.labels.endpoint[0])
+		ek.labels.endpoint[0] = '/';
+	ek.tgid = key_tgid(tgid);
+	count_error(&ek);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(provider_stream_end, const struct ccproxy_event *uev)
+{
+	struct ccproxy_usage_key uk = {};
+	struct event_head h;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_provider_stream_end, &tgid))
+		return 0;
+	if (!read_event(&h, sizeof(h), uev, sizeof(struct ccproxy_event)))
+		return 0;
+	/* model and service_type are adjacent in the event as in the key: one read. */
+	if (bpf_probe_read_user(&uk, sizeof(uk.model) + sizeof(uk.service_type),
+				uev->labels.model)) {
+		count_drop(CCPROXY_DROP_READ_FAULT);
+		return 0;
+	}
+	record_usage(&h.usage, &uk, tgid);
+	return 0;
+}
+
+/* Probes with no ccproxy family of their own: counted, nothing read. */
+#define HIT_ONLY(name)                                                                             \
+	SEC("usdt") int BPF_USDT(name)                                                             \
+	{                                                                                          \
+		__u32 tgid;                                                                        \
+                                                                                                   \
+		accept(CCPROXY_PROBE_##name, &tgid);                                               \
+		return 0;                                                                          \
+	}
+HIT_ONLY(provider_request_sent)
+HIT_ONLY(provider_response_received)
+HIT_ONLY(provider_stream_start)
+HIT_ONLY(provider_stream_chunk)
+
+static __always_inline struct ccproxy_pool_val *pool_of(__u32 tgid)
+{
+	__u32 key = key_tgid(tgid);
+
+	return upsert(&pool, &key, &zero_pool, NULL);
+}
+
+SEC("usdt")
+int BPF_USDT(pool_acquire, const struct ccproxy_pool_event *uev)
+{
+	struct {
+		struct ccproxy_hdr hdr;
+		__u64 wait_ns;
+	} head;
+	struct ccproxy_pool_val *val;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_pool_acquire, &tgid) || !collect_pool)
+		return 0;
+	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_pool_event)))
+		return 0;
+	val = pool_of(tgid);
+	if (!val)
+		return 0;
+	__sync_fetch_and_add(&val->counters[CCPROXY_POOL_ACQUISITIONS], 1);
+	if (head.wait_ns > CCPROXY_DURATION_NS_MAX) {
+		count_drop(CCPROXY_DROP_INVALID);
+		return 0;
+	}
+	observe(val->buckets, &val->wait_sum_ns, pool_bucket_ns, CCPROXY_POOL_BUCKETS, head.wait_ns);
+	return 0;
+}
+
+/* Pool counters: the argument is not read in ABI version 1. */
+#define POOL_COUNTER(name, counter)                                                                \
+	SEC("usdt") int BPF_USDT(name)                                                             \
+	{                                                                                          \
+		struct ccproxy_pool_val *val;                                                      \
+		__u32 tgid;                                                                        \
+                                                                                                   \
+		if (!accept(CCPROXY_PROBE_##name, &tgid) || !collect_pool)                         \
+			return 0;                                                                  \
+		val = pool_of(tgid);                                                               \
+		if (val)                                                                           \
+			__sync_fetch_and_add(&val->counters[counter], 1);                          \
+		return 0;                                                                          \
+	}
+POOL_COUNTER(pool_release, CCPROXY_POOL_RELEASES)
+POOL_COUNTER(pool_connection_created, CCPROXY_POOL_CREATED)
+POOL_COUNTER(pool_connection_closed, CCPROXY_POOL_CLOSED)
+POOL_COUNTER(pool_health_check_failed, CCPROXY_POOL_HEALTH_FAILURES)
+
+/*
+ * Per-process state is replaced whole (a hash update swaps the element), so a reader never
+ * sees half of one pool_gauges event. Two writers of one process race as last-writer-wins.
+ */
+static __always_inline void update_proc(__u32 tgid, struct ccproxy_proc_val *next)
+{
+	if (bpf_map_update_elem(&procs, &tgid, next, BPF_ANY))
+		count_drop(CCPROXY_DROP_MAP_FULL);
+}
+
+static __always_inline void load_proc(__u32 tgid, struct ccproxy_proc_val *into)
+{
+	struct ccproxy_proc_val *cur = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (cur)
+		__builtin_memcpy(into, cur, sizeof(*into));
+}
+
+SEC("usdt")
+int BPF_USDT(pool_gauges, const struct ccproxy_pool_event *uev)
+{
+	struct ccproxy_proc_val next = {};
+	struct ccproxy_pool_event ev;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_pool_gauges, &tgid) || !collect_pool)
+		return 0;
+	if (!read_event(&ev, sizeof(ev), uev, sizeof(ev)))
+		return 0;
+	load_proc(tgid, &next);
+	next.flags |= CCPROXY_PROC_HAS_GAUGES;
+	next.clients_total = ev.clients_total;
+	next.clients_available = ev.clients_available;
+	next.clients_active = ev.clients_active;
+	update_proc(tgid, &next);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(info, const struct ccproxy_info_event *uev)
+{
+	struct ccproxy_proc_val next = {};
+	struct ccproxy_info_event ev;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_info, &tgid))
+		return 0;
+	if (!read_event(&ev, sizeof(ev), uev, sizeof(ev)))
+		return 0;
+	load_proc(tgid, &next);
+	next.flags |= CCPROXY_PROC_HAS_VERSION;
+	__builtin_memcpy(next.version, ev.version, sizeof(next.version));
+	update_proc(tgid, &next);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
