@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ccproxy.skel.h"
+#include "loader.h"
+
+struct loader {
+	struct ccproxy_bpf *skel;
+	struct bpf_program *progs[CCPROXY_PROBE_COUNT];
+	int ncpus;
+};
+
+/* Every handler is named after its probe: the probe table maps to programs by name. */
+static void loader__index_programs(struct loader *l)
+{
+#define PROG(name, type) l->progs[CCPROXY_PROBE_##name] = l->skel->progs.name;
+	CCPROXY_PROBES(PROG)
+#undef PROG
+}
+
+static int loader__configure(struct loader *l, const struct config *cfg)
+{
+	struct ccproxy_bpf *skel = l->skel;
+	size_t i;
+	int err;
+
+	for (i = 0; i < cfg->nbuckets; i++)
+		skel->rodata->bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
+	skel->rodata->nbuckets = cfg->nbuckets;
+	skel->rodata->collect_request = cfg->collect_request_metrics;
+	skel->rodata->collect_token = cfg->collect_token_metrics;
+	skel->rodata->collect_cost = cfg->collect_cost_metrics;
+	skel->rodata->collect_error = cfg->collect_error_metrics;
+	skel->rodata->collect_pool = cfg->collect_pool_metrics;
+
+	/* One more entry than the limit: the family's overflow series. */
+	err = bpf_map__set_max_entries(skel->maps.requests, cfg->limit_requests + 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.usage, cfg->limit_usage + 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.errors, cfg->limit_errors + 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.inflight, cfg->limit_inflight);
+	return err;
+}
+
+/* The overflow keys must exist before the maps fill up: BPF cannot insert into a full map. */
+static int loader__seed_overflow(struct loader *l)
+{
+	struct ccproxy_req_key rk = { .flags = CCPROXY_KEY_OVERFLOW };
+	struct ccproxy_usage_key uk = { .flags = CCPROXY_KEY_OVERFLOW };
+	struct ccproxy_error_key ek = { .flags = CCPROXY_KEY_OVERFLOW };
+	struct ccproxy_req_val rv = { 0 };
+	struct ccproxy_usage uv = { 0 };
+	uint64_t ev = 0;
+	int err;
+
+	err = bpf_map__update_elem(l->skel->maps.requests, &rk, sizeof(rk), &rv, sizeof(rv),
+				   BPF_NOEXIST);
+	if (!err || err == -EEXIST)
+		err = bpf_map__update_elem(l->skel->maps.usage, &uk, sizeof(uk), &uv, sizeof(uv),
+					   BPF_NOEXIST);
+	if (!err || err == -EEXIST)
+		err = bpf_map__update_elem(l->skel->maps.errors, &ek, sizeof(ek), &ev, sizeof(ev),
+					   BPF_NOEXIST);
+	return err == -EEXIST ? 0 : err;
+}
+
+struct loader *loader__load(const struct config *cfg)
+{
+	struct loader *l;
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		err = l->ncpus ? l->ncpus : -EINVAL;
+		goto fail;
+	}
+	l->skel = ccproxy_bpf__open();
+	if (!l->skel) {
+		err = -errno;
+		goto fail;
+	}
+	err = loader__configure(l, cfg);
+	if (err)
+		goto fail;
+	err = ccproxy_bpf__load(l->skel);
+	if (err)
+		goto fail;
+	err = loader__seed_overflow(l);
+	if (err)
+		goto fail;
+	loader__index_programs(l);
+	return l;
+fail:
+	loader__free(l);
+	errno = -err;
+	return NULL;
+}
+
+void loader__free(struct loader *l)
+{
+	if (!l)
+		return;
+	ccproxy_bpf__destroy(l->skel);
+	free(l);
+}
+
+struct bpf_program *loader__program(const struct loader *l, enum ccproxy_probe_id id)
+{
+	return id < CCPROXY_PROBE_COUNT ? l->progs[id] : NULL;
+}
+
+/*
+ * Copies every entry of a hash map into keys/vals (max entries each), batched: one syscall
+ * per few hundred entries instead of two per entry. *n is set to the number copied.
+ */
+static int map_dump(const struct bpf_map *map, void *keys, void *vals, uint32_t max, uint32_t *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map);
+	uint64_t token = 0;
+	void *in = NULL;
+	uint32_t total = 0;
+
+	while (total < max) {
+		uint32_t cnt = max - total;
+		int err = bpf_map_lookup_batch(fd, in, &token, (char *)keys + total * ksz,
+					       (char *)vals + total * vsz, &cnt, &opts);
+
+		total += cnt;
+		if (err == -ENOENT)
+			break;
+		if (err)
+			return err;
+		in = &token;
+	}
+	*n = total;
+	return 0;
+}
+
+/* Dumps a map into freshly allocated key and value arrays (caller frees both). */
+static int map_dump_alloc(const struct bpf_map *map, void **keys, void **vals, uint32_t *n)
+{
+	uint32_t max = bpf_map__max_entries(map);
+	int err;
+
+	*keys = calloc(max, bpf_map__key_size(map));
+	*vals = calloc(max, bpf_map__value_size(map));
+	if (!*keys || !*vals)
+		return -ENOMEM;
+	err = map_dump(map, *keys, *vals, max, n);
+	return err;
+}
+
+static int read_requests(struct loader *l, struct snapshot *snap)
+{
+	const struct bpf_map *map = l->skel->maps.requests;
+	struct ccproxy_req_key *keys = NULL;
+	struct ccproxy_req_val *vals = NULL;
+	uint32_t n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	if (!err && !(snap->requests = calloc(n + 1, sizeof(*snap->requests))))
+		err = -ENOMEM;
+	if (!err) {
+		for (i = 0; i < n; i++) {
+			snap->requests[i].key = keys[i];
+			snap->requests[i].val = vals[i];
+		}
+		snap->nrequests = n;
+		snapshot__merge_requests(snap->requests, &snap->nrequests);
+	}
+	snap->maps[SNAP_MAP_REQUESTS] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int read_usage(struct loader *l, struct snapshot *snap)
+{
+	const struct bpf_map *map = l->skel->maps.usage;
+	struct ccproxy_usage_key *keys = NULL;
+	struct ccproxy_usage *vals = NULL;
+	uint32_t n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	if (!err && !(snap->usage = calloc(n + 1, sizeof(*snap->usage))))
+		err = -ENOMEM;
+	if (!err) {
+		for (i = 0; i < n; i++) {
+			snap->usage[i].key = keys[i];
+			snap->usage[i].val = vals[i];
+		}
+		snap->nusage = n;
+		snapshot__merge_usage(snap->usage, &snap->nusage);
+	}
+	snap->maps[SNAP_MAP_USAGE] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int read_errors(struct loader *l, struct snapshot *snap)
+{
+	const struct bpf_map *map = l->skel->maps.errors;
+	struct ccproxy_error_key *keys = NULL;
+	uint64_t *vals = NULL;
+	uint32_t n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	if (!err && !(snap->errors = calloc(n + 1, sizeof(*snap->errors))))
+		err = -ENOMEM;
+	if (!err) {
+		for (i = 0; i < n; i++) {
+			snap->errors[i].key = keys[i];
+			snap->errors[i].count = vals[i];
+		}
+		snap->nerrors = n;
+		snapshot__merge_errors(snap->errors, &snap->nerrors);
+	}
+	snap->maps[SNAP_MAP_ERRORS] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static void add_pool(struct ccproxy_pool_val *to, const struct ccproxy_pool_val *from)
+{
+	size_t i;
+
+	for (i = 0; i < CCPROXY_POOL_COUNTERS; i++)
+		to->counters[i] += from->counters[i];
+	to->wait_sum_ns += from->wait_sum_ns;
+	for (i = 0; i <= CCPROXY_POOL_BUCKETS; i++)
+		to->buckets[i] += from->buckets[i];
+}
+
+static int read_pool(struct loader *l, struct snapshot *snap)
+{
+	const struct bpf_map *map = l->skel->maps.pool;
+	struct ccproxy_pool_val *vals = NULL;
+	uint32_t *keys = NULL, n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	for (i = 0; !err && i < n; i++)
+		add_pool(&snap->pool, &vals[i]);
+	snap->maps[SNAP_MAP_POOL] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* Requests in flight of live processes; those of dead ones are forgotten. */
+static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+{
+	const struct bpf_map *map = l->skel->maps.inflight;
+	struct ccproxy_inflight_key *keys = NULL;
+	uint64_t *vals = NULL;
+	uint32_t n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	for (i = 0; !err && i < n; i++) {
+		if (alive(ctx, keys[i].tgid))
+			snap->active_requests++;
+		else
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+	}
+	snap->maps[SNAP_MAP_INFLIGHT] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int read_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+{
+	const struct bpf_map *map = l->skel->maps.procs;
+	struct ccproxy_proc_val *vals = NULL;
+	uint32_t *keys = NULL, n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	for (i = 0; !err && i < n; i++) {
+		const struct ccproxy_proc_val *p = &vals[i];
+
+		if (!alive(ctx, keys[i])) {
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+			continue;
+		}
+		if (p->flags & CCPROXY_PROC_HAS_GAUGES) {
+			snap->clients_total += p->clients_total;
+			snap->clients_available += p->clients_available;
+			snap->clients_active += p->clients_active;
+		}
+		if (p->flags & CCPROXY_PROC_HAS_VERSION)
+			err = snapshot__add_version(snap, p->version);
+	}
+	snap->maps[SNAP_MAP_PROCS] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int read_stats(struct loader *l, struct snapshot *snap)
+{
+	size_t stride = (sizeof(struct ccproxy_stats) + 7) & ~(size_t)7;
+	struct ccproxy_stats *percpu;
+	uint32_t zero = 0;
+	size_t cpu, i;
+	char *buf;
+	int err;
+
+	buf = calloc(l->ncpus, stride);
+	if (!buf)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(l->skel->maps.stats, &zero, sizeof(zero), buf,
+				   l->ncpus * stride, 0);
+	for (cpu = 0; !err && cpu < (size_t)l->ncpus; cpu++) {
+		percpu = (struct ccproxy_stats *)(buf + cpu * stride);
+		for (i = 0; i < CCPROXY_PROBE_COUNT; i++)
+			snap->stats.hits[i] += percpu->hits[i];
+		for (i = 0; i < CCPROXY_DROP_COUNT; i++)
+			snap->stats.drops[i] += percpu->drops[i];
+	}
+	free(buf);
+	return err;
+}
+
+/* Run counts and times exist only while kernel.bpf_stats_enabled is 1. */
+static void read_prog_stats(struct loader *l, struct snapshot *snap)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int on = 0;
+	size_t i;
+
+	if (f) {
+		if (fscanf(f, "%d", &on) != 1)
+			on = 0;
+		fclose(f);
+	}
+	snap->prog_stats = on == 1;
+	for (i = 0; snap->prog_stats && i < CCPROXY_PROBE_COUNT; i++) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(l->progs[i]), &info, &len))
+			continue;
+		snap->progs[i].run_cnt = info.run_cnt;
+		snap->progs[i].run_time_ns = info.run_time_ns;
+	}
+}
+
+int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+{
+	int err;
+
+	err = read_requests(l, snap);
+	if (!err)
+		err = read_usage(l, snap);
+	if (!err)
+		err = read_errors(l, snap);
+	if (!err)
+		err = read_pool(l, snap);
+	if (!err)
+		err = read_inflight(l, snap, alive, ctx);
+	if (!err)
+		err = read_procs(l, snap, alive, ctx);
+	if (!err)
+		err = read_stats(l, snap);
+	if (!err)
+		read_prog_stats(l, snap);
+	return err;
+}

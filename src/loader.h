@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * loader: the BPF object's lifecycle (open, configure, load) and reading its maps into a
+ * snapshot. Knows map layouts; knows nothing of processes beyond "is this tgid alive".
+ */
+#ifndef CCPROXY_LOADER_H
+#define CCPROXY_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "config.h"
+#include "snapshot.h"
+
+struct loader;
+struct bpf_program;
+
+/* Opens, sets buckets, switches and map sizes from cfg, loads. NULL with errno set. */
+struct loader *loader__load(const struct config *cfg);
+/* Destroys links-free state: programs and maps. NULL-safe. Detach targets first. */
+void loader__free(struct loader *l);
+
+/* The program that handles probe `id`. */
+struct bpf_program *loader__program(const struct loader *l, enum ccproxy_probe_id id);
+
+typedef bool (*loader_alive_fn)(void *ctx, uint32_t tgid);
+
+/*
+ * Fills snap from the maps. Per-process state (active requests, pool gauges, versions) counts
+ * only tgids for which alive() is true; entries of other tgids are deleted, so a dead
+ * process's requests and gauges vanish at once. 0 or a negative errno; snap is then partial
+ * but valid for snapshot__free.
+ */
+int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx);
+
+#endif /* CCPROXY_LOADER_H */

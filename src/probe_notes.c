@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "../include/ccproxy/probes.h"
+#include "probe_notes.h"
+
+#define NT_STAPSDT 3
+
+static const char *const probe_names[CCPROXY_PROBE_COUNT] = {
+#define NAME(name, type) [CCPROXY_PROBE_##name] = #name,
+	CCPROXY_PROBES(NAME)
+#undef NAME
+};
+
+int probe_notes__probe_id(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
+		if (!strcmp(name, probe_names[i]))
+			return i;
+	}
+	return -1;
+}
+
+/* desc: three addresses (pc, base, semaphore), then "provider\0name\0args\0". */
+static void scan_note(const char *desc, size_t len, size_t addr_size, uint32_t *mask)
+{
+	const char *provider, *name;
+	size_t off = 3 * addr_size, plen, nlen;
+	int id;
+
+	if (len <= off)
+		return;
+	provider = desc + off;
+	plen = strnlen(provider, len - off);
+	if (plen == len - off || strcmp(provider, "ccproxy"))
+		return;
+	off += plen + 1;
+	if (off >= len)
+		return;
+	name = desc + off;
+	nlen = strnlen(name, len - off);
+	if (nlen == len - off)
+		return;
+	id = probe_notes__probe_id(name);
+	if (id >= 0)
+		*mask |= 1u << id;
+}
+
+static void scan_section(Elf_Data *data, size_t addr_size, uint32_t *mask)
+{
+	GElf_Nhdr nhdr;
+	size_t off = 0, next, name_off, desc_off;
+
+	while ((next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
+		if (nhdr.n_type == NT_STAPSDT && nhdr.n_namesz == sizeof("stapsdt") &&
+		    !memcmp((char *)data->d_buf + name_off, "stapsdt", sizeof("stapsdt")))
+			scan_note((char *)data->d_buf + desc_off, nhdr.n_descsz, addr_size, mask);
+		off = next;
+	}
+}
+
+int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	size_t shstrndx, addr_size;
+	int err = 0, cls;
+	Elf *elf;
+
+	*mask = 0;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOEXEC;
+	elf = elf_memory((char *)buf, len);
+	if (!elf)
+		return -ENOEXEC;
+	cls = gelf_getclass(elf);
+	if (elf_kind(elf) != ELF_K_ELF || cls == ELFCLASSNONE || elf_getshdrstrndx(elf, &shstrndx)) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	addr_size = cls == ELFCLASS32 ? 4 : 8;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name || strcmp(name, ".note.stapsdt"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_buf)
+			scan_section(data, addr_size, mask);
+	}
+out:
+	elf_end(elf);
+	return err;
+}
+
+int probe_notes__scan_file(const char *path, uint32_t *mask)
+{
+	struct stat st;
+	void *map;
+	int fd, err;
+
+	*mask = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < 64) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	/* Private and writable: libelf may convert in place; the file is never touched. */
+	map = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	err = map == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	err = probe_notes__scan_mem(map, st.st_size, mask);
+	munmap(map, st.st_size);
+	return err;
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "snapshot.h"
+
+const char *const snap_map_names[SNAP_MAP_COUNT] = {
+	[SNAP_MAP_REQUESTS] = "requests", [SNAP_MAP_USAGE] = "usage",
+	[SNAP_MAP_ERRORS] = "errors",	  [SNAP_MAP_INFLIGHT] = "inflight",
+	[SNAP_MAP_POOL] = "pool",	  [SNAP_MAP_PROCS] = "procs",
+};
+
+void snapshot__free(struct snapshot *snap)
+{
+	if (!snap)
+		return;
+	free(snap->requests);
+	free(snap->usage);
+	free(snap->errors);
+	free(snap->versions);
+	memset(snap, 0, sizeof(*snap));
+}
+
+void snapshot__normalize_str(char *s, size_t size)
+{
+	size_t len;
+
+	if (!size)
+		return;
+	len = strnlen(s, size - 1);
+	memset(s + len, 0, size - len);
+}
+
+static void normalize_labels(struct ccproxy_labels *l)
+{
+	snapshot__normalize_str(l->method, sizeof(l->method));
+	snapshot__normalize_str(l->endpoint, sizeof(l->endpoint));
+	snapshot__normalize_str(l->model, sizeof(l->model));
+	snapshot__normalize_str(l->service_type, sizeof(l->service_type));
+}
+
+static int cmp_request(const void *a, const void *b)
+{
+	return memcmp(&((const struct snap_request *)a)->key, &((const struct snap_request *)b)->key,
+		      sizeof(struct ccproxy_req_key));
+}
+
+static int cmp_usage(const void *a, const void *b)
+{
+	return memcmp(&((const struct snap_usage *)a)->key, &((const struct snap_usage *)b)->key,
+		      sizeof(struct ccproxy_usage_key));
+}
+
+static int cmp_error(const void *a, const void *b)
+{
+	return memcmp(&((const struct snap_error *)a)->key, &((const struct snap_error *)b)->key,
+		      sizeof(struct ccproxy_error_key));
+}
+
+static void add_req_val(struct ccproxy_req_val *to, const struct ccproxy_req_val *from)
+{
+	size_t i;
+
+	to->requests += from->requests;
+	to->dur_sum_ns += from->dur_sum_ns;
+	for (i = 0; i <= CCPROXY_MAX_BUCKETS; i++)
+		to->buckets[i] += from->buckets[i];
+}
+
+static void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *from)
+{
+	size_t i;
+
+	for (i = 0; i < CCPROXY_TOKEN_TYPES; i++)
+		to->tokens[i] += from->tokens[i];
+	to->cost_nusd += from->cost_nusd;
+}
+
+/*
+ * Sorted runs of equal keys collapse into their first entry. One generic walk, typed adders:
+ * `add(dst, src)` folds src's value into dst's.
+ */
+static size_t merge_sorted(void *base, size_t n, size_t elem, size_t keylen,
+			   void (*add)(void *dst, const void *src))
+{
+	char *v = base;
+	size_t out = 0, i;
+
+	for (i = 0; i < n; i++) {
+		char *cur = v + i * elem;
+
+		if (out && !memcmp(v + (out - 1) * elem, cur, keylen)) {
+			add(v + (out - 1) * elem, cur);
+			continue;
+		}
+		if (out != i)
+			memcpy(v + out * elem, cur, elem);
+		out++;
+	}
+	return out;
+}
+
+static void add_request_entry(void *dst, const void *src)
+{
+	add_req_val(&((struct snap_request *)dst)->val, &((const struct snap_request *)src)->val);
+}
+
+static void add_usage_entry(void *dst, const void *src)
+{
+	add_usage(&((struct snap_usage *)dst)->val, &((const struct snap_usage *)src)->val);
+}
+
+static void add_error_entry(void *dst, const void *src)
+{
+	((struct snap_error *)dst)->count += ((const struct snap_error *)src)->count;
+}
+
+void snapshot__merge_requests(struct snap_request *v, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		normalize_labels(&v[i].key.labels);
+		v[i].key.pad = 0;
+	}
+	qsort(v, *n, sizeof(*v), cmp_request);
+	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_request_entry);
+}
+
+void snapshot__merge_usage(struct snap_usage *v, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		snapshot__normalize_str(v[i].key.model, sizeof(v[i].key.model));
+		snapshot__normalize_str(v[i].key.service_type, sizeof(v[i].key.service_type));
+	}
+	qsort(v, *n, sizeof(*v), cmp_usage);
+	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_usage_entry);
+}
+
+void snapshot__merge_errors(struct snap_error *v, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		normalize_labels(&v[i].key.labels);
+		snapshot__normalize_str(v[i].key.error_type, sizeof(v[i].key.error_type));
+	}
+	qsort(v, *n, sizeof(*v), cmp_error);
+	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_error_entry);
+}
+
+int snapshot__add_version(struct snapshot *snap, const char *version)
+{
+	char norm[CCPROXY_VERSION_MAX] = { 0 };
+	char(*grown)[CCPROXY_VERSION_MAX];
+	size_t i;
+	int c = 1;
+
+	strncpy(norm, version, sizeof(norm) - 1);
+	for (i = 0; i < snap->nversions && (c = strcmp(snap->versions[i], norm)) < 0; i++)
+		;
+	if (i < snap->nversions && c == 0)
+		return 0;
+	grown = realloc(snap->versions, (snap->nversions + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	snap->versions = grown;
+	memmove(&grown[i + 1], &grown[i], (snap->nversions - i) * sizeof(*grown));
+	memcpy(grown[i], norm, sizeof(norm));
+	snap->nversions++;
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * snapshot: everything one scrape shows, read from the BPF maps in one pass.
+ *
+ * Keys are normalised as read (strings cut at the first NUL, or at size - 1, and zero-padded)
+ * and entries whose keys then compare equal are merged, so a proxy that leaves garbage after
+ * a NUL cannot split a series. Entries are sorted by key, which makes the output stable.
+ * A snapshot owns its arrays; snapshot__free releases them (NULL-safe, zeroed struct ok).
+ */
+#ifndef CCPROXY_SNAPSHOT_H
+#define CCPROXY_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/ccproxy.h"
+
+struct snap_request {
+	struct ccproxy_req_key key;
+	struct ccproxy_req_val val;
+};
+
+struct snap_usage {
+	struct ccproxy_usage_key key;
+	struct ccproxy_usage val;
+};
+
+struct snap_error {
+	struct ccproxy_error_key key;
+	uint64_t count;
+};
+
+enum snap_map_id {
+	SNAP_MAP_REQUESTS,
+	SNAP_MAP_USAGE,
+	SNAP_MAP_ERRORS,
+	SNAP_MAP_INFLIGHT,
+	SNAP_MAP_POOL,
+	SNAP_MAP_PROCS,
+	SNAP_MAP_COUNT,
+};
+
+struct snap_map {
+	uint32_t entries;
+	uint32_t capacity;
+};
+
+struct snap_prog {
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+};
+
+struct snapshot {
+	struct snap_request *requests;
+	size_t nrequests;
+	struct snap_usage *usage;
+	size_t nusage;
+	struct snap_error *errors;
+	size_t nerrors;
+	struct ccproxy_pool_val pool; /* summed over processes */
+
+	/* Live attached processes only. */
+	uint64_t active_requests;
+	uint64_t clients_total;
+	uint64_t clients_available;
+	uint64_t clients_active;
+	char (*versions)[CCPROXY_VERSION_MAX]; /* distinct, sorted */
+	size_t nversions;
+	size_t attached; /* live attached processes */
+
+	struct ccproxy_stats stats; /* summed over CPUs */
+	struct snap_map maps[SNAP_MAP_COUNT];
+	struct snap_prog progs[CCPROXY_PROBE_COUNT];
+	bool prog_stats; /* kernel.bpf_stats_enabled was on */
+};
+
+extern const char *const snap_map_names[SNAP_MAP_COUNT];
+
+void snapshot__free(struct snapshot *snap);
+
+/* Cuts each string field of a key at its first NUL (or at size - 1) and zero-pads it. */
+void snapshot__normalize_str(char *s, size_t size);
+/* Normalises, sorts and merges entries in place; updates the counts. */
+void snapshot__merge_requests(struct snap_request *v, size_t *n);
+void snapshot__merge_usage(struct snap_usage *v, size_t *n);
+void snapshot__merge_errors(struct snap_error *v, size_t *n);
+/* Adds a version unless present; keeps the list sorted. 0 or -ENOMEM. */
+int snapshot__add_version(struct snapshot *snap, const char *version);
+
+#endif /* CCPROXY_SNAPSHOT_H */
