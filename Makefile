@@ -12,7 +12,8 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -Iinclude -Ibpf -Isrc -I$(OUTPUT)
 CFLAGS    ?= -g -O2
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES)
+VERSION   := 0.1.0
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -DCCPROXY_EXPORTER_VERSION=\"$(VERSION)\"
 LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lpthread -lm
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

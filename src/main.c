@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * ccproxy_exporter: attaches to the ccproxy USDT probes of running proxies and serves their
+ * metrics. main only wires modules together and turns errors into messages and exit codes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "exporter.h"
+#include "http.h"
+#include "log.h"
+
+#define EXIT_USAGE 2
+
+extern char **environ;
+
+static int on_metrics(void *ctx, struct strbuf *out)
+{
+	return exporter__scrape(ctx, out);
+}
+
+static int on_health(void *ctx, struct strbuf *out)
+{
+	return exporter__health(ctx, out);
+}
+
+static int parse_config(struct config *cfg, int argc, char **argv)
+{
+	char err[512] = "";
+	int ret;
+
+	config__defaults(cfg);
+	ret = config__parse_env(cfg, environ, err, sizeof(err));
+	if (!ret)
+		ret = config__parse_args(cfg, argc, argv, err, sizeof(err));
+	if (ret == 1) {
+		if (cfg->show_version)
+			printf("ccproxy_exporter %s (probe ABI %d)\n", CCPROXY_EXPORTER_VERSION,
+			       CCPROXY_ABI_VERSION);
+		else
+			config__usage(stdout, argv[0]);
+		return 1;
+	}
+	if (!ret)
+		ret = config__validate(cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ccproxy_exporter: %s\n", err);
+		fprintf(stderr, "Try '%s --help'.\n", argv[0]);
+	}
+	return ret;
+}
+
+static const char *load_hint(int err)
+{
+	if (err == EPERM || err == EACCES)
+		return " (needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)";
+	return "";
+}
+
+static const char *attach_reason(int err)
+{
+	switch (err) {
+	case ESRCH:
+		return "no such process";
+	case ENOENT:
+		return "no ccproxy probes in the process (is the probe module loaded?)";
+	case EACCES:
+	case EPERM:
+		return "permission denied (needs root, or CAP_SYS_PTRACE and CAP_PERFMON)";
+	default:
+		return strerror(err);
+	}
+}
+
+static int attach_all(struct exporter *ex, const struct config *cfg)
+{
+	char why[512];
+	size_t i;
+	int err;
+
+	for (i = 0; i < cfg->npids; i++) {
+		err = exporter__attach(ex, cfg->pids[i], why, sizeof(why));
+		if (err) {
+			log_error("failed to attach to pid %d%s%s: %s", (int)cfg->pids[i],
+				  why[0] ? ", " : "", why, attach_reason(-err));
+			return err;
+		}
+		log_info("attached to pid %d", (int)cfg->pids[i]);
+	}
+	return 0;
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int main(int argc, char **argv)
+{
+	struct http_handlers handlers = { .metrics = on_metrics, .health = on_health };
+	struct http_server *srv = NULL;
+	struct exporter *ex = NULL;
+	struct config cfg;
+	sigset_t set;
+	int err, sig;
+
+	err = parse_config(&cfg, argc, argv);
+	if (err)
+		return err == 1 ? 0 : EXIT_USAGE;
+	log__set_level(cfg.log_level);
+	log__setup_libbpf();
+	if (cfg.enabled && !cfg.npids) {
+		fprintf(stderr, "ccproxy_exporter: no --pid given\nTry '%s --help'.\n", argv[0]);
+		return EXIT_USAGE;
+	}
+
+	/* Signals go to sigwait in this thread only: block them before any thread starts. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	ex = exporter__new(&cfg);
+	if (!ex) {
+		err = -errno;
+		log_error("failed to load BPF programs: %s%s", strerror(-err), load_hint(-err));
+		goto cleanup;
+	}
+	if (cfg.enabled) {
+		err = attach_all(ex, &cfg);
+		if (err)
+			goto cleanup;
+	}
+	{
+		const struct http_opts ho = {
+			.listen_address = cfg.listen_address,
+			.telemetry_path = cfg.telemetry_path,
+			.metrics_enabled = cfg.enabled && cfg.metrics_endpoint_enabled,
+		};
+
+		handlers.ctx = ex;
+		srv = http__start(&ho, &handlers);
+	}
+	if (!srv) {
+		err = -errno;
+		log_error("failed to listen on %s: %s", cfg.listen_address,
+			  err == -EADDRINUSE ? "address already in use" : strerror(-err));
+		goto cleanup;
+	}
+	log_info("listening on %s, metrics at %s", cfg.listen_address, cfg.telemetry_path);
+	sig = wait_for_signal();
+	log_info("received %s, detaching", strsignal(sig));
+	err = 0;
+cleanup:
+	http__stop(srv);
+	exporter__free(ex);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "expo.h"
+#include "render.h"
+
+#define U "unknown"
+
+static const char *const token_types[CCPROXY_TOKEN_TYPES] = {
+	[CCPROXY_TOKENS_INPUT] = "input",
+	[CCPROXY_TOKENS_OUTPUT] = "output",
+	[CCPROXY_TOKENS_CACHE_READ] = "cache_read",
+	[CCPROXY_TOKENS_CACHE_WRITE] = "cache_write",
+};
+
+static const double pool_bounds[CCPROXY_POOL_BUCKETS] = { 0.001, 0.005, 0.01, 0.05, 0.1,
+							   0.25,  0.5,	 1.0,  2.5,  5.0 };
+
+static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
+	[CCPROXY_DROP_READ_FAULT] = "read_fault",
+	[CCPROXY_DROP_BAD_ABI] = "bad_abi",
+	[CCPROXY_DROP_INVALID] = "invalid_value",
+	[CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
+	[CCPROXY_DROP_UNPAIRED] = "unpaired",
+	[CCPROXY_DROP_FOLDED] = "folded",
+	[CCPROXY_DROP_MAP_FULL] = "map_full",
+};
+
+static const char *const probe_names[CCPROXY_PROBE_COUNT] = {
+#define NAME(name, type) [CCPROXY_PROBE_##name] = #name,
+	CCPROXY_PROBES(NAME)
+#undef NAME
+};
+
+/* A label from a fixed array, or the overflow marker for an overflow series. */
+#define LBL(n, arr, overflow)                                                                      \
+	{                                                                                          \
+		.name = (n), .value = (overflow) ? RENDER_OVERFLOW_LABEL : (arr),                  \
+		.max = (overflow) ? sizeof(RENDER_OVERFLOW_LABEL) : sizeof(arr), .fallback = U     \
+	}
+#define CONST_LBL(n, v)                                                                            \
+	{                                                                                          \
+		.name = (n), .value = (v), .max = strlen(v), .fallback = NULL                      \
+	}
+
+static int u64_sample(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
+		      const struct expo_label *labels, size_t n, uint64_t v)
+{
+	char num[EXPO_NUMBER_MAX];
+
+	expo__format_u64(num, sizeof(num), v);
+	return expo__sample(sb, ns, name, suffix, labels, n, num);
+}
+
+static int dbl_sample(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
+		      const struct expo_label *labels, size_t n, double v)
+{
+	char num[EXPO_NUMBER_MAX];
+
+	expo__format_double(num, sizeof(num), v);
+	return expo__sample(sb, ns, name, suffix, labels, n, num);
+}
+
+static const char *status_label(const struct ccproxy_req_key *k, char *buf, size_t size)
+{
+	if (k->flags & CCPROXY_KEY_OVERFLOW)
+		return RENDER_OVERFLOW_LABEL;
+	if (!k->status)
+		return "error";
+	snprintf(buf, size, "%u", k->status);
+	return buf;
+}
+
+static void render_requests(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+{
+	size_t i;
+
+	expo__family(sb, ns, "requests_total", "Total number of requests processed", "counter");
+	for (i = 0; i < snap->nrequests; i++) {
+		const struct ccproxy_req_key *k = &snap->requests[i].key;
+		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+		char buf[16];
+		const char *status = status_label(k, buf, sizeof(buf));
+		const struct expo_label l[] = {
+			LBL("endpoint", k->labels.endpoint, of),
+			LBL("method", k->labels.method, of),
+			LBL("model", k->labels.model, of),
+			LBL("service_type", k->labels.service_type, of),
+			CONST_LBL("status", status),
+		};
+
+		if (snap->requests[i].val.requests)
+			u64_sample(sb, ns, "requests_total", "", l, 5,
+				   snap->requests[i].val.requests);
+	}
+}
+
+/* Histogram series group requests by (endpoint, model, service_type): method and status fold. */
+static int cmp_hist_key(const void *a, const void *b)
+{
+	const struct ccproxy_req_key *x = &(*(const struct snap_request *const *)a)->key;
+	const struct ccproxy_req_key *y = &(*(const struct snap_request *const *)b)->key;
+	int c;
+
+	if ((c = memcmp(x->labels.endpoint, y->labels.endpoint, sizeof(x->labels.endpoint))))
+		return c;
+	if ((c = memcmp(x->labels.model, y->labels.model, sizeof(x->labels.model))))
+		return c;
+	if ((c = memcmp(x->labels.service_type, y->labels.service_type,
+			sizeof(x->labels.service_type))))
+		return c;
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return (int)x->flags - (int)y->flags;
+}
+
+static uint64_t bucket_total(const uint64_t *b, size_t n)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i <= n; i++)
+		total += b[i];
+	return total;
+}
+
+/* _bucket (cumulative), _count, _sum of one series; labels[le_at] is the `le` slot. */
+static void histogram_series(struct strbuf *sb, const char *ns, const char *name,
+			     struct expo_label *l, size_t nl, size_t le_at, const double *bounds,
+			     size_t nbounds, const uint64_t *buckets, uint64_t sum_ns)
+{
+	uint64_t cum = 0, count = bucket_total(buckets, nbounds);
+	char le[EXPO_NUMBER_MAX];
+	size_t i;
+
+	l[le_at] = (struct expo_label){ .name = "le", .value = le };
+	for (i = 0; i < nbounds; i++) {
+		cum += buckets[i];
+		l[le_at].max = expo__format_double(le, sizeof(le), bounds[i]);
+		u64_sample(sb, ns, name, "_bucket", l, nl, cum);
+	}
+	l[le_at] = (struct expo_label)CONST_LBL("le", "+Inf");
+	u64_sample(sb, ns, name, "_bucket", l, nl, count);
+	/* _count and _sum carry the other labels only: drop `le` from the list. */
+	memmove(&l[le_at], &l[le_at + 1], (nl - le_at - 1) * sizeof(*l));
+	u64_sample(sb, ns, name, "_count", l, nl - 1, count);
+	dbl_sample(sb, ns, name, "_sum", l, nl - 1, (double)sum_ns / 1e9);
+}
+
+static void render_duration_group(struct strbuf *sb, const char *ns, const struct render_opts *o,
+				  const struct ccproxy_req_key *k, const uint64_t *buckets,
+				  uint64_t sum_ns)
+{
+	bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+	struct expo_label l[] = {
+		LBL("endpoint", k->labels.endpoint, of),
+		{ 0 }, /* le */
+		LBL("model", k->labels.model, of),
+		LBL("service_type", k->labels.service_type, of),
+	};
+
+	histogram_series(sb, ns, "response_duration_seconds", l, 4, 1, o->buckets, o->nbuckets,
+			 buckets, sum_ns);
+}
+
+static int render_durations(const struct snapshot *snap, const struct render_opts *o,
+			    struct strbuf *sb)
+{
+	const struct snap_request **idx;
+	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1], sum_ns = 0;
+	size_t i, j, n = 0;
+
+	expo__family(sb, o->namespace_, "response_duration_seconds", "Response time in seconds",
+		     "histogram");
+	idx = malloc((snap->nrequests + 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < snap->nrequests; i++) {
+		if (bucket_total(snap->requests[i].val.buckets, o->nbuckets))
+			idx[n++] = &snap->requests[i];
+	}
+	qsort(idx, n, sizeof(*idx), cmp_hist_key);
+	for (i = 0; i < n; i++) {
+		if (!i || cmp_hist_key(&idx[i - 1], &idx[i])) {
+			memset(buckets, 0, sizeof(buckets));
+			sum_ns = 0;
+		}
+		for (j = 0; j <= o->nbuckets; j++)
+			buckets[j] += idx[i]->val.buckets[j];
+		sum_ns += idx[i]->val.dur_sum_ns;
+		if (i + 1 == n || cmp_hist_key(&idx[i], &idx[i + 1]))
+			render_duration_group(sb, o->namespace_, o, &idx[i]->key, buckets, sum_ns);
+	}
+	free(idx);
+	return 0;
+}
+
+static void render_tokens(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+{
+	size_t i, t;
+
+	expo__family(sb, ns, "tokens_total", "Total tokens processed", "counter");
+	for (i = 0; i < snap->nusage; i++) {
+		const struct ccproxy_usage_key *k = &snap->usage[i].key;
+		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+
+		for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
+			const struct expo_label l[] = {
+				LBL("model", k->model, of),
+				LBL("service_type", k->service_type, of),
+				CONST_LBL("type", token_types[t]),
+			};
+
+			if (snap->usage[i].val.tokens[t])
+				u64_sample(sb, ns, "tokens_total", "", l, 3,
+					   snap->usage[i].val.tokens[t]);
+		}
+	}
+}
+
+static void render_cost(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+{
+	size_t i;
+
+	expo__family(sb, ns, "cost_usd_total", "Total cost in USD", "counter");
+	for (i = 0; i < snap->nusage; i++) {
+		const struct ccproxy_usage_key *k = &snap->usage[i].key;
+		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+		const struct expo_label l[] = {
+			CONST_LBL("cost_type", "total"),
+			LBL("model", k->model, of),
+			LBL("service_type", k->service_type, of),
+		};
+
+		if (snap->usage[i].val.cost_nusd)
+			dbl_sample(sb, ns, "cost_usd_total", "", l, 3,
+				   (double)snap->usage[i].val.cost_nusd / 1e9);
+	}
+}
+
+static void render_errors(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+{
+	size_t i;
+
+	expo__family(sb, ns, "errors_total", "Total number of errors", "counter");
+	for (i = 0; i < snap->nerrors; i++) {
+		const struct ccproxy_error_key *k = &snap->errors[i].key;
+		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+		const struct expo_label l[] = {
+			LBL("endpoint", k->labels.endpoint, of),
+			LBL("error_type", k->error_type, of),
+			LBL("model", k->labels.model, of),
+			LBL("service_type", k->labels.service_type, of),
+		};
+
+		if (snap->errors[i].count)
+			u64_sample(sb, ns, "errors_total", "", l, 4, snap->errors[i].count);
+	}
+}
+
+static void render_gauge(struct strbuf *sb, const char *ns, const char *name, const char *help,
+			 uint64_t v)
+{
+	expo__family(sb, ns, name, help, "gauge");
+	u64_sample(sb, ns, name, "", NULL, 0, v);
+}
+
+static void render_counter(struct strbuf *sb, const char *ns, const char *name, const char *help,
+			   uint64_t v)
+{
+	expo__family(sb, ns, name, help, "counter");
+	u64_sample(sb, ns, name, "", NULL, 0, v);
+}
+
+static void render_info_up(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+{
+	const struct expo_label job[] = { CONST_LBL("job", "ccproxy") };
+	size_t i;
+
+	expo__family(sb, ns, "info", "System information", "gauge");
+	for (i = 0; i < (snap->nversions ? snap->nversions : 1); i++) {
+		const char *v = snap->nversions ? snap->versions[i] : U;
+		const struct expo_label l[] = {
+			CONST_LBL("metrics_enabled", "true"),
+			{ .name = "version", .value = v, .max = CCPROXY_VERSION_MAX, .fallback = U },
+		};
+
+		u64_sample(sb, ns, "info", "", l, 2, 1);
+	}
+	expo__family(sb, NULL, "up", "Service is up and running", "gauge");
+	u64_sample(sb, NULL, "up", "", job, 1, snap->attached ? 1 : 0);
+}
+
+static void render_pool(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+{
+	const uint64_t *c = snap->pool.counters;
+	struct expo_label le[1];
+
+	render_gauge(sb, ns, "pool_clients_total", "Total number of clients in the pool",
+		     snap->clients_total);
+	render_gauge(sb, ns, "pool_clients_available", "Number of available clients in the pool",
+		     snap->clients_available);
+	render_gauge(sb, ns, "pool_clients_active",
+		     "Number of active clients currently processing requests", snap->clients_active);
+	render_counter(sb, ns, "pool_connections_created_total",
+		       "Total number of pool connections created", c[CCPROXY_POOL_CREATED]);
+	render_counter(sb, ns, "pool_connections_closed_total",
+		       "Total number of pool connections closed", c[CCPROXY_POOL_CLOSED]);
+	render_counter(sb, ns, "pool_acquisitions_total",
+		       "Total number of client acquisitions from pool", c[CCPROXY_POOL_ACQUISITIONS]);
+	render_counter(sb, ns, "pool_releases_total", "Total number of client releases to pool",
+		       c[CCPROXY_POOL_RELEASES]);
+	render_counter(sb, ns, "pool_health_check_failures_total",
+		       "Total number of pool health check failures",
+		       c[CCPROXY_POOL_HEALTH_FAILURES]);
+	expo__family(sb, ns, "pool_acquisition_duration_seconds",
+		     "Time taken to acquire a client from the pool", "histogram");
+	histogram_series(sb, ns, "pool_acquisition_duration_seconds", le, 1, 0, pool_bounds,
+			 CCPROXY_POOL_BUCKETS, snap->pool.buckets, snap->pool.wait_sum_ns);
+}
+
+int render__families(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb)
+{
+	const char *ns = o->namespace_;
+	int err;
+
+	render_requests(snap, ns, sb);
+	err = render_durations(snap, o, sb);
+	if (err)
+		return err;
+	render_tokens(snap, ns, sb);
+	render_cost(snap, ns, sb);
+	render_errors(snap, ns, sb);
+	render_gauge(sb, ns, "active_requests", "Number of currently active requests",
+		     snap->active_requests);
+	render_info_up(snap, ns, sb);
+	render_pool(snap, ns, sb);
+	return sb->err;
+}
+
+static void render_maps(const struct snapshot *snap, struct strbuf *sb)
+{
+	const char *ns = "ccproxy_exporter";
+	size_t i;
+
+	expo__family(sb, ns, "map_entries", "Entries in each BPF map.", "gauge");
+	for (i = 0; i < SNAP_MAP_COUNT; i++) {
+		const struct expo_label l[] = { CONST_LBL("map", snap_map_names[i]) };
+
+		u64_sample(sb, ns, "map_entries", "", l, 1, snap->maps[i].entries);
+	}
+	expo__family(sb, ns, "map_capacity",
+		     "Capacity of each BPF map, a family's overflow series included.", "gauge");
+	for (i = 0; i < SNAP_MAP_COUNT; i++) {
+		const struct expo_label l[] = { CONST_LBL("map", snap_map_names[i]) };
+
+		u64_sample(sb, ns, "map_capacity", "", l, 1, snap->maps[i].capacity);
+	}
+}
+
+static void render_progs(const struct snapshot *snap, struct strbuf *sb)
+{
+	const char *ns = "ccproxy_exporter";
+	size_t i;
+
+	if (!snap->prog_stats)
+		return;
+	expo__family(sb, ns, "bpf_program_runs_total",
+		     "Runs of each BPF program (kernel.bpf_stats_enabled=1 only).", "counter");
+	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
+		const struct expo_label l[] = { CONST_LBL("program", probe_names[i]) };
+
+		u64_sample(sb, ns, "bpf_program_runs_total", "", l, 1, snap->progs[i].run_cnt);
+	}
+	expo__family(sb, ns, "bpf_program_run_seconds_total",
+		     "Time spent in each BPF program (kernel.bpf_stats_enabled=1 only).",
+		     "counter");
+	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
+		const struct expo_label l[] = { CONST_LBL("program", probe_names[i]) };
+
+		dbl_sample(sb, ns, "bpf_program_run_seconds_total", "", l, 1,
+			   (double)snap->progs[i].run_time_ns / 1e9);
+	}
+}
+
+int render__self(const struct snapshot *snap, double scrape_seconds, struct strbuf *sb)
+{
+	const char *ns = "ccproxy_exporter";
+	size_t i;
+
+	expo__family(sb, ns, "scrape_duration_seconds",
+		     "Time spent reading the BPF maps and rendering this scrape.", "gauge");
+	dbl_sample(sb, ns, "scrape_duration_seconds", "", NULL, 0, scrape_seconds);
+	render_gauge(sb, ns, "attached_processes", "Proxy processes attached and alive.",
+		     snap->attached);
+	render_maps(snap, sb);
+	expo__family(sb, ns, "events_dropped_total",
+		     "Probe events, or parts of them, not recorded as sent, by reason.", "counter");
+	for (i = 0; i < CCPROXY_DROP_COUNT; i++) {
+		const struct expo_label l[] = { CONST_LBL("reason", drop_reasons[i]) };
+
+		u64_sample(sb, ns, "events_dropped_total", "", l, 1, snap->stats.drops[i]);
+	}
+	expo__family(sb, ns, "probe_hits_total", "Probe hits seen by the BPF programs.",
+		     "counter");
+	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
+		const struct expo_label l[] = { CONST_LBL("probe", probe_names[i]) };
+
+		u64_sample(sb, ns, "probe_hits_total", "", l, 1, snap->stats.hits[i]);
+	}
+	render_progs(snap, sb);
+	return sb->err;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * render: a snapshot as the ccproxy metric families (same names, HELP, types, labels and `le`
+ * spellings as the Python plugin), followed by the exporter's own ccproxy_exporter_* families.
+ * Pure: no I/O, no clock; the caller passes what it measured.
+ */
+#ifndef CCPROXY_RENDER_H
+#define CCPROXY_RENDER_H
+
+#include <stddef.h>
+#include "snapshot.h"
+#include "strbuf.h"
+
+/* Label value of every string label of a family's overflow series. */
+#define RENDER_OVERFLOW_LABEL "__overflow__"
+
+struct render_opts {
+	const char *namespace_; /* "" for no prefix */
+	const double *buckets;	/* response-time bounds, seconds */
+	size_t nbuckets;
+};
+
+/* The ccproxy families. Returns sb's sticky error. */
+int render__families(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb);
+/* The ccproxy_exporter_* families; scrape_seconds: time spent on this scrape so far. */
+int render__self(const struct snapshot *snap, double scrape_seconds, struct strbuf *sb);
+
+#endif /* CCPROXY_RENDER_H */
