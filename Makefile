@@ -44,7 +44,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean test unit integration install demo bench python deps
+.PHONY: all clean test check unit integration install deps
 
 all: $(OUTPUT)/ccproxy_exporter $(OUTPUT)/ccproxy-loadgen
 
@@ -93,9 +93,14 @@ unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done
 
 integration: all
-	$(Q)$(PYTHON) -m pytest -q tests/integration
+	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: unit integration
+
+# A fresh machine: install what the build and the tests need, then run them all.
+check:
+	$(Q)scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory test
 
 install: all
 	install -D -m 0755 $(OUTPUT)/ccproxy_exporter $(DESTDIR)$(PREFIX)/bin/ccproxy_exporter

@@ -28,6 +28,23 @@ static int on_health(void *ctx, struct strbuf *out)
 	return exporter__health(ctx, out);
 }
 
+/* http copies the handlers; the exporter must outlive the server. */
+static struct http_server *start_http(const struct config *cfg, struct exporter *ex)
+{
+	const struct http_handlers handlers = {
+		.metrics = on_metrics,
+		.health = on_health,
+		.ctx = ex,
+	};
+	const struct http_opts opts = {
+		.listen_address = cfg->listen_address,
+		.telemetry_path = cfg->telemetry_path,
+		.metrics_enabled = cfg->enabled && cfg->metrics_endpoint_enabled,
+	};
+
+	return http__start(&opts, &handlers);
+}
+
 static int parse_config(struct config *cfg, int argc, char **argv)
 {
 	char err[512] = "";
@@ -108,7 +125,6 @@ static int wait_for_signal(void)
 
 int main(int argc, char **argv)
 {
-	struct http_handlers handlers = { .metrics = on_metrics, .health = on_health };
 	struct http_server *srv = NULL;
 	struct exporter *ex = NULL;
 	struct config cfg;
@@ -137,26 +153,18 @@ int main(int argc, char **argv)
 		log_error("failed to load BPF programs: %s%s", strerror(-err), load_hint(-err));
 		goto cleanup;
 	}
-	if (cfg.enabled) {
-		err = attach_all(ex, &cfg);
-		if (err)
-			goto cleanup;
-	}
-	{
-		const struct http_opts ho = {
-			.listen_address = cfg.listen_address,
-			.telemetry_path = cfg.telemetry_path,
-			.metrics_enabled = cfg.enabled && cfg.metrics_endpoint_enabled,
-		};
-
-		handlers.ctx = ex;
-		srv = http__start(&ho, &handlers);
-	}
+	/* Listen first: a port in use must fail before any process is touched. */
+	srv = start_http(&cfg, ex);
 	if (!srv) {
 		err = -errno;
 		log_error("failed to listen on %s: %s", cfg.listen_address,
 			  err == -EADDRINUSE ? "address already in use" : strerror(-err));
 		goto cleanup;
+	}
+	if (cfg.enabled) {
+		err = attach_all(ex, &cfg);
+		if (err)
+			goto cleanup;
 	}
 	log_info("listening on %s, metrics at %s", cfg.listen_address, cfg.telemetry_path);
 	sig = wait_for_signal();
