@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Fake LLM upstream: Anthropic-style POST /v1/messages and OpenAI-style POST
+/v1/chat/completions, streaming (SSE) or not, with realistic usage blocks.
+
+Behaviour is chosen per request by headers (or by the model name, for clients that cannot
+set headers):
+  x-fake-usage: "in,out,cache_read,cache_write"   usage to report (default: derived from the
+                                                  request; OpenAI has no cache write: 0)
+  x-fake-latency-ms: N                            wait before answering
+  x-fake-status: N                                answer with this HTTP error status
+  x-fake-chunks: N, x-fake-chunk-delay-ms: N      shape of a stream
+  x-fake-fail: "reset"                            drop the connection mid-stream
+Model names: "error-500" -> 500, "error-429" -> 429, "slow-*" -> 2 s latency.
+GET /health answers 200 ({"status": "ok"}).
+
+Run: python3 fake_upstream.py --port 18081
+"""
+import argparse
+import asyncio
+import hashlib
+import json
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+
+def _usage(req_headers, body):
+    h = req_headers.get("x-fake-usage")
+    if h:
+        a = [int(x) for x in h.split(",")]
+        return (a + [0, 0, 0, 0])[:4]
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
+    return [50 + digest[0] * 4, 20 + digest[1], digest[2] * 8, digest[3] * 2]
+
+
+def _behaviour(request, body):
+    h = request.headers
+    model = str(body.get("model", ""))
+    status = int(h.get("x-fake-status", "0") or 0)
+    if model.startswith("error-"):
+        status = int(model[6:] or 500)
+    latency = float(h.get("x-fake-latency-ms", "0") or 0) / 1000
+    if model.startswith("slow-"):
+        latency = max(latency, 2.0)
+    return {
+        "model": model,
+        "status": status,
+        "latency": latency,
+        "chunks": int(h.get("x-fake-chunks", "5") or 5),
+        "chunk_delay": float(h.get("x-fake-chunk-delay-ms", "5") or 5) / 1000,
+        "fail": h.get("x-fake-fail", ""),
+        "usage": _usage(h, body),
+    }
+
+
+def _error(b, api):
+    if api == "anthropic":
+        msg = {"type": "error", "error": {"type": "api_error", "message": "fake failure"}}
+    else:
+        msg = {"error": {"message": "fake failure", "type": "server_error"}}
+    return JSONResponse(msg, status_code=b["status"])
+
+
+def _sse(event, data):
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _anthropic_stream(b):
+    i, o, cr, cw = b["usage"]
+    yield _sse("message_start", {"type": "message_start", "message": {
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": b["model"],
+        "content": [], "stop_reason": None,
+        "usage": {"input_tokens": i, "output_tokens": 1, "cache_read_input_tokens": cr,
+                  "cache_creation_input_tokens": cw}}})
+    yield _sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                       "content_block": {"type": "text", "text": ""}})
+    for n in range(b["chunks"]):
+        await asyncio.sleep(b["chunk_delay"])
+        if b["fail"] == "reset" and n == b["chunks"] // 2:
+            raise ConnectionResetError("fake reset")
+        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "text_delta", "text": f"word{n} "}})
+    yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+    yield _sse("message_delta", {"type": "message_delta",
+                                 "delta": {"stop_reason": "end_turn"},
+                                 "usage": {"output_tokens": o}})
+    yield _sse("message_stop", {"type": "message_stop"})
+
+
+async def _openai_stream(b):
+    i, o, cr, _ = b["usage"]
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": b["model"]}
+    for n in range(b["chunks"]):
+        await asyncio.sleep(b["chunk_delay"])
+        if b["fail"] == "reset" and n == b["chunks"] // 2:
+            raise ConnectionResetError("fake reset")
+        chunk = dict(base, choices=[{"index": 0, "delta": {"content": f"word{n} "},
+                                     "finish_reason": None}])
+        yield f"data: {json.dumps(chunk)}\n\n".encode()
+    final = dict(base, choices=[], usage={
+        "prompt_tokens": i + cr, "completion_tokens": o, "total_tokens": i + cr + o,
+        "prompt_tokens_details": {"cached_tokens": cr}})
+    yield f"data: {json.dumps(final)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
+
+
+async def messages(request: Request):
+    body = await request.json()
+    b = _behaviour(request, body)
+    await asyncio.sleep(b["latency"])
+    if b["status"]:
+        return _error(b, "anthropic")
+    if body.get("stream"):
+        return StreamingResponse(_anthropic_stream(b), media_type="text/event-stream")
+    i, o, cr, cw = b["usage"]
+    return JSONResponse({
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": b["model"],
+        "content": [{"type": "text", "text": "hello from the fake upstream"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": i, "output_tokens": o, "cache_read_input_tokens": cr,
+                  "cache_creation_input_tokens": cw}})
+
+
+async def chat_completions(request: Request):
+    body = await request.json()
+    b = _behaviour(request, body)
+    await asyncio.sleep(b["latency"])
+    if b["status"]:
+        return _error(b, "openai")
+    if body.get("stream"):
+        return StreamingResponse(_openai_stream(b), media_type="text/event-stream")
+    i, o, cr, _ = b["usage"]
+    return JSONResponse({
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+        "model": b["model"],
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "hello"}}],
+        "usage": {"prompt_tokens": i + cr, "completion_tokens": o, "total_tokens": i + cr + o,
+                  "prompt_tokens_details": {"cached_tokens": cr}}})
+
+
+async def health(request: Request):
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(routes=[
+    Route("/v1/messages", messages, methods=["POST"]),
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/health", health, methods=["GET"]),
+])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=18081)
+    a = ap.parse_args()
+    uvicorn.run(app, host=a.host, port=a.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
