@@ -25,6 +25,13 @@
 #define CONFIG_DEFAULT_NAMESPACE   "ccproxy"
 #define CONFIG_DEFAULT_PUSH_JOB	   "ccproxy"
 #define CONFIG_DEFAULT_PUSH_PERIOD 60
+/* The kernel's PID_MAX_LIMIT: no pid_max setting allows a larger pid. */
+#define CONFIG_PID_LIMIT       4194304
+#define CONFIG_LIMIT_MIN       16
+#define CONFIG_LIMIT_MAX       1000000
+#define CONFIG_PUSH_PERIOD_MAX 86400
+/* Enough for every message written into err. */
+#define CONFIG_ERR_MAX 256
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
@@ -55,18 +62,34 @@ struct config {
 	unsigned int limit_usage;
 	unsigned int limit_errors;
 	unsigned int limit_inflight;
+
+	/* set by config__parse_args when it returns 1; main prints and exits 0 */
+	bool show_help;
+	bool show_version;
 };
 
 void config__defaults(struct config *cfg);
-/* envp as main's third argument or environ; unrelated variables are ignored. */
+/*
+ * envp as main's third argument or environ; NULL is no variables. Unrelated variables, and
+ * PLUGINS__METRICS__ names that are no field, are ignored (a newer ccproxy may add fields).
+ * When one field is set under several spellings, the last in envp wins, as in pydantic.
+ * On error cfg may be partly updated.
+ */
 int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t errlen);
-/* Returns 1 when --help or --version was given (nothing else parsed after it). */
+/*
+ * Returns 1 when --help or --version was given (nothing else parsed after it). Flags must be
+ * spelled in full (no abbreviations); booleans take --x, --x=BOOL or --no-x. Resets getopt's
+ * state on every call, so it may be called repeatedly. On error cfg may be partly updated.
+ */
 int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 /* Cross-field checks, once after all sources. */
 int config__validate(const struct config *cfg, char *err, size_t errlen);
 /* The flags, one per line with their defaults and env variable names. */
 void config__usage(FILE *f, const char *prog);
-/* Bucket bound in ns, rounded: what BPF compares durations against. */
+/*
+ * Bucket bound in ns, rounded: what BPF compares durations against. 0 for a bound that is not
+ * finite, not > 0 or too large for 64 bits (validation rejects those).
+ */
 unsigned long long config__bucket_ns(double seconds);
 
 #endif /* CCPROXY_CONFIG_H */
