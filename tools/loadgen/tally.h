@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What the exporter must count for the events a loadgen thread fired, kept as dense arrays
+ * indexed by the label tables of mix.h. Each thread owns one tally and merges it into the
+ * main thread's at the end, so the hot path touches no shared memory.
+ */
+#ifndef LOADGEN_TALLY_H
+#define LOADGEN_TALLY_H
+
+#include <stdint.h>
+#include <ccproxy/probes.h>
+
+#include "mix.h"
+
+#define LG_RESP_BUCKETS 10 /* default response-time bounds; one more slot is +Inf */
+#define LG_POOL_BUCKETS 10 /* fixed pool acquisition bounds; one more slot is +Inf */
+#define LG_MAX_BUCKETS	10
+
+enum lg_err_kind {
+	LG_ERR_REQUEST,	 /* request_fail: empty endpoint renders as "unknown" */
+	LG_ERR_PROVIDER, /* provider_error: empty endpoint renders as "/" */
+	LG_ERR_KINDS,
+};
+
+/*
+ * A histogram series whose observations are either exact or kernel-measured. lo[i]/hi[i]
+ * count observations that certainly/possibly fall in bucket i (non-cumulative): an exact
+ * observation lands in the same slot of both, a measured one by its outer/inner interval.
+ */
+struct lg_hist {
+	uint64_t lo[LG_MAX_BUCKETS + 1];
+	uint64_t hi[LG_MAX_BUCKETS + 1];
+	uint64_t count;
+	uint64_t sum_lo_ns;
+	uint64_t sum_hi_ns;
+};
+
+struct lg_tally {
+	uint64_t hits[CCPROXY_PROBE_COUNT];
+	uint64_t invalid; /* events carrying a value above a CCPROXY_*_MAX limit */
+	int64_t active;	  /* request_start minus the completions that matched one */
+	uint64_t requests[LG_ENDPOINTS][LG_METHODS][LG_MODELS][LG_SERVICES][LG_STATUSES];
+	struct lg_hist dur[LG_ENDPOINTS][LG_MODELS][LG_SERVICES];
+	uint64_t tokens[LG_MODELS][LG_SERVICES][CCPROXY_TOKEN_TYPES];
+	uint64_t cost_nusd[LG_MODELS][LG_SERVICES];
+	uint64_t errors[LG_ERR_KINDS][LG_ENDPOINTS][LG_ERROR_TYPES][LG_MODELS][LG_SERVICES];
+	uint64_t pool[CCPROXY_PROBE_COUNT]; /* pool counters, indexed by probe id */
+	struct lg_hist pool_wait;
+	/* Process-wide state: only the main thread sets these. */
+	int has_gauges;
+	uint32_t clients_total, clients_available, clients_active;
+	const char *version; /* raw, as fired; NULL until info fired */
+};
+
+/* Label indices of one request-shaped event. */
+struct lg_labels {
+	uint8_t endpoint, method, model, service, status, error;
+};
+
+extern const uint64_t lg_resp_bounds_ns[LG_RESP_BUCKETS];
+extern const uint64_t lg_pool_bounds_ns[LG_POOL_BUCKETS];
+
+/* Index of the first bound >= ns, or nbounds for +Inf (the exporter's rule). */
+int tally__bucket(const uint64_t *bounds, int nbounds, uint64_t ns);
+
+/* Zeroed tally on the heap; NULL and errno on failure. Free with free(). */
+struct lg_tally *tally__new(void);
+
+/* n completions with an explicit duration (0: none observed) and optional usage. */
+void tally__complete(struct lg_tally *t, const struct lg_labels *l, uint64_t duration_ns,
+		     const struct ccproxy_usage *usage, uint64_t n);
+/* One completion whose duration the kernel measures: it lies in [inner_ns, outer_ns]. */
+void tally__measured(struct lg_tally *t, const struct lg_labels *l, uint64_t inner_ns,
+		     uint64_t outer_ns);
+void tally__fail(struct lg_tally *t, const struct lg_labels *l, uint64_t n);
+void tally__provider_error(struct lg_tally *t, const struct lg_labels *l, uint64_t n);
+/* Usage of request_complete or provider_stream_end; ignored whole when a value is corrupt. */
+void tally__usage(struct lg_tally *t, const struct lg_labels *l, const struct ccproxy_usage *u,
+		  uint64_t n);
+/* pool_* counters (pool_gauges excluded); pool_acquire also observes wait_ns. */
+void tally__pool(struct lg_tally *t, enum ccproxy_probe_id id, uint64_t wait_ns, uint64_t n);
+
+/* Adds src's counts to dst; process-wide state is dst's. */
+void tally__merge(struct lg_tally *dst, const struct lg_tally *src);
+
+#endif /* LOADGEN_TALLY_H */
