@@ -82,9 +82,12 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
  * state on every call, so it may be called repeatedly. On error cfg may be partly updated.
  */
 int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
-/* Cross-field checks, once after all sources. */
+/*
+ * Once after all sources: every field's own checks again (the struct may have been filled by
+ * hand), then the cross-field ones (--pushgateway-enabled needs a URL). Messages name the flag.
+ */
 int config__validate(const struct config *cfg, char *err, size_t errlen);
-/* The flags, one per line with their defaults and env variable names. */
+/* Every flag with its help, default and env variable name (for --help). */
 void config__usage(FILE *f, const char *prog);
 /*
  * Bucket bound in ns, rounded: what BPF compares durations against. 0 for a bound that is not
