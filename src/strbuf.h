@@ -2,9 +2,10 @@
 /*
  * strbuf: a growable byte buffer for building responses.
  *
- * Errors are sticky: the first failed allocation sets sb->err = -ENOMEM and every later append
- * does nothing, so a renderer can append freely and check once at the end. The buffer is
- * always NUL-terminated after a successful append (buf may be NULL while len == 0).
+ * Errors are sticky: the first failure sets sb->err and every later append does nothing, so a
+ * renderer can append freely and check once at the end. A size that would overflow size_t is
+ * treated as a failed allocation (-ENOMEM). A failed append leaves the content as it was. The
+ * buffer is always NUL-terminated after a successful append (buf may be NULL while len == 0).
  * The caller owns the struct; strbuf__free releases buf and may be called on a zeroed struct.
  */
 #ifndef CCPROXY_STRBUF_H
@@ -16,12 +17,12 @@ struct strbuf {
 	char *buf;
 	size_t len;
 	size_t cap;
-	int err; /* 0 or -ENOMEM */
+	int err; /* 0, -ENOMEM, or vsnprintf's errno (-EOVERFLOW) from a failed printf */
 };
 
-#define STRBUF_INIT                                                                                \
-	{                                                                                          \
-		0                                                                                  \
+#define STRBUF_INIT \
+	{           \
+		0   \
 	}
 
 void strbuf__free(struct strbuf *sb);
