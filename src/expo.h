@@ -3,9 +3,12 @@
  * expo: the Prometheus text exposition format (0.0.4), one escaping or formatting rule per
  * function, so that the renderer never writes a raw string.
  *
- * Numbers are spelled as the Python client (prometheus_client) spells them, because `le`
- * values are series identity: Prometheus stores le="1" and le="1.0" as different series.
- * All functions append to a strbuf and return its sticky error (0 or -ENOMEM).
+ * Numbers are spelled as Python's repr(float), as the Python client (prometheus_client) spells
+ * them, because `le` values are series identity: Prometheus stores le="1" and le="1.0" as
+ * different series. (From 1e6 up the client rewrites repr into Go's exponent form, "1e+06";
+ * no default bucket bound gets there, and for sample values both parse to the same number.)
+ * All functions that take a strbuf append to it and return its sticky error (0 or negative);
+ * once sb->err is set they write nothing.
  */
 #ifndef CCPROXY_EXPO_H
 #define CCPROXY_EXPO_H
@@ -20,19 +23,26 @@
 /*
  * Python's repr(float): the shortest digits that read back as the same double, ".0" added to
  * integral values, exponent form ("1e-05", "1e+16") when the decimal exponent is < -4 or >= 16;
- * "+Inf", "-Inf", "NaN" as the exposition format wants. Returns the length written.
+ * "+Inf", "-Inf", "NaN" as the exposition format wants. Like snprintf: writes at most size
+ * bytes including the NUL (nothing if size is 0) and returns the length of the whole spelling,
+ * which is below EXPO_NUMBER_MAX.
  */
 size_t expo__format_double(char *buf, size_t size, double v);
-/* A u64 counter, exact, spelled as a Python float for integral values below 1e16 ("12.0"). */
+/*
+ * A u64 counter: its exact decimal digits and ".0" ("12.0"), the same as expo__format_double
+ * up to 2^53; above, still exact rather than rounded to a double. Returns as above.
+ */
 size_t expo__format_u64(char *buf, size_t size, uint64_t v);
 
 /*
  * A label value: reads at most `max` bytes of `s` (stops at NUL), escapes `\` `"` and newline,
- * replaces each invalid UTF-8 sequence with U+FFFD. An empty value is written as `fallback`
- * (NULL: written empty).
+ * replaces each invalid UTF-8 sequence with U+FFFD: one per maximal invalid subpart, as
+ * Python's decode(errors="replace"), so overlongs, surrogates, code points above U+10FFFF,
+ * stray continuation bytes and a sequence cut short by `max` or NUL all become U+FFFD.
+ * An empty value (s NULL, max 0, or s[0] NUL) is written as `fallback` (NULL: written empty).
  */
 int expo__label_value(struct strbuf *sb, const char *s, size_t max, const char *fallback);
-/* HELP text: escapes `\` and newline. */
+/* HELP text: escapes `\` and newline; NULL is empty. */
 int expo__help(struct strbuf *sb, const char *help);
 
 /* "# HELP <ns>_<name> <help>\n# TYPE <ns>_<name> <type>\n"; ns "" or NULL: no prefix. */
@@ -42,13 +52,15 @@ int expo__family(struct strbuf *sb, const char *ns, const char *name, const char
 struct expo_label {
 	const char *name;     /* a valid label name, written as is */
 	const char *value;    /* raw bytes, escaped on output */
-	size_t max;	      /* bytes of value to read at most (fixed-size arrays) */
+	size_t max;	      /* read at most: sizeof an array, or SIZE_MAX */
 	const char *fallback; /* written for an empty value, or NULL */
 };
 
 /*
  * One sample line: <ns>_<name><suffix>{labels} <value>\n. Labels are written in the order
  * given (the caller sorts them by name, as the Python client does); no braces when n == 0.
+ * ns "" or NULL: no prefix; suffix NULL: none; value is written as is (see expo__format_*).
+ * Reserves the whole line once, so a line is either complete or not written at all.
  */
 int expo__sample(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
 		 const struct expo_label *labels, size_t n, const char *value);
