@@ -14,13 +14,17 @@ from conftest import (EXPORTER, LOADGEN, free_port, require_root, start_exporter
 import truth as truthlib
 
 
+ROOMY = ["--limits.requests", "16384", "--limits.errors", "8192", "--limits.usage", "4096"]
+
+
 @pytest.fixture
 def attached(procs, tmp_path):
     """Loadgen (2 threads, 100k events, 3 requests left active) with the exporter attached."""
     require_root()
     lg, truth = start_loadgen(procs, tmp_path, "--events", "100000", "--threads", "2",
                               "--seed", "7", "--leave-active", "3")
-    ex = start_exporter(procs, [lg.pid])
+    # The mix has ~6.5k request and ~2.5k error label sets: room for all of them.
+    ex = start_exporter(procs, [lg.pid], *ROOMY)
     wait_truth(lg, truth)
     return lg, ex, json.loads(truth.read_text())
 
@@ -32,15 +36,47 @@ def test_scrape_equals_truth(attached):
     assert not mismatches, "\n".join(mismatches[:50])
 
 
-def test_nothing_dropped_and_every_probe_seen(attached):
-    _, ex, _ = attached
+def family_totals(samples, name):
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def test_full_maps_fold_into_overflow(procs, tmp_path):
+    """Default limits are below the mix's cardinality: new label sets fold, totals stay exact."""
+    require_root()
+    lg, truth = start_loadgen(procs, tmp_path, "--events", "100000", "--threads", "2",
+                              "--seed", "7")
+    ex = start_exporter(procs, [lg.pid], "--limits.requests", "1000", "--limits.errors", "500",
+                        "--limits.usage", "16")
+    wait_truth(lg, truth)
+    want = truthlib.parse_exposition("")  # empty dict of the same shape
+    for s in json.loads(truth.read_text())["samples"]:
+        want[(s["name"], frozenset(s["labels"].items()))] = s.get("value", 0)
+    got = truthlib.parse_exposition(ex.metrics())
+    for name in ("ccproxy_requests_total", "ccproxy_errors_total", "ccproxy_tokens_total",
+                 "ccproxy_response_duration_seconds_count"):
+        assert family_totals(got, name) == family_totals(want, name), name
+    overflow = [k for k in got if k[0] == "ccproxy_requests_total"
+                and ("model", "__overflow__") in k[1]]
+    assert overflow
+    assert got[("ccproxy_exporter_events_dropped_total", frozenset({("reason", "folded")}))] > 0
+    assert got[("ccproxy_exporter_events_dropped_total", frozenset({("reason", "map_full")}))] == 0
+
+
+def test_drops_and_hits_are_exactly_the_fired_ones(attached):
+    """Only what the mix sends on purpose is dropped: corrupt values, completions never started."""
+    _, ex, truth = attached
     scraped = truthlib.parse_exposition(ex.metrics())
     drops = {dict(k[1])["reason"]: v for k, v in scraped.items()
              if k[0] == "ccproxy_exporter_events_dropped_total"}
-    assert drops and not any(drops.values()), drops
+    fired = truth["probe_hits"]
+    started = fired["request_start"] - truth["leave_active"]
+    orphans = fired["request_complete"] + fired["request_fail"] - started
+    want = dict.fromkeys(drops, 0.0)
+    want.update(invalid_value=truth["invalid"], unpaired=orphans)
+    assert drops == want
     hits = {dict(k[1])["probe"]: v for k, v in scraped.items()
             if k[0] == "ccproxy_exporter_probe_hits_total"}
-    assert len(hits) == 16 and all(hits.values()), hits
+    assert hits == fired
 
 
 def test_promtool_accepts_scrape(attached):
