@@ -15,7 +15,7 @@ probes (acquire with wait time, release, create, close, failed health check, gau
 Configuration by environment (uvicorn workers are spawned processes that re-import this
 module): DEMO_UPSTREAM (http://127.0.0.1:18081), DEMO_POOL_SIZE (4), DEMO_PID_DIR (each
 worker writes proxy-<pid>.pid there once ready), DEMO_VERSION (announced by the info probe),
-DEMO_HEALTH_INTERVAL (s, 2).
+DEMO_HEALTH_INTERVAL (s, 2), DEMO_IMPORT_DELAY (s, 0: wait before importing ccproxy_usdt).
 
 Run: PYTHONPATH=build/python python3 demo_proxy.py --port 18080 [--workers 2]
 """
@@ -33,6 +33,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Tests start a tracer before the extension is mapped: DEMO_IMPORT_DELAY (s) holds the import.
+time.sleep(float(os.environ.get("DEMO_IMPORT_DELAY", "0")))
 from ccproxy_usdt.ccproxy_plugin import PoolProbes, UsdtMetricsHook  # noqa: E402
 from pricing import cost_usd  # noqa: E402
 
