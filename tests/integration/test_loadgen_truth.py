@@ -104,6 +104,7 @@ def test_counts_add_up(mixed):
     assert sorted(hits) == sorted(PROBES)
     assert sum(hits.values()) == data["events"] == 60000
     assert all(hits[p] > 0 for p in PROBES), hits
+    assert data["invalid"] > 0 and data["leave_active"] == 5 and data["only"] is None
     first = out.splitlines()[0]
     assert first.startswith("events=60000 threads=2 ns_per_event=")
     for p in PROBES:
@@ -346,3 +347,63 @@ def test_linger(loadgen, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def doc_commands():
+    """The bpftrace commands of docs/probes.md's sh blocks."""
+    with open(os.path.join(ROOT, "docs", "probes.md"), encoding="utf-8") as f:
+        text = f.read()
+    commands = []
+    for block in text.split("```sh\n")[1:]:
+        for line in block.split("```")[0].splitlines():
+            if commands and commands[-1].count("'") % 2:  # inside a quoted program
+                commands[-1] += "\n" + line
+            elif line.startswith("bpftrace"):
+                commands.append(line)
+    return commands
+
+
+def need_bpftrace():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to attach bpftrace to the probes")
+    if subprocess.run(["sh", "-c", "command -v bpftrace"], capture_output=True).returncode:
+        pytest.skip("bpftrace is not installed")
+
+
+def test_doc_one_liners_cover_every_probe():
+    commands = doc_commands()
+    for p in PROBES:
+        assert any(":ccproxy:%s " % p in c for c in commands), p
+
+
+@pytest.mark.parametrize("command", doc_commands())
+def test_doc_one_liners(loadgen, command):
+    need_bpftrace()
+    proc = subprocess.run(["sh", "-c", command], cwd=ROOT, capture_output=True, text=True,
+                          errors="replace", timeout=120)
+    # bpftrace 0.17 cannot remove uprobe_events without tracefs; that noise is harmless.
+    errors = [l for l in proc.stderr.splitlines() if "ERROR" in l and
+              "failed to detach" not in l and "RLIMIT_MEMLOCK" not in l]
+    assert proc.returncode == 0 and not errors, proc.stderr
+    values = [l for l in proc.stdout.splitlines() if l.startswith("@") or " version " in l]
+    assert values, proc.stdout
+
+
+def test_bpftrace_counts_match(loadgen):
+    """Every hit the load generator reports reaches an attached tracer."""
+    need_bpftrace()
+    proc = subprocess.run(
+        ["bpftrace", "-e", "usdt:%s:ccproxy:* { @[probe] = count(); }" % loadgen, "-c",
+         "%s --events 5000 --threads 2 --seed 11 --wait-attach 10" % loadgen],
+        capture_output=True, text=True, errors="replace", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    traced, fired = {}, {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("@["):
+            name, count = line.split("]: ")
+            traced[name.rsplit(":", 1)[1]] = int(count)
+        elif line.startswith("fired probe="):
+            name, count = line[len("fired probe="):].split(" count=")
+            fired[name] = int(count)
+    assert sorted(fired) == sorted(PROBES)
+    assert traced == fired

@@ -159,7 +159,8 @@ static uint64_t mix__wait(struct mix__state *s)
 	return mix__spread(s, lg_pool_bounds_ns, LG_POOL_BUCKETS, 20000000000ULL);
 }
 
-static void mix__usage(struct mix__state *s, struct ccproxy_usage *u)
+/* corrupt: whether a corrupt value may be drawn (one per event, so that drops count events). */
+static void mix__usage(struct mix__state *s, struct ccproxy_usage *u, int corrupt)
 {
 	static const uint64_t scale[CCPROXY_TOKEN_TYPES] = {200000, 20000, 100000, 20000};
 	uint64_t r = mix__below(s, 1000);
@@ -170,10 +171,10 @@ static void mix__usage(struct mix__state *s, struct ccproxy_usage *u)
 	if (s->requests == 3) { /* once per thread: every value at its limit, still valid */
 		u->tokens[CCPROXY_TOKENS_INPUT] = CCPROXY_TOKENS_MAX;
 		u->cost_nusd = CCPROXY_COST_NUSD_MAX;
-	} else if (r == 0) {
+	} else if (r == 0 && corrupt) {
 		u->tokens[mix__below(s, CCPROXY_TOKEN_TYPES)] = CCPROXY_TOKENS_MAX + 1;
 		s->t->invalid++;
-	} else if (r == 1) {
+	} else if (r == 1 && corrupt) {
 		u->cost_nusd = CCPROXY_COST_NUSD_MAX + 1;
 		s->t->invalid++;
 	}
@@ -245,7 +246,7 @@ static void mix__plain(struct mix__state *s, struct lg_labels *l)
 	mix__event(&ev, l, id, 1);
 	ev.status = lg_statuses[l->status];
 	ev.duration_ns = mix__duration(s);
-	mix__usage(s, &ev.usage);
+	mix__usage(s, &ev.usage, ev.duration_ns <= CCPROXY_DURATION_NS_MAX);
 	mix__fire(s, CCPROXY_PROBE_request_complete, &ev);
 	s->t->active--;
 	tally__complete(s->t, l, ev.duration_ns, &ev.usage, 1);
@@ -270,7 +271,7 @@ static void mix__measured(struct mix__state *s, struct lg_labels *l)
 	}
 	mix__event(&ev, l, id, 1);
 	ev.status = lg_statuses[l->status];
-	mix__usage(s, &ev.usage);
+	mix__usage(s, &ev.usage, 1);
 	t2 = mix__now_ns();
 	mix__fire(s, CCPROXY_PROBE_request_complete, &ev);
 	t3 = mix__now_ns();
@@ -306,7 +307,7 @@ static void mix__stream(struct mix__state *s, struct lg_labels *l)
 		mix__fire(s, CCPROXY_PROBE_provider_stream_chunk, &ev);
 	}
 	mix__event(&ev, l, id, 0);
-	mix__usage(s, &ev.usage);
+	mix__usage(s, &ev.usage, 1);
 	mix__fire(s, CCPROXY_PROBE_provider_stream_end, &ev);
 	tally__usage(s->t, l, &ev.usage, 1);
 	mix__event(&ev, l, id, 1);

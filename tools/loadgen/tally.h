@@ -37,7 +37,7 @@ struct lg_hist {
 
 struct lg_tally {
 	uint64_t hits[CCPROXY_PROBE_COUNT];
-	uint64_t invalid; /* events carrying a value above a CCPROXY_*_MAX limit */
+	uint64_t invalid; /* events with a value above a CCPROXY_*_MAX limit (one per event) */
 	int64_t active;	  /* request_start minus the completions that matched one */
 	uint64_t requests[LG_ENDPOINTS][LG_METHODS][LG_MODELS][LG_SERVICES][LG_STATUSES];
 	struct lg_hist dur[LG_ENDPOINTS][LG_MODELS][LG_SERVICES];
