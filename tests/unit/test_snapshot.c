@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <criterion/criterion.h>
+#include "snapshot.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+TestSuite(snapshot);
+
+/* Copies s into a fixed array; the rest of the array keeps what was there (garbage). */
+static void put(char *dst, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size);
+
+	memcpy(dst, s, n < size ? n + 1 : size);
+}
+
+#define PUT(arr, s) put((arr), sizeof(arr), (s))
+
+static bool all_zero(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i])
+			return false;
+	}
+	return true;
+}
+
+Test(snapshot, normalize_zeroes_garbage_after_nul)
+{
+	char s[16];
+
+	memset(s, 'G', sizeof(s));
+	memcpy(s, "abc", 4);
+	snapshot__normalize_str(s, sizeof(s));
+	cr_expect_str_eq(s, "abc");
+	cr_expect(all_zero(s + 3, sizeof(s) - 3));
+}
+
+Test(snapshot, normalize_cuts_at_size_minus_one_without_nul)
+{
+	char s[8];
+
+	memcpy(s, "abcdefgh", 8);
+	snapshot__normalize_str(s, sizeof(s));
+	cr_expect_str_eq(s, "abcdefg");
+	cr_expect_eq(s[7], '\0');
+}
+
+Test(snapshot, normalize_full_string_and_edges)
+{
+	char s[8], one[1] = {'x'}, empty[4] = {0, 'a', 'b', 'c'};
+	char untouched[2] = {'y', 'z'};
+
+	memcpy(s, "abcdefg", 8); /* exactly fits with its NUL */
+	snapshot__normalize_str(s, sizeof(s));
+	cr_expect_str_eq(s, "abcdefg");
+	snapshot__normalize_str(one, sizeof(one));
+	cr_expect_eq(one[0], '\0');
+	snapshot__normalize_str(empty, sizeof(empty));
+	cr_expect(all_zero(empty, sizeof(empty)));
+	snapshot__normalize_str(untouched, 0);
+	cr_expect_eq(untouched[0], 'y');
+	cr_expect_eq(untouched[1], 'z');
+}
+
+static void fill_req(struct snap_request *r, unsigned int status, const char *method,
+		     const char *endpoint, const char *model, const char *st, char junk)
+{
+	memset(r, junk, sizeof(r->key));
+	memset(&r->val, 0, sizeof(r->val));
+	r->key.status = status;
+	r->key.tgid = 0;
+	r->key.flags = 0;
+	PUT(r->key.labels.method, method);
+	PUT(r->key.labels.endpoint, endpoint);
+	PUT(r->key.labels.model, model);
+	PUT(r->key.labels.service_type, st);
+}
+
+static void expect_sorted_requests(const struct snap_request *v, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		cr_expect_lt(memcmp(&v[i - 1].key, &v[i].key, sizeof(v->key)), 0,
+			     "entries %zu and %zu out of order or equal", i - 1, i);
+}
+
+Test(snapshot, merge_requests_normalises_merges_and_sorts)
+{
+	struct snap_request v[5];
+	size_t n = ARRAY_SIZE(v), i;
+
+	/* Same labels, different garbage after the NULs (and in pad): one series. */
+	fill_req(&v[0], 200, "POST", "/v1/messages", "m", "claude_api", 'A');
+	v[0].val.requests = 1;
+	v[0].val.dur_sum_ns = 100;
+	v[0].val.buckets[0] = 1;
+	fill_req(&v[1], 500, "GET", "/z", "m", "s", 0);
+	v[1].val.requests = 7;
+	fill_req(&v[2], 200, "POST", "/v1/messages", "m", "claude_api", 'B');
+	v[2].val.requests = 2;
+	v[2].val.dur_sum_ns = 20;
+	v[2].val.buckets[0] = 1;
+	v[2].val.buckets[CCPROXY_MAX_BUCKETS] = 1;
+	/* A different status is a different series. */
+	fill_req(&v[3], 201, "POST", "/v1/messages", "m", "claude_api", 'C');
+	v[3].val.requests = 4;
+	fill_req(&v[4], 200, "POST", "/v1/messages", "m", "claude_api", 0);
+	v[4].val.requests = 3;
+	v[4].val.dur_sum_ns = 3;
+	v[4].val.buckets[5] = 2;
+
+	snapshot__merge_requests(v, &n);
+	cr_assert_eq(n, 3);
+	expect_sorted_requests(v, n);
+	for (i = 0; i < n; i++) {
+		cr_expect_eq(v[i].key.pad, 0);
+		cr_expect(all_zero(v[i].key.labels.model + 1, sizeof(v[i].key.labels.model) - 1));
+		if (v[i].key.status == 200) {
+			cr_expect_str_eq(v[i].key.labels.method, "POST");
+			cr_expect_str_eq(v[i].key.labels.endpoint, "/v1/messages");
+			cr_expect_eq(v[i].val.requests, 6);
+			cr_expect_eq(v[i].val.dur_sum_ns, 123);
+			cr_expect_eq(v[i].val.buckets[0], 2);
+			cr_expect_eq(v[i].val.buckets[5], 2);
+			cr_expect_eq(v[i].val.buckets[CCPROXY_MAX_BUCKETS], 1);
+		} else if (v[i].key.status == 201) {
+			cr_expect_eq(v[i].val.requests, 4);
+		} else {
+			cr_expect_eq(v[i].key.status, 500);
+			cr_expect_eq(v[i].val.requests, 7);
+		}
+	}
+}
+
+Test(snapshot, merge_requests_keeps_flags_and_tgid_apart)
+{
+	struct snap_request v[4];
+	size_t n = ARRAY_SIZE(v), i;
+	int overflow = 0, tgid = 0;
+
+	for (i = 0; i < n; i++) {
+		fill_req(&v[i], 0, "", "", "", "", 0);
+		v[i].val.requests = 1;
+	}
+	v[1].key.flags = CCPROXY_KEY_OVERFLOW;
+	v[2].key.tgid = 42;
+	snapshot__merge_requests(v, &n);
+	cr_assert_eq(n, 3);
+	expect_sorted_requests(v, n);
+	for (i = 0; i < n; i++) {
+		overflow += v[i].key.flags == CCPROXY_KEY_OVERFLOW;
+		tgid += v[i].key.tgid == 42;
+		if (!v[i].key.flags && !v[i].key.tgid)
+			cr_expect_eq(v[i].val.requests, 2);
+		else
+			cr_expect_eq(v[i].val.requests, 1);
+	}
+	cr_expect_eq(overflow, 1);
+	cr_expect_eq(tgid, 1);
+}
+
+Test(snapshot, merge_requests_cut_without_nul_merges_with_cut_value)
+{
+	struct snap_request v[2];
+	size_t n = 2;
+
+	/* A method filling its array has no NUL: it reads as its first 7 bytes. */
+	fill_req(&v[0], 200, "", "/", "m", "s", 0);
+	memcpy(v[0].key.labels.method, "PATCHXYZ", CCPROXY_METHOD_MAX);
+	v[0].val.requests = 1;
+	fill_req(&v[1], 200, "PATCHXY", "/", "m", "s", 'q');
+	v[1].val.requests = 1;
+	snapshot__merge_requests(v, &n);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(v[0].key.labels.method, "PATCHXY");
+	cr_expect_eq(v[0].val.requests, 2);
+}
+
+Test(snapshot, merge_empty_and_single)
+{
+	struct snap_request r;
+	struct snap_usage u;
+	struct snap_error e;
+	size_t n = 0;
+
+	/* Empty arrays (the loader always passes an allocation, never NULL). */
+	snapshot__merge_requests(&r, &n);
+	snapshot__merge_usage(&u, &n);
+	snapshot__merge_errors(&e, &n);
+	cr_expect_eq(n, 0);
+	fill_req(&r, 200, "GET", "/", "m", "s", 'x');
+	r.val.requests = 5;
+	n = 1;
+	snapshot__merge_requests(&r, &n);
+	cr_expect_eq(n, 1);
+	cr_expect_eq(r.val.requests, 5);
+	cr_expect_eq(r.key.pad, 0);
+	memset(&u, 'x', sizeof(u.key));
+	u.key.tgid = u.key.flags = 0;
+	PUT(u.key.model, "m");
+	memset(&u.val, 0, sizeof(u.val));
+	snapshot__merge_usage(&u, &n);
+	cr_expect_eq(n, 1);
+	cr_expect(all_zero(u.key.model + 1, sizeof(u.key.model) - 1));
+	memset(&e, 'x', sizeof(e.key));
+	e.key.tgid = e.key.flags = 0;
+	e.count = 9;
+	snapshot__merge_errors(&e, &n);
+	cr_expect_eq(n, 1);
+	cr_expect_eq(e.count, 9);
+	/* No NUL anywhere: every string cut at size - 1. */
+	cr_expect_eq(strlen(e.key.error_type), sizeof(e.key.error_type) - 1);
+	cr_expect_eq(strlen(e.key.labels.endpoint), sizeof(e.key.labels.endpoint) - 1);
+}
+
+static void fill_usage(struct snap_usage *u, const char *model, const char *st, char junk)
+{
+	memset(u, junk, sizeof(u->key));
+	memset(&u->val, 0, sizeof(u->val));
+	u->key.tgid = 0;
+	u->key.flags = 0;
+	PUT(u->key.model, model);
+	PUT(u->key.service_type, st);
+}
+
+Test(snapshot, merge_usage_adds_tokens_and_cost)
+{
+	struct snap_usage v[4];
+	size_t n = ARRAY_SIZE(v), i, t;
+
+	fill_usage(&v[0], "m2", "s", 'a');
+	fill_usage(&v[1], "m1", "s", 'b');
+	fill_usage(&v[2], "m2", "s", 'c');
+	fill_usage(&v[3], "m1", "t", 0);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		for (t = 0; t < CCPROXY_TOKEN_TYPES; t++)
+			v[i].val.tokens[t] = (i + 1) * 10 + t;
+		v[i].val.cost_nusd = 1000 * (i + 1);
+	}
+	snapshot__merge_usage(v, &n);
+	cr_assert_eq(n, 3);
+	for (i = 1; i < n; i++)
+		cr_expect_lt(memcmp(&v[i - 1].key, &v[i].key, sizeof(v->key)), 0);
+	cr_expect_str_eq(v[0].key.model, "m1");
+	cr_expect_str_eq(v[0].key.service_type, "s");
+	cr_expect_eq(v[0].val.cost_nusd, 2000);
+	cr_expect_str_eq(v[1].key.model, "m1");
+	cr_expect_str_eq(v[1].key.service_type, "t");
+	cr_expect_eq(v[1].val.cost_nusd, 4000);
+	cr_expect_str_eq(v[2].key.model, "m2");
+	cr_expect_eq(v[2].val.cost_nusd, 4000);
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++)
+		cr_expect_eq(v[2].val.tokens[t], 10 + t + 30 + t, "token type %zu", t);
+	cr_expect(all_zero(v[2].key.service_type + 1, sizeof(v[2].key.service_type) - 1));
+}
+
+static void fill_error(struct snap_error *e, const char *endpoint, const char *error_type,
+		       const char *model, char junk, uint64_t count)
+{
+	memset(&e->key, junk, sizeof(e->key));
+	e->key.tgid = 0;
+	e->key.flags = 0;
+	PUT(e->key.labels.method, "");
+	PUT(e->key.labels.endpoint, endpoint);
+	PUT(e->key.labels.model, model);
+	PUT(e->key.labels.service_type, "s");
+	PUT(e->key.error_type, error_type);
+	e->count = count;
+}
+
+Test(snapshot, merge_errors_adds_counts)
+{
+	struct snap_error v[5];
+	size_t n = ARRAY_SIZE(v), i;
+
+	fill_error(&v[0], "/", "Timeout", "m", 'x', 1);
+	fill_error(&v[1], "/", "Refused", "m", 'y', 2);
+	fill_error(&v[2], "/", "Timeout", "m", 'z', 4);
+	fill_error(&v[3], "/", "Timeout", "m", 0, 8);
+	fill_error(&v[4], "/a", "Timeout", "m", 0, 16);
+	snapshot__merge_errors(v, &n);
+	cr_assert_eq(n, 3);
+	for (i = 1; i < n; i++)
+		cr_expect_lt(memcmp(&v[i - 1].key, &v[i].key, sizeof(v->key)), 0);
+	for (i = 0; i < n; i++) {
+		cr_expect(all_zero(v[i].key.labels.method, sizeof(v[i].key.labels.method)));
+		if (!strcmp(v[i].key.labels.endpoint, "/a"))
+			cr_expect_eq(v[i].count, 16);
+		else if (!strcmp(v[i].key.error_type, "Timeout"))
+			cr_expect_eq(v[i].count, 13);
+		else
+			cr_expect_eq(v[i].count, 2);
+	}
+}
+
+Test(snapshot, add_version_dedupes_and_sorts)
+{
+	struct snapshot s = {0};
+	static const char *const in[] = {"0.2.10", "0.1.7", "0.2.10", "0.2.9", "", "0.1.7"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(in); i++)
+		cr_assert_eq(snapshot__add_version(&s, in[i]), 0);
+	cr_assert_eq(s.nversions, 4);
+	cr_expect_str_eq(s.versions[0], "");
+	cr_expect_str_eq(s.versions[1], "0.1.7");
+	cr_expect_str_eq(s.versions[2], "0.2.10");
+	cr_expect_str_eq(s.versions[3], "0.2.9");
+	for (i = 0; i < s.nversions; i++)
+		cr_expect(all_zero(s.versions[i] + strlen(s.versions[i]),
+				   CCPROXY_VERSION_MAX - strlen(s.versions[i])));
+	snapshot__free(&s);
+}
+
+Test(snapshot, add_version_cuts_long_strings)
+{
+	struct snapshot s = {0};
+	char longv[CCPROXY_VERSION_MAX * 2];
+
+	memset(longv, 'v', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	cr_assert_eq(snapshot__add_version(&s, longv), 0);
+	cr_assert_eq(s.nversions, 1);
+	cr_expect_eq(strlen(s.versions[0]), CCPROXY_VERSION_MAX - 1);
+	cr_expect_eq(strncmp(s.versions[0], longv, CCPROXY_VERSION_MAX - 1), 0);
+	/* Differs only after the cut: the same version. */
+	longv[CCPROXY_VERSION_MAX + 3] = 'w';
+	cr_assert_eq(snapshot__add_version(&s, longv), 0);
+	longv[CCPROXY_VERSION_MAX - 1] = '\0';
+	cr_assert_eq(snapshot__add_version(&s, longv), 0);
+	cr_expect_eq(s.nversions, 1);
+	snapshot__free(&s);
+}
+
+Test(snapshot, free_is_null_safe_and_zeroes)
+{
+	struct snapshot s = {0};
+
+	snapshot__free(NULL);
+	snapshot__free(&s);
+	s.requests = calloc(2, sizeof(*s.requests));
+	s.nrequests = 2;
+	s.usage = calloc(1, sizeof(*s.usage));
+	s.nusage = 1;
+	s.errors = calloc(1, sizeof(*s.errors));
+	s.nerrors = 1;
+	s.attached = 3;
+	cr_assert_eq(snapshot__add_version(&s, "1"), 0);
+	snapshot__free(&s);
+	cr_expect_null(s.requests);
+	cr_expect_null(s.usage);
+	cr_expect_null(s.errors);
+	cr_expect_null(s.versions);
+	cr_expect_eq(s.nrequests + s.nusage + s.nerrors + s.nversions + s.attached, 0);
+	snapshot__free(&s);
+}
+
+Test(snapshot, map_names)
+{
+	static const char *const want[SNAP_MAP_COUNT] = {"requests", "usage", "errors",
+							 "inflight", "pool",  "procs"};
+	size_t i;
+
+	for (i = 0; i < SNAP_MAP_COUNT; i++)
+		cr_expect_str_eq(snap_map_names[i], want[i]);
+}
