@@ -182,8 +182,16 @@ CCPROXY_PROBES(CCPROXY__DEFINE)
 /* Non-zero while at least one tracer is attached to probe `name`. */
 #define CCPROXY_ENABLED(name) __builtin_expect(ccproxy_##name##_semaphore != 0, 0)
 
-/* Fire probe `name` with `ev`, a pointer to its event struct (see CCPROXY_PROBES). */
-#define CCPROXY_FIRE(name, ev) DTRACE_PROBE1(ccproxy, name, ev)
+/*
+ * Fire probe `name` with `ev`, a pointer to its event struct (see CCPROXY_PROBES).
+ * sys/sdt.h passes the pointer to an asm without a memory clobber, so the compiler could
+ * drop the stores that filled the struct: the barrier makes them happen first.
+ */
+#define CCPROXY_FIRE(name, ev)                                                                     \
+	do {                                                                                       \
+		__asm__ __volatile__("" : : "r"(ev) : "memory");                                   \
+		DTRACE_PROBE1(ccproxy, name, ev);                                                  \
+	} while (0)
 
 /* strncpy's contract is the ABI's: cut to size - 1, NUL-terminate, zero-pad. */
 static inline void ccproxy_copy_str(char *dst, size_t size, const char *src)

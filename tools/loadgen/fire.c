@@ -7,12 +7,6 @@
 
 #include "fire.h"
 
-/*
- * sys/sdt.h passes the event pointer to an asm statement without a memory clobber, so the
- * compiler may consider the stores that fill the struct dead. The barrier keeps them.
- */
-#define FIRE__BARRIER(ev) __asm__ __volatile__("" : : "r"(ev) : "memory")
-
 #define FIRE__NAME(name, type) [CCPROXY_PROBE_##name] = #name,
 static const char *const fire__names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBES(FIRE__NAME)};
 #undef FIRE__NAME
@@ -51,7 +45,6 @@ void fire__probe(int id, void *ev)
 	case CCPROXY_PROBE_##name:                    \
 		if (CCPROXY_ENABLED(name)) {          \
 			type *fire__ev = ev;          \
-			FIRE__BARRIER(fire__ev);      \
 			CCPROXY_FIRE(name, fire__ev); \
 		}                                     \
 		break;
