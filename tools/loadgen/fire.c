@@ -76,7 +76,6 @@ static inline void fire__set_id_none(void *ev, uint64_t id)
 		for (uint64_t i = 0; i < n; i++) {                            \
 			if (CCPROXY_ENABLED(name)) {                          \
 				FIRE__SET_ID(ev, id_base | i);                \
-				FIRE__BARRIER(ev);                            \
 				CCPROXY_FIRE(name, ev);                       \
 			}                                                     \
 		}                                                             \
