@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 from ccproxy_standins import HookContext, HookEvent
-from conftest import Recorder, plugin
+from usdt_testlib import Recorder, plugin
 
 E = HookEvent
 

@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Pure-Python tests: the adapter is loaded from python/ by path, without the C extension."""
+"""Helpers of the pure-Python tests: the adapter loaded from python/ by path (no C extension)
+and a recording stand-in for the probe module."""
 import importlib.util
 import pathlib
 import sys
-
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
@@ -42,8 +41,3 @@ class Recorder:
 
     def names(self):
         return [c[0] for c in self.calls]
-
-
-@pytest.fixture
-def rec():
-    return Recorder()
