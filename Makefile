@@ -92,8 +92,8 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done
 
-integration: all
-	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+integration: all python $(OUTPUT)/ccproxy-floor
+	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/python tests/integration
 
 test: unit integration
 
@@ -114,3 +114,20 @@ clean:
 
 # Optional parts (python extension, demo) bring their own rules.
 -include mk/*.mk
+
+# Benchmarks: the empty-program floor is its own skeleton, never part of the exporter.
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/floor.bpf.o: bench/floor.bpf.c $(VMLINUX) | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(dir $(VMLINUX)) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(OUTPUT)/ccproxy-floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< -lbpf -lelf -lz -o $@

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * ccproxy-floor PID PROBE: attaches an empty BPF program to one ccproxy probe in PID's executable and waits
+ * for SIGINT/SIGTERM. What a probe hit costs with it attached is the floor any tracer pays.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "floor.skel.h"
+
+int main(int argc, char **argv)
+{
+	struct floor_bpf *skel = NULL;
+	struct bpf_link *link = NULL;
+	char path[256];
+	sigset_t set;
+	int sig, err = 1;
+	pid_t pid;
+
+	if (argc != 3 || (pid = atoi(argv[1])) <= 0) {
+		fprintf(stderr, "usage: %s PID PROBE\n", argv[0]);
+		return 2;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Benchmarked targets carry the probes in their own executable. */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	skel = floor_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "ccproxy-floor: failed to load: %s\n", strerror(errno));
+		return 1;
+	}
+	link = bpf_program__attach_usdt(skel->progs.empty, pid, path, "ccproxy", argv[2], NULL);
+	if (!link) {
+		fprintf(stderr, "ccproxy-floor: failed to attach to %s: %s\n", argv[2],
+			strerror(errno));
+		goto cleanup;
+	}
+	sigwait(&set, &sig);
+	err = 0;
+cleanup:
+	bpf_link__destroy(link);
+	floor_bpf__destroy(skel);
+	return err;
+}
