@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -67,6 +68,20 @@ static void scan_section(Elf_Data *data, size_t addr_size, uint32_t *mask)
 	}
 }
 
+/* libelf reports a section header table outside the image as "no sections": check it. */
+static bool shdrs_in_bounds(Elf *elf, size_t len)
+{
+	GElf_Ehdr eh;
+	size_t shnum;
+
+	if (!gelf_getehdr(elf, &eh) || elf_getshdrnum(elf, &shnum))
+		return false;
+	if (!eh.e_shoff)
+		return !eh.e_shnum;
+	return eh.e_shoff <= len && eh.e_shentsize &&
+	       shnum <= (len - eh.e_shoff) / eh.e_shentsize && (shnum || !eh.e_shnum);
+}
+
 int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
 {
 	Elf_Scn *scn = NULL;
@@ -82,7 +97,8 @@ int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
 	if (!elf)
 		return -ENOEXEC;
 	cls = gelf_getclass(elf);
-	if (elf_kind(elf) != ELF_K_ELF || cls == ELFCLASSNONE || elf_getshdrstrndx(elf, &shstrndx)) {
+	if (elf_kind(elf) != ELF_K_ELF || cls == ELFCLASSNONE || elf_getshdrstrndx(elf, &shstrndx) ||
+	    !shdrs_in_bounds(elf, len)) {
 		err = -ENOEXEC;
 		goto out;
 	}
