@@ -93,7 +93,7 @@ unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done
 
 integration: all python $(OUTPUT)/ccproxy-floor
-	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/python tests/integration
+	$(Q)OUTPUT=$(OUTPUT) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python tests/integration
 
 test: unit integration
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build"
+# make passes OUTPUT; a relative one is taken from the repository root.
+BUILD = ROOT / os.environ.get("OUTPUT", "build")
 EXPORTER = BUILD / "ccproxy_exporter"
 LOADGEN = BUILD / "ccproxy-loadgen"
 

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, require_root, start_exporter, wait_until
+from conftest import BUILD, ROOT, free_port, require_root, start_exporter, wait_until
 from truth import format_key, parse_exposition
 
 DEMO = ROOT / "examples" / "demo-proxy"
@@ -60,7 +60,7 @@ def start_proxy(procs, upstream, pid_dir, workers=1, env_extra=None):
     for f in pid_dir.glob("proxy-*.pid"):
         f.unlink()
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "build" / "python"), **(env_extra or {}))
+    env = dict(os.environ, PYTHONPATH=str(BUILD / "python"), **(env_extra or {}))
     p = procs.start([PY, DEMO / "demo_proxy.py", "--port", port, "--upstream", upstream,
                      "--workers", workers, "--pid-dir", pid_dir], env=env)
     url = f"http://127.0.0.1:{port}"
@@ -303,7 +303,7 @@ def test_attach_before_import(procs, upstream, tmp_path):
     """The exporter starts before the proxy has imported ccproxy_usdt (so before the
     probes' shared object is mapped)."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "build" / "python"), DEMO_IMPORT_DELAY="3")
+    env = dict(os.environ, PYTHONPATH=str(BUILD / "python"), DEMO_IMPORT_DELAY="3")
     proxy = procs.start([PY, DEMO / "demo_proxy.py", "--port", port, "--upstream", upstream],
                         env=env)
     time.sleep(0.5)  # the interpreter is up, the extension is not imported yet

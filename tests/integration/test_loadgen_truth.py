@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import truth  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-LOADGEN = os.path.join(ROOT, "build", "ccproxy-loadgen")
+LOADGEN = os.path.join(ROOT, os.environ.get("OUTPUT", "build"), "ccproxy-loadgen")
 
 PROBES = [
     "request_start", "request_complete", "request_fail", "provider_request_sent",
@@ -60,7 +60,8 @@ RAW_LONG_MODEL = (b"claude-3-7-sonnet-extended-thinking-with-a-very-long-model-n
 
 @pytest.fixture(scope="module")
 def loadgen():
-    subprocess.run(["make", "-s", "build/ccproxy-loadgen"], cwd=ROOT, check=True)
+    if not os.path.exists(LOADGEN):
+        pytest.fail(f"{LOADGEN} is missing: run make")
     return LOADGEN
 
 

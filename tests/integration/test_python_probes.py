@@ -18,7 +18,7 @@ import time
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PYBUILD = ROOT / "build" / "python"
+PYBUILD = ROOT / os.environ.get("OUTPUT", "build") / "python"
 PY = "/usr/bin/python3"
 
 pytestmark = [
