@@ -26,7 +26,7 @@
 #define VAL_SET 1000
 #define VAL_NEG 2000
 
-enum opt_kind { K_BOOL, K_STR, K_UINT, K_BUCKETS, K_PID, K_LEVEL, K_HELP, K_VERSION };
+enum opt_kind { K_BOOL, K_STR, K_UINT, K_BUCKETS, K_PID, K_LEVEL, K_LABEL, K_HELP, K_VERSION };
 
 typedef int (*check_fn)(const char *v, const char *who, char *err, size_t errlen);
 
@@ -483,6 +483,100 @@ static int check_path(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+/* Free text (instance, user name, file names): anything but control characters. */
+static int check_text(const char *v, const char *who, char *err, size_t errlen)
+{
+	struct quoted q;
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (is_ctl(v[i]))
+			return fail(err, errlen, who, "%s contains a control character",
+				    quote(&q, v));
+	return 0;
+}
+
+static int check_method(const char *v, const char *who, char *err, size_t errlen)
+{
+	struct quoted q;
+
+	if (strcmp(v, "put") && strcmp(v, "post"))
+		return fail(err, errlen, who, "%s is not put or post", quote(&q, v));
+	return 0;
+}
+
+/* A grouping-key label name: job and instance have their own flags, __ names are reserved. */
+static int check_label_name(const char *v, size_t len, const char *who, char *err, size_t errlen)
+{
+	char name[64];
+	struct quoted q;
+	size_t i;
+
+	snprintf(name, sizeof(name), "%.*s", (int)len, v);
+	if (!len)
+		return fail(err, errlen, who, "%s has no label name (want NAME=VALUE)",
+			    quote(&q, v));
+	for (i = 0; i < len; i++)
+		if (!is_alpha(v[i]) && v[i] != '_' && (i == 0 || !is_digit(v[i])))
+			return fail(err, errlen, who, "%s is not a valid label name",
+				    quote(&q, name));
+	if (len >= sizeof(name))
+		return fail(err, errlen, who, "label name longer than %zu bytes", sizeof(name) - 1);
+	if (!strcmp(name, "job") || !strcmp(name, "instance"))
+		return fail(err, errlen, who, "%s has its own flag (--pushgateway-%s)",
+			    quote(&q, name), name);
+	if (!strncmp(name, "__", 2))
+		return fail(err, errlen, who, "%s: names starting with __ are reserved",
+			    quote(&q, name));
+	return 0;
+}
+
+static int check_label(const struct config_label *l, const struct config_label *prev, size_t n,
+		       const char *who, char *err, size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	if (!memchr(l->name, '\0', sizeof(l->name)) || !memchr(l->value, '\0', sizeof(l->value)))
+		return fail(err, errlen, who, "label longer than its field");
+	ret = check_label_name(l->name, strlen(l->name), who, err, errlen);
+	if (!ret)
+		ret = check_text(l->value, who, err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (!strcmp(prev[i].name, l->name))
+			return fail(err, errlen, who, "label %s given twice", l->name);
+	return 0;
+}
+
+/* "NAME=VALUE", repeatable; the value may be empty or hold '=' and '/'. */
+static int set_label(struct config *cfg, const char *v, const char *who, char *err, size_t errlen)
+{
+	const char *eq = strchr(v, '=');
+	struct config_label l = {0};
+	struct quoted q;
+	int ret;
+
+	if (!eq)
+		return fail(err, errlen, who, "%s is not NAME=VALUE", quote(&q, v));
+	ret = check_label_name(v, eq - v, who, err, errlen);
+	if (ret)
+		return ret;
+	if (strlen(eq + 1) >= sizeof(l.value))
+		return fail(err, errlen, who, "label value longer than %zu bytes",
+			    sizeof(l.value) - 1);
+	memcpy(l.name, v, eq - v);
+	memcpy(l.value, eq + 1, strlen(eq + 1) + 1);
+	if (cfg->npush_labels == CONFIG_MAX_PUSH_LABELS)
+		return fail(err, errlen, who, "more than %d labels", CONFIG_MAX_PUSH_LABELS);
+	ret = check_label(&l, cfg->push_labels, cfg->npush_labels, who, err, errlen);
+	if (ret)
+		return ret;
+	cfg->push_labels[cfg->npush_labels++] = l;
+	return 0;
+}
+
 #define FIELD(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
 #define BOOL_OPT(n, f, h)                                                                   \
 	{                                                                                   \
@@ -496,6 +590,10 @@ static int check_path(const char *v, const char *who, char *err, size_t errlen)
 	{                                                                                        \
 		.name = n, .kind = K_UINT, .env = e, FIELD(f), .min = lo, .max = hi, .arg = "N", \
 		.help = h                                                                        \
+	}
+#define FLAG_BOOL_OPT(n, f, h)                                                               \
+	{                                                                                    \
+		.name = n, .neg = "no-" n, .kind = K_BOOL, .env = false, FIELD(f), .help = h \
 	}
 #define LIMIT_OPT(n, f, h) UINT_OPT(n, false, f, CONFIG_LIMIT_MIN, CONFIG_LIMIT_MAX, h)
 
@@ -540,6 +638,30 @@ static const struct opt opts[] = {
 	LIMIT_OPT("limits.usage", limit_usage, "(model, service_type) pairs of tokens and cost."),
 	LIMIT_OPT("limits.errors", limit_errors, "Series of errors_total."),
 	LIMIT_OPT("limits.inflight", limit_inflight, "Requests tracked between start and end."),
+	{.name = "pushgateway-label",
+	 .kind = K_LABEL,
+	 .arg = "NAME=VALUE",
+	 .help = "Grouping-key label of the pushed group (repeatable, up to 16)."},
+	STR_OPT("pushgateway-instance", false, pushgateway_instance, check_text, "NAME",
+		"instance label of the pushed group (empty: $NODE_NAME, else the host name)."),
+	STR_OPT("pushgateway-method", false, pushgateway_method, check_method, "put|post",
+		"put replaces the whole group, post only the metrics pushed."),
+	FLAG_BOOL_OPT("pushgateway-delete-on-shutdown", pushgateway_delete_on_shutdown,
+		      "Delete the group at shutdown instead of pushing a last time."),
+	STR_OPT("pushgateway-ca-file", false, pushgateway_ca_file, check_text, "FILE",
+		"CA certificates for an https:// gateway (empty: the system's)."),
+	STR_OPT("pushgateway-username", false, pushgateway_username, check_text, "USER",
+		"Basic auth user name (empty: no auth)."),
+	STR_OPT("pushgateway-password-file", false, pushgateway_password_file, check_text, "FILE",
+		"File holding the basic auth password (read at start)."),
+	UINT_OPT("pushgateway-timeout", false, pushgateway_timeout, 1, 3600,
+		 "Seconds a push may take in all."),
+	UINT_OPT("pushgateway-connect-timeout", false, pushgateway_connect_timeout, 1, 3600,
+		 "Seconds to connect to the gateway."),
+	UINT_OPT("pushgateway-breaker-threshold", false, pushgateway_breaker_threshold, 1, 1000,
+		 "Consecutive failed pushes that open the circuit breaker."),
+	UINT_OPT("pushgateway-breaker-reset", false, pushgateway_breaker_reset, 1,
+		 CONFIG_PUSH_PERIOD_MAX, "Seconds the breaker stays open before a trial push."),
 	{.name = "help", .kind = K_HELP, .help = "Show this help and exit."},
 	{.name = "version", .kind = K_VERSION, .help = "Show the version and exit."},
 };
@@ -568,6 +690,11 @@ void config__defaults(struct config *cfg)
 	cfg->limit_usage = CCPROXY_USAGE_ENTRIES;
 	cfg->limit_errors = CCPROXY_ERRORS_ENTRIES;
 	cfg->limit_inflight = CCPROXY_INFLIGHT_ENTRIES;
+	snprintf(cfg->pushgateway_method, sizeof(cfg->pushgateway_method), "put");
+	cfg->pushgateway_timeout = CONFIG_DEFAULT_PUSH_TIMEOUT;
+	cfg->pushgateway_connect_timeout = CONFIG_DEFAULT_PUSH_CONNECT_TIMEOUT;
+	cfg->pushgateway_breaker_threshold = CONFIG_DEFAULT_BREAKER_THRESHOLD;
+	cfg->pushgateway_breaker_reset = CONFIG_DEFAULT_BREAKER_RESET;
 }
 
 static int set_pid(struct config *cfg, const char *v, const char *who, char *err, size_t errlen)
@@ -643,6 +770,8 @@ static int apply(struct config *cfg, const struct opt *o, const char *v, const c
 		return set_pid(cfg, v, who, err, errlen);
 	case K_LEVEL:
 		return set_level(cfg, v, who, err, errlen);
+	case K_LABEL:
+		return set_label(cfg, v, who, err, errlen);
 	default:
 		return fail(err, errlen, who, "takes no value");
 	}
@@ -807,6 +936,21 @@ int config__parse_args(struct config *cfg, int argc, char **argv, char *err, siz
 	return 0;
 }
 
+static int validate_labels(const struct config *cfg, const char *who, char *err, size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	if (cfg->npush_labels > CONFIG_MAX_PUSH_LABELS)
+		return fail(err, errlen, who, "more than %d labels", CONFIG_MAX_PUSH_LABELS);
+	for (i = 0; i < cfg->npush_labels; i++) {
+		ret = check_label(&cfg->push_labels[i], cfg->push_labels, i, who, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int validate_field(const struct config *cfg, const struct opt *o, char *err, size_t errlen)
 {
 	const char *p = (const char *)cfg + o->off;
@@ -831,6 +975,8 @@ static int validate_field(const struct config *cfg, const struct opt *o, char *e
 		if ((unsigned int)cfg->log_level >= ARRAY_SIZE(level_names))
 			return fail(err, errlen, who, "%d is not a level", (int)cfg->log_level);
 		return 0;
+	case K_LABEL:
+		return validate_labels(cfg, who, err, errlen);
 	default:
 		return 0;
 	}
@@ -870,6 +1016,9 @@ int config__validate(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->pushgateway_enabled && !cfg->pushgateway_url[0])
 		return fail(err, errlen, "--pushgateway-enabled",
 			    "needs --pushgateway-url (or " ENV_PREFIX "PUSHGATEWAY_URL)");
+	if (cfg->pushgateway_password_file[0] && !cfg->pushgateway_username[0])
+		return fail(err, errlen, "--pushgateway-password-file",
+			    "needs --pushgateway-username");
 	return 0;
 }
 

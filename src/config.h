@@ -30,10 +30,22 @@
 #define CONFIG_LIMIT_MIN       16
 #define CONFIG_LIMIT_MAX       1000000
 #define CONFIG_PUSH_PERIOD_MAX 86400
+
+#define CONFIG_MAX_PUSH_LABELS		    16
+#define CONFIG_DEFAULT_PUSH_TIMEOUT	    10
+#define CONFIG_DEFAULT_PUSH_CONNECT_TIMEOUT 5
+#define CONFIG_DEFAULT_BREAKER_THRESHOLD    5
+#define CONFIG_DEFAULT_BREAKER_RESET	    60
 /* Enough for every message written into err. */
 #define CONFIG_ERR_MAX 256
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+/* One extra grouping-key label of the pushed group (--pushgateway-label NAME=VALUE). */
+struct config_label {
+	char name[64];	 /* a label name, neither job, instance nor __reserved */
+	char value[256]; /* any text, may be empty or hold '/' (pushed as NAME@base64) */
+};
 
 struct config {
 	/* ccproxy [plugins.metrics] */
@@ -62,6 +74,20 @@ struct config {
 	unsigned int limit_usage;
 	unsigned int limit_errors;
 	unsigned int limit_inflight;
+
+	/* exporter: pushing (flags only) */
+	struct config_label push_labels[CONFIG_MAX_PUSH_LABELS];
+	size_t npush_labels;
+	char pushgateway_instance[256];	     /* empty: $NODE_NAME, else the host name */
+	char pushgateway_method[8];	     /* "put" (replace the group) or "post" */
+	bool pushgateway_delete_on_shutdown; /* DELETE the group instead of a last push */
+	char pushgateway_ca_file[1024];	     /* empty: the system's CAs */
+	char pushgateway_username[256];	     /* empty: no basic auth */
+	char pushgateway_password_file[1024];
+	unsigned int pushgateway_timeout; /* seconds, whole request */
+	unsigned int pushgateway_connect_timeout;
+	unsigned int pushgateway_breaker_threshold; /* consecutive failures that open it */
+	unsigned int pushgateway_breaker_reset;	    /* seconds open before a trial push */
 
 	/* set by config__parse_args when it returns 1; main prints and exits 0 */
 	bool show_help;

@@ -50,6 +50,17 @@ static const char *const fields[] = {
 	"limit_usage",
 	"limit_errors",
 	"limit_inflight",
+	"push_labels",
+	"pushgateway_instance",
+	"pushgateway_method",
+	"pushgateway_delete_on_shutdown",
+	"pushgateway_ca_file",
+	"pushgateway_username",
+	"pushgateway_password_file",
+	"pushgateway_timeout",
+	"pushgateway_connect_timeout",
+	"pushgateway_breaker_threshold",
+	"pushgateway_breaker_reset",
 };
 
 static void join_doubles(char *buf, size_t size, const double *v, size_t n)
@@ -100,11 +111,28 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	U(limit_usage);
 	U(limit_errors);
 	U(limit_inflight);
+	S("pushgateway_instance", pushgateway_instance);
+	S("pushgateway_method", pushgateway_method);
+	B(pushgateway_delete_on_shutdown);
+	S("pushgateway_ca_file", pushgateway_ca_file);
+	S("pushgateway_username", pushgateway_username);
+	S("pushgateway_password_file", pushgateway_password_file);
+	U(pushgateway_timeout);
+	U(pushgateway_connect_timeout);
+	U(pushgateway_breaker_threshold);
+	U(pushgateway_breaker_reset);
 #undef B
 #undef S
 #undef U
 	if (!strcmp(f, "histogram_buckets")) {
 		join_doubles(buf, size, c->histogram_buckets, c->nbuckets);
+		return;
+	}
+	if (!strcmp(f, "push_labels")) {
+		buf[0] = '\0';
+		for (i = 0; i < c->npush_labels && len < size; i++)
+			len += snprintf(buf + len, size - len, "%s%s=%s", i ? ";" : "",
+					c->push_labels[i].name, c->push_labels[i].value);
 		return;
 	}
 	if (!strcmp(f, "pids")) {
@@ -279,6 +307,23 @@ static struct ok_case flag_cases[] = {
 	{{"--limits.errors=77"}, 1, "limit_errors", "77"},
 	{{"--limits.inflight", "500"}, 2, "limit_inflight", "500"},
 	{{"--namespace", "x", "--"}, 3, "namespace", "x"},
+	{{"--pushgateway-label", "zone=eu-1"}, 2, "push_labels", "zone=eu-1"},
+	{{"--pushgateway-label=path=/a/b"}, 1, "push_labels", "path=/a/b"},
+	{{"--pushgateway-label=empty="}, 1, "push_labels", "empty="},
+	{{"--pushgateway-label=eq=a=b"}, 1, "push_labels", "eq=a=b"},
+	{{"--pushgateway-label=a=1", "--pushgateway-label=_b2=2"}, 2, "push_labels", "a=1;_b2=2"},
+	{{"--pushgateway-instance", "node-1"}, 2, "pushgateway_instance", "node-1"},
+	{{"--pushgateway-instance=a/b c"}, 1, "pushgateway_instance", "a/b c"},
+	{{"--pushgateway-method=post"}, 1, "pushgateway_method", "post"},
+	{{"--pushgateway-method", "put"}, 2, "pushgateway_method", "put"},
+	{{"--pushgateway-delete-on-shutdown"}, 1, "pushgateway_delete_on_shutdown", "true"},
+	{{"--pushgateway-delete-on-shutdown=yes"}, 1, "pushgateway_delete_on_shutdown", "true"},
+	{{"--pushgateway-ca-file=/etc/ca.pem"}, 1, "pushgateway_ca_file", "/etc/ca.pem"},
+	{{"--pushgateway-username", "bob"}, 2, "pushgateway_username", "bob"},
+	{{"--pushgateway-timeout=3"}, 1, "pushgateway_timeout", "3"},
+	{{"--pushgateway-connect-timeout=1"}, 1, "pushgateway_connect_timeout", "1"},
+	{{"--pushgateway-breaker-threshold=1"}, 1, "pushgateway_breaker_threshold", "1"},
+	{{"--pushgateway-breaker-reset=2"}, 1, "pushgateway_breaker_reset", "2"},
 };
 
 static struct ok_case env_cases[] = {
@@ -431,6 +476,24 @@ static struct err_case flag_errors[] = {
 	{{"--pid=abc"}, 1, "--pid: \"abc\" is not a number"},
 	{{"--pid", "5", "--pid", "5"}, 4, "--pid: 5 given twice"},
 	{{"--bogus", "--help"}, 2, "\"--bogus\": unknown flag"},
+	{{"--pushgateway-label=zone"}, 1, "--pushgateway-label: \"zone\" is not NAME=VALUE"},
+	{{"--pushgateway-label==v"}, 1, "--pushgateway-label: \"=v\" has no label name"},
+	{{"--pushgateway-label=9a=v"}, 1, "--pushgateway-label: \"9a\" is not a valid label name"},
+	{{"--pushgateway-label=a-b=v"}, 1, "--pushgateway-label: \"a-b\" is not a valid label"},
+	{{"--pushgateway-label=job=x"}, 1, "--pushgateway-label: \"job\" has its own flag"},
+	{{"--pushgateway-label=instance=x"}, 1, "\"instance\" has its own flag (--pushgateway-inst"},
+	{{"--pushgateway-label=__x=1"}, 1, "--pushgateway-label: \"__x\": names starting with __"},
+	{{"--pushgateway-label=a=x\ny"}, 1, "--pushgateway-label: \"x\\x0ay\" contains a control"},
+	{{"--pushgateway-label=a=1", "--pushgateway-label=a=2"}, 2, "label a given twice"},
+	{{"--pushgateway-method=PATCH"}, 1, "--pushgateway-method: \"PATCH\" is not put or post"},
+	{{"--pushgateway-method=delete"}, 1, "--pushgateway-method: \"delete\" is not put or"},
+	{{"--pushgateway-timeout=0"}, 1, "--pushgateway-timeout: \"0\" is out of range 1..3600"},
+	{{"--pushgateway-connect-timeout=x"}, 1, "--pushgateway-connect-timeout: \"x\" is not a"},
+	{{"--pushgateway-breaker-threshold=0"}, 1, "--pushgateway-breaker-threshold: \"0\" is out"},
+	{{"--pushgateway-breaker-reset=0"}, 1, "--pushgateway-breaker-reset: \"0\" is out of"},
+	{{"--pushgateway-instance=a\tb"}, 1, "--pushgateway-instance: \"a\\x09b\" contains a"},
+	{{"--pushgateway-password", "pw"}, 2, "\"--pushgateway-password\": unknown flag"},
+	{{"--pushgateway-delete-on-shutdown=maybe"}, 1, "\"maybe\" is not a boolean"},
 };
 
 static struct err_case env_errors[] = {
@@ -717,6 +780,61 @@ Test(config, validate_pushgateway_needs_url)
 	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
 
+Test(config, push_labels_limit_and_password_file_needs_user)
+{
+	char items[CONFIG_MAX_PUSH_LABELS + 1][SLEN];
+	char err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+	size_t i;
+	int ret = 0;
+
+	config__defaults(&cfg);
+	for (i = 0; i <= CONFIG_MAX_PUSH_LABELS && !ret; i++) {
+		char *argv[] = {"ccproxy_exporter", items[i], NULL};
+
+		snprintf(items[i], SLEN, "--pushgateway-label=l%zu=v", i);
+		ret = config__parse_args(&cfg, 2, argv, err, sizeof(err));
+	}
+	cr_expect_eq(ret, -EINVAL);
+	cr_expect(strstr(err, "more than 16 labels"), "%s", err);
+	cr_expect_eq(cfg.npush_labels, CONFIG_MAX_PUSH_LABELS);
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), 0, "%s", err);
+
+	/* the same checks on a struct filled by hand */
+	snprintf(cfg.push_labels[1].name, sizeof(cfg.push_labels[1].name), "l0");
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "--pushgateway-label: label l0 given twice"), "%s", err);
+	snprintf(cfg.push_labels[1].name, sizeof(cfg.push_labels[1].name), "job");
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), -EINVAL);
+	cfg.npush_labels = 0;
+	snprintf(cfg.pushgateway_method, sizeof(cfg.pushgateway_method), "get");
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "--pushgateway-method"), "%s", err);
+	snprintf(cfg.pushgateway_method, sizeof(cfg.pushgateway_method), "post");
+
+	snprintf(cfg.pushgateway_password_file, sizeof(cfg.pushgateway_password_file), "/pw");
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "--pushgateway-password-file: needs --pushgateway-username"), "%s",
+		  err);
+	snprintf(cfg.pushgateway_username, sizeof(cfg.pushgateway_username), "u");
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(config, push_defaults)
+{
+	struct config cfg;
+
+	config__defaults(&cfg);
+	cr_expect_eq(cfg.npush_labels, 0);
+	cr_expect_str_eq(cfg.pushgateway_instance, "");
+	cr_expect_str_eq(cfg.pushgateway_method, "put");
+	cr_expect(!cfg.pushgateway_delete_on_shutdown);
+	cr_expect_eq(cfg.pushgateway_timeout, 10);
+	cr_expect_eq(cfg.pushgateway_connect_timeout, 5);
+	cr_expect_eq(cfg.pushgateway_breaker_threshold, 5);
+	cr_expect_eq(cfg.pushgateway_breaker_reset, 60);
+}
+
 /* A struct filled by hand (not through the parsers) gets the same checks. */
 enum breakage {
 	BREAK_NO_BUCKETS,
@@ -915,6 +1033,12 @@ Test(config, usage_lists_every_flag_default_and_env)
 		"default: 2048",
 		"--limits.inflight N",
 		"default: 16384",
+		"--pushgateway-label NAME=VALUE",
+		"--pushgateway-method put|post",
+		"default: \"put\"",
+		"--[no-]pushgateway-delete-on-shutdown[=BOOL]",
+		"--pushgateway-password-file FILE",
+		"--pushgateway-breaker-threshold N",
 		"-h, --help",
 		"--version",
 		"Usage: prog [flags]",
@@ -929,6 +1053,7 @@ Test(config, usage_lists_every_flag_default_and_env)
 	for (i = 0; i < N(want); i++)
 		cr_expect(strstr(buf, want[i]), "usage lacks '%s':\n%s", want[i], buf);
 	cr_expect(!strstr(buf, "PLUGINS__METRICS__PID"), "exporter flags have no env variable");
+	cr_expect(!strstr(buf, "PLUGINS__METRICS__PUSHGATEWAY_LABEL"), "flags only");
 	free(buf);
 }
 
