@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include "webconfig.h"
+
+/* Cost 4 keeps the tests fast; made with Python's crypt.mksalt(METHOD_BLOWFISH). */
+#define H_SECRET  "$2b$04$DxHYSxqNW3h/jVrDi460J.lXO6GkV3ylT7aG4bHo2LXzgsgwv0zIa"
+#define H_HUNTER2 "$2b$04$2O9aOe.bzEG6vuzZioTi5uHVUxuyL8GRis/cOTZd2R3X5B8neE7.u"
+
+static int parse(struct webconfig *wc, const char *text, char *err, size_t errlen)
+{
+	return webconfig__parse(wc, text, strlen(text), "web.yml", "/etc/x", err, errlen);
+}
+
+Test(webconfig, full_document)
+{
+	const char *doc = "---\n"
+			  "# comment\n"
+			  "tls_server_config:\n"
+			  "  cert_file: server.crt   # relative\n"
+			  "  key_file: \"/abs/server.key\"\n"
+			  "  client_ca_file: 'ca.crt'\n"
+			  "  client_auth_type: RequireAndVerifyClientCert\n"
+			  "\n"
+			  "basic_auth_users:\n"
+			  "    alice: " H_SECRET "\n"
+			  "    'bob smith': '" H_HUNTER2 "'\r\n";
+	struct webconfig wc;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&wc, doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect(wc.tls);
+	cr_expect_str_eq(wc.cert_file, "/etc/x/server.crt");
+	cr_expect_str_eq(wc.key_file, "/abs/server.key");
+	cr_expect_str_eq(wc.client_ca_file, "/etc/x/ca.crt");
+	cr_expect_eq(wc.client_auth, WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT);
+	cr_assert_eq(wc.nusers, 2);
+	cr_expect_str_eq(wc.users[0].name, "alice");
+	cr_expect_str_eq(wc.users[1].name, "bob smith");
+	cr_expect(webconfig__auth_required(&wc));
+	cr_expect(webconfig__check_password(&wc, "alice", "secret"));
+	cr_expect(webconfig__check_password(&wc, "bob smith", "hunter2"));
+	cr_expect_not(webconfig__check_password(&wc, "alice", "hunter2"));
+	cr_expect_not(webconfig__check_password(&wc, "alice", "secret "));
+	cr_expect_not(webconfig__check_password(&wc, "alice", ""));
+	cr_expect_not(webconfig__check_password(&wc, "carol", "secret"));
+	cr_expect_not(webconfig__check_password(&wc, "Alice", "secret"));
+	cr_expect_not(webconfig__check_password(&wc, NULL, "secret"));
+	cr_expect_not(webconfig__check_password(&wc, "alice", NULL));
+	webconfig__free(&wc);
+	webconfig__free(&wc); /* leaves it zeroed: a second free is harmless */
+	webconfig__free(NULL);
+}
+
+Test(webconfig, empty_means_plain_http)
+{
+	const char *docs[] = {"", "\n\n# nothing\n", "tls_server_config:\nbasic_auth_users:\n",
+			      "tls_server_config: {}\nbasic_auth_users: null\n",
+			      "tls_server_config:\n  cert_file:\n  key_file: ''\n"};
+	struct webconfig wc;
+	char err[256] = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		cr_assert_eq(parse(&wc, docs[i], err, sizeof(err)), 0, "%zu: %s", i, err);
+		cr_expect_not(wc.tls, "%zu", i);
+		cr_expect_not(webconfig__auth_required(&wc), "%zu", i);
+		cr_expect_not(webconfig__check_password(&wc, "a", "b"));
+		webconfig__free(&wc);
+	}
+}
+
+Test(webconfig, two_y_prefix_and_client_auth_names)
+{
+	char doc[512], err[256] = "", hash[] = H_SECRET;
+	struct webconfig wc;
+	int a;
+
+	hash[2] = 'y'; /* $2y$ is the same algorithm: htpasswd writes it */
+	snprintf(doc, sizeof(doc), "basic_auth_users:\n  u: %s\n", hash);
+	cr_assert_eq(parse(&wc, doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect(webconfig__check_password(&wc, "u", "secret"));
+	webconfig__free(&wc);
+	for (a = WEBCONFIG_REQUEST_CLIENT_CERT; a <= WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT;
+	     a++) {
+		snprintf(doc, sizeof(doc),
+			 "tls_server_config:\n cert_file: c\n key_file: k\n client_ca_file: ca\n"
+			 " client_auth_type: %s\n",
+			 webconfig__client_auth_name(a));
+		cr_assert_eq(parse(&wc, doc, err, sizeof(err)), 0, "%s", err);
+		cr_expect_eq((int)wc.client_auth, a);
+		webconfig__free(&wc);
+	}
+}
+
+struct bad_case {
+	char doc[256];
+	char want[96]; /* a substring of the message */
+};
+
+/* clang-format off */
+static struct bad_case bad_cases[] = {
+	{"tls_server_config:\n  min_version: TLS13\n", "web.yml:2: unknown or unsupported key \"min_version\""},
+	{"http_server_config:\n  http2: false\n", "web.yml:1: unknown or unsupported key \"http_server_config\""},
+	{"tls_server_config:\n  cert_file: a\n", "web.yml: tls_server_config: missing key_file"},
+	{"tls_server_config:\n  key_file: a\n", "missing cert_file"},
+	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n", "client_ca_file needs a client_auth_type"},
+	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n", "RequireAndVerifyClientCert needs client_ca_file"},
+	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: requireandverifyclientcert\n", "is not one of"},
+	{"tls_server_config:\n  cert_file: a\n  cert_file: b\n", "web.yml:3: duplicate key \"cert_file\""},
+	{"basic_auth_users:\n  a: " H_SECRET "\nbasic_auth_users:\n", "web.yml:3: duplicate key"},
+	{"basic_auth_users:\n  a: " H_SECRET "\n  a: " H_HUNTER2 "\n", "duplicate user \"a\""},
+	{"basic_auth_users:\n  a: secret\n", "user \"a\": the password must be a bcrypt hash"},
+	{"basic_auth_users:\n  a:\n", "must be a bcrypt hash"},
+	{"basic_auth_users:\n  a: $1$abc$defghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV\n", "bcrypt"},
+	{"basic_auth_users:\n  a: $2b$03$DxHYSxqNW3h/jVrDi460J.lXO6GkV3ylT7aG4bHo2LXzgsgwv0zIa\n", "bcrypt"},
+	{"basic_auth_users:\n  a: $2b$04$DxHYSxqNW3h/jVrDi460J.lXO6GkV3ylT7aG4bHo2LXzgsgwv0zI\n", "bcrypt"},
+	{"basic_auth_users:\n  a: $2b$04$DxHYSxqNW3h/jVrDi460J.lXO6GkV3ylT7aG4bHo2LXzgsgwv0zI!\n", "bcrypt"},
+	{"basic_auth_users:\n  'a:b': " H_SECRET "\n", "contains ':'"},
+	{"basic_auth_users:\n  '': " H_SECRET "\n", "is empty"},
+	{"basic_auth_users: {a: b}\n", "\"basic_auth_users\" must be a mapping"},
+	{"basic_auth_users: x\n", "must be a mapping"},
+	{"basic_auth_users:\n  - a\n", "unsupported YAML"},
+	{"basic_auth_users:\n  a: &x " H_SECRET "\n", "unsupported YAML"},
+	{"basic_auth_users:\n  a: !!str " H_SECRET "\n", "unsupported YAML"},
+	{"basic_auth_users:\n  a: |\n    x\n", "unsupported YAML"},
+	{"tls_server_config:\n  cert_file:\n    x: y\n", "inconsistent indentation"},
+	{"tls_server_config:\n    cert_file: a\n  key_file: b\n", "web.yml:3: inconsistent indentation"},
+	{"tls_server_config:\n\tcert_file: a\n", "tab in indentation"},
+	{"  cert_file: a\n", "indented line outside a section"},
+	{"tls_server_config\n", "expected \"key: value\""},
+	{"tls_server_config:x\n", "expected \"key: value\""},
+	{"tls_server_config:\n  cert_file: \"a\n", "unterminated quoted string"},
+	{"tls_server_config:\n  cert_file: 'a\n", "unterminated"},
+	{"tls_server_config:\n  cert_file: \"a\\n\"\n", "unsupported escape \\n"},
+	{"tls_server_config:\n  cert_file: \"a\" b\n", "unexpected text after the value"},
+	{"tls_server_config:\n  cert_file: a: b\n", "nested mappings are not supported"},
+	{"tls_server_config:\n  \"cert_file\" : a\n", "expected ':' after the key"},
+	{"tls_server_config:\n---\n", "only one document"},
+	{"[a, b]\n", "unsupported YAML"},
+	{"? a\n", "unsupported YAML"},
+};
+/* clang-format on */
+
+ParameterizedTestParameters(webconfig, bad)
+{
+	return cr_make_param_array(struct bad_case, bad_cases,
+				   sizeof(bad_cases) / sizeof(bad_cases[0]));
+}
+
+ParameterizedTest(struct bad_case *c, webconfig, bad)
+{
+	struct webconfig wc;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&wc, c->doc, err, sizeof(err)), -EINVAL, "accepted: %s", c->doc);
+	cr_expect(strstr(err, c->want), "got \"%s\", want \"%s\"", err, c->want);
+	/* A failed parse leaves nothing to free. */
+	cr_expect_null(wc.users);
+	cr_expect_null(wc.cert_file);
+	cr_expect_eq(wc.nusers, 0);
+}
+
+Test(webconfig, nul_and_size_limits)
+{
+	static char big[WEBCONFIG_MAX_FILE + 2];
+	const char doc[] = "basic_auth_users:\n  a\0b: x\n";
+	struct webconfig wc;
+	char err[256] = "";
+
+	cr_expect_eq(webconfig__parse(&wc, doc, sizeof(doc) - 1, "w", NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_expect(strstr(err, "w:2: NUL byte"), "%s", err);
+	memset(big, '#', sizeof(big) - 1);
+	cr_expect_eq(webconfig__parse(&wc, big, sizeof(big) - 1, "w", NULL, err, sizeof(err)),
+		     -EINVAL);
+	cr_expect(strstr(err, "larger than"), "%s", err);
+	/* A short message buffer still gets a (cut) message, and no overflow. */
+	cr_expect_eq(webconfig__parse(&wc, "x: y\n", 5, "w", NULL, err, 4), -EINVAL);
+	cr_expect_eq(strlen(err), 3);
+	cr_expect_eq(webconfig__parse(&wc, "x: y\n", 5, "w", NULL, NULL, 0), -EINVAL);
+}
+
+Test(webconfig, load_resolves_and_reads_files)
+{
+	char dir[] = "/tmp/webconfig-XXXXXX", path[256], err[256] = "";
+	struct webconfig wc;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n", f);
+	fclose(f);
+	/* Missing cert: the message names the key and the resolved path. */
+	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "cert_file \"") && strstr(err, "/c.pem\": No such file"), "%s", err);
+	snprintf(path, sizeof(path), "%s/c.pem", dir);
+	f = fopen(path, "w");
+	fputs("CERT", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	f = fopen(path, "w");
+	fputs("KEY", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	cr_assert_eq(webconfig__load(&wc, path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(wc.cert_pem, "CERT");
+	cr_expect_str_eq(wc.key_pem, "KEY");
+	cr_expect_null(wc.ca_pem);
+	webconfig__free(&wc);
+	cr_expect_eq(webconfig__load(&wc, dir, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "not a regular file"), "%s", err);
+	cr_expect_eq(webconfig__load(&wc, "/nonexistent/web.yml", err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "/nonexistent/web.yml: No such file"), "%s", err);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	cr_expect_eq(system(path), 0);
+}
