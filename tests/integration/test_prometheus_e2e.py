@@ -113,7 +113,8 @@ class Processes:
                     except ProcessLookupError:
                         pass
                 try:
-                    p.wait(timeout=10)
+                    # Detaching uprobes waits for an RCU grace period per link: seconds.
+                    p.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait(timeout=10)
