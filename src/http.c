@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <zlib.h>
 #include "http.h"
@@ -25,6 +26,7 @@
 #define HTTP_BACKLOG	 128
 #define HTTP_HEALTH_PATH "/metrics/health"
 #define HTTP_ALLOW	 "GET, HEAD"
+#define HTTP_REALM	 "ccproxy_exporter"
 
 #define CT_TEXT	   "text/plain; charset=utf-8"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -37,6 +39,7 @@ struct http_server {
 	char *telemetry_path;
 	bool metrics_enabled;
 	struct strbuf landing;
+	const struct webconfig *web; /* NULL: no TLS, no auth */
 };
 
 enum http_route { ROUTE_NONE, ROUTE_LANDING, ROUTE_METRICS, ROUTE_HEALTH };
@@ -512,6 +515,78 @@ static enum MHD_Result serve_route(struct http_server *srv, struct MHD_Connectio
 	}
 }
 
+/* ---- access ------------------------------------------------------------------------------ */
+
+/* The client certificate against the policy; libmicrohttpd only asked for it. */
+static bool client_cert_ok(const struct http_server *srv, struct MHD_Connection *conn)
+{
+	enum webconfig_client_auth a = srv->web ? srv->web->client_auth : WEBCONFIG_NO_CLIENT_CERT;
+	const union MHD_ConnectionInfo *info;
+	const gnutls_datum_t *certs;
+	unsigned int n = 0, status = 0;
+
+	if (!srv->web || !srv->web->tls || a <= WEBCONFIG_REQUEST_CLIENT_CERT)
+		return true;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!info || !info->tls_session)
+		return false;
+	certs = gnutls_certificate_get_peers(info->tls_session, &n);
+	if (!certs || !n)
+		return a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN;
+	if (a == WEBCONFIG_REQUIRE_ANY_CLIENT_CERT)
+		return true;
+	/* Chain to client_ca_file, validity dates, signatures: any flag in status fails. */
+	return gnutls_certificate_verify_peers2(info->tls_session, &status) == 0 && status == 0;
+}
+
+static bool password_ok(const struct http_server *srv, struct MHD_Connection *conn)
+{
+	char *user, *pass = NULL;
+	bool ok;
+
+	user = MHD_basic_auth_get_username_password(conn, &pass);
+	ok = webconfig__check_password(srv->web, user, pass);
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ok;
+}
+
+static enum MHD_Result send_unauthorized(struct MHD_Connection *conn)
+{
+	static const char body[] = "Unauthorized\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret = MHD_NO;
+
+	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	if (add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CT_TEXT))
+		ret = MHD_queue_basic_auth_fail_response(conn, HTTP_REALM, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* MHD_YES when the request may go on; otherwise *ret holds the answer already queued. */
+static bool access_ok(const struct http_server *srv, struct MHD_Connection *conn,
+		      enum MHD_Result *ret)
+{
+	if (!client_cert_ok(srv, conn)) {
+		*ret = send_text(conn, MHD_HTTP_FORBIDDEN,
+				 "Forbidden: client certificate missing or not trusted\n", false);
+		return false;
+	}
+	if (webconfig__auth_required(srv->web) && !password_ok(srv, conn)) {
+		*ret = send_unauthorized(conn);
+		return false;
+	}
+	return true;
+}
+
 static bool is_get_or_head(const char *method)
 {
 	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
@@ -533,9 +608,13 @@ static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, 
 	static int headers_seen;
 	struct http_server *srv = cls;
 	enum http_route route = route_of(srv, url);
+	enum MHD_Result denied;
 
 	(void)version;
 	(void)upload_data;
+	/* Before anything else: who may not connect learns nothing, not even 404 from 405. */
+	if (!*req_cls && !access_ok(srv, conn, &denied))
+		return denied;
 	if (!is_get_or_head(method)) {
 		if (route == ROUTE_NONE)
 			return send_text(conn, MHD_HTTP_NOT_FOUND, "Not Found\n", false);
@@ -603,18 +682,37 @@ static bool valid_path(const char *path)
 	       strcmp(path, HTTP_HEALTH_PATH) != 0;
 }
 
+#define OPT(o, v, p) ((struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
+
+/* TLS from web: libmicrohttpd loads the PEM strings here, once. */
 static int start_daemon(struct http_server *srv, const struct http_opts *opts, int fd)
 {
 	unsigned int limit =
 		opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
 	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	unsigned int threads = limit < HTTP_THREADS ? 1 : HTTP_THREADS;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	const struct webconfig *web = opts->web;
+	struct MHD_OptionItem o[12];
+	size_t n = 0;
 
-	srv->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL, NULL,
-		http__on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-		threads, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
+	o[n++] = OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
+	o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, limit, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL);
+	if (web && web->tls) {
+		if (!web->cert_pem || !web->key_pem)
+			return -EINVAL;
+		flags |= MHD_USE_TLS;
+		o[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, web->cert_pem);
+		o[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, web->key_pem);
+		if (web->ca_pem && web->client_auth != WEBCONFIG_NO_CLIENT_CERT)
+			o[n++] = OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, web->ca_pem);
+	}
+	o[n++] = OPT(MHD_OPTION_END, 0, NULL);
+	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http__on_request, srv,
+				       MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 	return srv->daemon ? 0 : -EINVAL;
 }
 
@@ -639,6 +737,7 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 		return NULL;
 	srv->h = *h;
 	srv->metrics_enabled = opts->metrics_enabled;
+	srv->web = opts->web;
 	srv->telemetry_path = strdup(opts->telemetry_path);
 	err = srv->telemetry_path ? build_landing(srv) : -ENOMEM;
 	if (err)

@@ -9,6 +9,10 @@
  * are gzipped when the client's Accept-Encoding allows gzip. A handler that fails gives 500
  * with a one-line text body; the server never exits on a request.
  *
+ * With opts->web: TLS with the configured certificate, client certificates checked per its
+ * client_auth_type (403 when missing or not trusted), and basic auth on every path (401 with
+ * WWW-Authenticate when missing or wrong), both before routing.
+ *
  * Handlers run on the server's threads, possibly concurrently: they must be thread-safe.
  */
 #ifndef CCPROXY_HTTP_H
@@ -17,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "strbuf.h"
+#include "webconfig.h"
 
 struct http_handlers {
 	/* Append the exposition to out; return 0 or a negative errno. */
@@ -32,6 +37,9 @@ struct http_opts {
 	bool metrics_enabled;
 	unsigned int max_connections; /* 0: default (64) */
 	unsigned int timeout_s;	      /* per-connection idle timeout, 0: default (10) */
+	/* TLS and basic auth (webconfig.h); NULL: plain HTTP, no auth. Borrowed: it must
+	 * outlive the server. */
+	const struct webconfig *web;
 };
 
 struct http_server;
