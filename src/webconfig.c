@@ -413,8 +413,6 @@ static int parse_line(struct parser *p, const char *s, const char *end)
 	const char *rest;
 	int indent = 0, err;
 
-	if (memchr(s, '\0', (size_t)(end - s)))
-		return perr(p, "NUL byte");
 	while (s < end && *s == ' ')
 		s++, indent++;
 	if (s < end && *s == '\t')
@@ -444,8 +442,9 @@ static int check_tls(struct parser *p)
 		return perr(p, "tls_server_config: missing key_file");
 	if (wc->client_ca_file && a == WEBCONFIG_NO_CLIENT_CERT)
 		return perr(p, "tls_server_config: client_ca_file needs a client_auth_type");
-	if (!wc->client_ca_file && (a == WEBCONFIG_VERIFY_CLIENT_CERT_IF_GIVEN ||
-				    a == WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT))
+	/* Unlike Go, every policy that asks for a certificate needs the CA: libmicrohttpd
+	 * asks clients for one only when it has a trust list to send. */
+	if (!wc->client_ca_file && a != WEBCONFIG_NO_CLIENT_CERT)
 		return perr(p, "tls_server_config: client_auth_type %s needs client_ca_file",
 			    auth_names[a]);
 	wc->tls = true;
@@ -468,6 +467,12 @@ int webconfig__parse(struct webconfig *wc, const char *text, size_t len, const c
 		return -EINVAL;
 	if (len > WEBCONFIG_MAX_FILE)
 		return perr(&p, "larger than %d bytes", WEBCONFIG_MAX_FILE);
+	nl = memchr(text, '\0', len);
+	if (nl) {
+		for (p.line = 1; s < nl; s++)
+			p.line += *s == '\n';
+		return perr(&p, "NUL byte");
+	}
 	while (s < end && !ret) {
 		nl = memchr(s, '\n', (size_t)(end - s));
 		e = nl ? nl : end;

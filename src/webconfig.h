@@ -15,7 +15,9 @@
  * comments; flow collections, anchors, tags, multi-line scalars, tabs and any key outside
  * this subset (min_version, cipher_suites, http_server_config, ...) are errors naming the
  * line, rather than settings silently ignored. An empty file, or empty sections, mean plain
- * HTTP without authentication, as in the exporter-toolkit.
+ * HTTP without authentication, as in the exporter-toolkit. One difference: every
+ * client_auth_type but NoClientCert needs client_ca_file (libmicrohttpd asks for a client
+ * certificate only when it has a trust list).
  *
  * Functions return 0 or a negative errno and write one message into err
  * ("web.yml:3: unknown key \"min_version\" in tls_server_config"). Nothing here prints.

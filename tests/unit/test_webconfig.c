@@ -112,6 +112,7 @@ static struct bad_case bad_cases[] = {
 	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n", "client_ca_file needs a client_auth_type"},
 	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n", "RequireAndVerifyClientCert needs client_ca_file"},
 	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: requireandverifyclientcert\n", "is not one of"},
+	{"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequestClientCert\n", "RequestClientCert needs client_ca_file"},
 	{"tls_server_config:\n  cert_file: a\n  cert_file: b\n", "web.yml:3: duplicate key \"cert_file\""},
 	{"basic_auth_users:\n  a: " H_SECRET "\nbasic_auth_users:\n", "web.yml:3: duplicate key"},
 	{"basic_auth_users:\n  a: " H_SECRET "\n  a: " H_HUNTER2 "\n", "duplicate user \"a\""},
