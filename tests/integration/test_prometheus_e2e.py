@@ -34,8 +34,10 @@ import test_dashboard as dash
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = Path("/usr/bin/prometheus")
-EXPORTER = ROOT / "build" / "ccproxy_exporter"
-LOADGEN = ROOT / "build" / "ccproxy-loadgen"
+# make passes OUTPUT (the build directory); a relative one is taken from the repository root.
+BUILD = ROOT / os.environ.get("OUTPUT", "build")
+EXPORTER = BUILD / "ccproxy_exporter"
+LOADGEN = BUILD / "ccproxy-loadgen"
 LOADGEN_ARGS = ["--events", "20000", "--threads", "2", "--seed", "1", "--linger"]
 FALLBACKS = (" or on() vector(0)", " or vector(0)")
 # Stat panels over $__range: data flowed during the test, so each must be above zero.
@@ -121,7 +123,7 @@ class Processes:
 
 
 @pytest.fixture
-def procs(tmp_path):
+def children(tmp_path):
     ps = Processes(tmp_path)
     yield ps
     ps.stop_all()
@@ -149,7 +151,7 @@ class Prometheus:
         return float(r[0]["value"][1]) if r else None
 
 
-def start_prometheus(procs, tmp_path, target):
+def start_prometheus(children, tmp_path, target):
     port = free_port()
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
@@ -158,14 +160,14 @@ def start_prometheus(procs, tmp_path, target):
     }
     cfg = tmp_path / "prometheus.yml"
     cfg.write_text(json.dumps(config))  # JSON is YAML
-    procs.start("prometheus", [
+    children.start("prometheus", [
         PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
     ])
     prom = Prometheus(f"http://127.0.0.1:{port}")
 
     def ready():
-        procs.check_alive()
+        children.check_alive()
         return "Ready" in http_get(f"{prom.url}/-/ready")
 
     wait_until(ready, 30, "prometheus to be ready")
@@ -319,9 +321,9 @@ def plugin_standin():
 
 
 @needs_prometheus
-def test_dashboard_on_python_plugin_output(procs, tmp_path, plugin_standin):
+def test_dashboard_on_python_plugin_output(children, tmp_path, plugin_standin):
     start = time.time()
-    prom = start_prometheus(procs, tmp_path, plugin_standin)
+    prom = start_prometheus(children, tmp_path, plugin_standin)
     wait_until(lambda: (prom.scalar("max(count_over_time(ccproxy_requests_total[1m]))") or 0) >= 5,
                30, "five scrapes of the plugin stand-in")
     at = time.time()
@@ -343,27 +345,27 @@ def exe_of(pid):
 @needs_prometheus
 @pytest.mark.skipif(os.geteuid() != 0, reason="attaching BPF programs needs root")
 @pytest.mark.skipif(not (EXPORTER.exists() and LOADGEN.exists()),
-                    reason="build/ccproxy_exporter or build/ccproxy-loadgen not built (make all)")
-def test_dashboard_on_exporter(procs, tmp_path):
-    first = procs.start("loadgen-1", [LOADGEN, *LOADGEN_ARGS, "--wait-attach", "10"])
+                    reason=f"{EXPORTER} or {LOADGEN} not built (make all)")
+def test_dashboard_on_exporter(children, tmp_path):
+    first = children.start("loadgen-1", [LOADGEN, *LOADGEN_ARGS, "--wait-attach", "10"])
     # The second batch waits, stopped, until Prometheus has seen the first: counters must
     # grow between scrapes for increase() and rate() to be non-zero.
-    second = procs.start("loadgen-2", [LOADGEN, *LOADGEN_ARGS, "--wait-attach", "60"])
+    second = children.start("loadgen-2", [LOADGEN, *LOADGEN_ARGS, "--wait-attach", "60"])
     wait_until(lambda: exe_of(second.pid) == str(LOADGEN.resolve()), 10, "loadgen-2 to exec")
     second.send_signal(signal.SIGSTOP)
 
     port = free_port()
-    procs.start("exporter", [EXPORTER, "--pid", first.pid, "--pid", second.pid,
+    children.start("exporter", [EXPORTER, "--pid", first.pid, "--pid", second.pid,
                              "--web.listen-address", f"127.0.0.1:{port}"])
 
     def first_batch_served():
-        procs.check_alive()
+        children.check_alive()
         return "\nccproxy_requests_total{" in http_get(f"http://127.0.0.1:{port}/metrics")
 
     wait_until(first_batch_served, 30, "the exporter to serve the first batch")
 
     start = time.time()
-    prom = start_prometheus(procs, tmp_path, f"127.0.0.1:{port}")
+    prom = start_prometheus(children, tmp_path, f"127.0.0.1:{port}")
     wait_until(lambda: (prom.scalar("max(count_over_time(ccproxy_requests_total[1m]))") or 0) >= 3,
                30, "three scrapes of the first batch")
     before = prom.scalar("sum(ccproxy_requests_total)")
@@ -372,7 +374,7 @@ def test_dashboard_on_exporter(procs, tmp_path):
     wait_until(lambda: (prom.scalar("sum(ccproxy_requests_total)") or 0) > before, 30,
                "Prometheus to scrape the second batch")
     time.sleep(3)  # a few more scrapes after the batch
-    procs.check_alive()
+    children.check_alive()
 
     at = time.time()
     range_s = math.ceil(at - start) + 5
