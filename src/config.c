@@ -638,6 +638,12 @@ static const struct opt opts[] = {
 	LIMIT_OPT("limits.usage", limit_usage, "(model, service_type) pairs of tokens and cost."),
 	LIMIT_OPT("limits.errors", limit_errors, "Series of errors_total."),
 	LIMIT_OPT("limits.inflight", limit_inflight, "Requests tracked between start and end."),
+	STR_OPT("web.config.file", false, web_config_file, check_text, "FILE",
+		"exporter-toolkit web config: TLS and basic auth (empty: none)."),
+	UINT_OPT("web.max-connections", false, web_max_connections, 1,
+		 CONFIG_WEB_MAX_CONNECTIONS_MAX, "Concurrent HTTP connections; more are refused."),
+	UINT_OPT("web.timeout", false, web_timeout, 1, CONFIG_WEB_TIMEOUT_MAX,
+		 "Seconds an HTTP connection may stay idle (slow clients are cut)."),
 	{.name = "pushgateway-label",
 	 .kind = K_LABEL,
 	 .arg = "NAME=VALUE",
@@ -690,6 +696,8 @@ void config__defaults(struct config *cfg)
 	cfg->limit_usage = CCPROXY_USAGE_ENTRIES;
 	cfg->limit_errors = CCPROXY_ERRORS_ENTRIES;
 	cfg->limit_inflight = CCPROXY_INFLIGHT_ENTRIES;
+	cfg->web_max_connections = CONFIG_DEFAULT_WEB_MAX_CONNECTIONS;
+	cfg->web_timeout = CONFIG_DEFAULT_WEB_TIMEOUT;
 	snprintf(cfg->pushgateway_method, sizeof(cfg->pushgateway_method), "put");
 	cfg->pushgateway_timeout = CONFIG_DEFAULT_PUSH_TIMEOUT;
 	cfg->pushgateway_connect_timeout = CONFIG_DEFAULT_PUSH_CONNECT_TIMEOUT;

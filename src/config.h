@@ -30,6 +30,10 @@
 #define CONFIG_LIMIT_MIN       16
 #define CONFIG_LIMIT_MAX       1000000
 #define CONFIG_PUSH_PERIOD_MAX 86400
+#define CONFIG_DEFAULT_WEB_MAX_CONNECTIONS 64
+#define CONFIG_DEFAULT_WEB_TIMEOUT	   10
+#define CONFIG_WEB_MAX_CONNECTIONS_MAX	   10000
+#define CONFIG_WEB_TIMEOUT_MAX		   3600
 
 #define CONFIG_MAX_PUSH_LABELS		    16
 #define CONFIG_DEFAULT_PUSH_TIMEOUT	    10
@@ -74,6 +78,9 @@ struct config {
 	unsigned int limit_usage;
 	unsigned int limit_errors;
 	unsigned int limit_inflight;
+	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
+	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
+	unsigned int web_timeout;	   /* seconds a connection may stay idle, 1..3600 */
 
 	/* exporter: pushing (flags only) */
 	struct config_label push_labels[CONFIG_MAX_PUSH_LABELS];

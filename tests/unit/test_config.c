@@ -50,6 +50,9 @@ static const char *const fields[] = {
 	"limit_usage",
 	"limit_errors",
 	"limit_inflight",
+	"web_config_file",
+	"web_max_connections",
+	"web_timeout",
 	"push_labels",
 	"pushgateway_instance",
 	"pushgateway_method",
@@ -111,6 +114,9 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	U(limit_usage);
 	U(limit_errors);
 	U(limit_inflight);
+	S("web_config_file", web_config_file);
+	U(web_max_connections);
+	U(web_timeout);
 	S("pushgateway_instance", pushgateway_instance);
 	S("pushgateway_method", pushgateway_method);
 	B(pushgateway_delete_on_shutdown);
@@ -306,6 +312,12 @@ static struct ok_case flag_cases[] = {
 	{{"--limits.usage", "100"}, 2, "limit_usage", "100"},
 	{{"--limits.errors=77"}, 1, "limit_errors", "77"},
 	{{"--limits.inflight", "500"}, 2, "limit_inflight", "500"},
+	{{"--web.config.file", "/etc/web.yml"}, 2, "web_config_file", "/etc/web.yml"},
+	{{"--web.config.file="}, 1, "web_config_file", ""},
+	{{"--web.max-connections=1"}, 1, "web_max_connections", "1"},
+	{{"--web.max-connections", "10000"}, 2, "web_max_connections", "10000"},
+	{{"--web.timeout=1"}, 1, "web_timeout", "1"},
+	{{"--web.timeout", "3600"}, 2, "web_timeout", "3600"},
 	{{"--namespace", "x", "--"}, 3, "namespace", "x"},
 	{{"--pushgateway-label", "zone=eu-1"}, 2, "push_labels", "zone=eu-1"},
 	{{"--pushgateway-label=path=/a/b"}, 1, "push_labels", "path=/a/b"},
@@ -470,6 +482,14 @@ static struct err_case flag_errors[] = {
 	{{"--limits.errors=1000001"}, 1, "--limits.errors: \"1000001\" is out of range"},
 	{{"--limits.inflight=-16"}, 1, "--limits.inflight: \"-16\" is not a number"},
 	{{"--limits.inflight=15"}, 1, "--limits.inflight: \"15\" is out of range"},
+	{{"--web.config.file=a\nb"}, 1, "--web.config.file: \"a\\x0ab\" contains a control"},
+	{{"--web.config.file"}, 1, "--web.config.file: missing value"},
+	{{"--web.max-connections=0"}, 1, "--web.max-connections: \"0\" is out of range 1..10000"},
+	{{"--web.max-connections=10001"}, 1, "--web.max-connections: \"10001\" is out of range"},
+	{{"--web.max-connections=-1"}, 1, "--web.max-connections: \"-1\" is not a number"},
+	{{"--web.timeout=0"}, 1, "--web.timeout: \"0\" is out of range 1..3600"},
+	{{"--web.timeout=10s"}, 1, "--web.timeout: \"10s\" is not a number"},
+	{{"--web.timeout=3601"}, 1, "--web.timeout: \"3601\" is out of range"},
 	{{"--pid=0"}, 1, "--pid: \"0\" is out of range 1..4194304"},
 	{{"--pid=-1"}, 1, "--pid: \"-1\" is not a number"},
 	{{"--pid=4194305"}, 1, "--pid: \"4194305\" is out of range"},
@@ -717,6 +737,7 @@ static struct long_case long_cases[] = {
 	{"--pushgateway-job", "PLUGINS__METRICS__PUSHGATEWAY_JOB", 128, 'j', "", ""},
 	{"--web.listen-address", "", 256, 'h', "", ":80"},
 	{"--web.telemetry-path", "", 256, 'p', "/", ""},
+	{"--web.config.file", "", 1024, 'f', "/", ""},
 };
 /* clang-format on */
 
@@ -749,6 +770,7 @@ ParameterizedTest(struct long_case *c, config, too_long)
 				 : !strcmp(c->flag, "--pushgateway-url")    ? cfg.pushgateway_url
 				 : !strcmp(c->flag, "--pushgateway-job")    ? cfg.pushgateway_job
 				 : !strcmp(c->flag, "--web.listen-address") ? cfg.listen_address
+				 : !strcmp(c->flag, "--web.config.file")    ? cfg.web_config_file
 									    : cfg.telemetry_path);
 			cr_expect_str_eq(got, value);
 			continue;
@@ -1033,6 +1055,11 @@ Test(config, usage_lists_every_flag_default_and_env)
 		"default: 2048",
 		"--limits.inflight N",
 		"default: 16384",
+		"--web.config.file FILE",
+		"--web.max-connections N",
+		"default: 64",
+		"--web.timeout N",
+		"default: 10",
 		"--pushgateway-label NAME=VALUE",
 		"--pushgateway-method put|post",
 		"default: \"put\"",
