@@ -13,6 +13,7 @@
 #include "exporter.h"
 #include "http.h"
 #include "log.h"
+#include "webconfig.h"
 
 #define EXIT_USAGE 2
 
@@ -28,8 +29,9 @@ static int on_health(void *ctx, struct strbuf *out)
 	return exporter__health(ctx, out);
 }
 
-/* http copies the handlers; the exporter must outlive the server. */
-static struct http_server *start_http(const struct config *cfg, struct exporter *ex)
+/* http copies the handlers; the exporter and web must outlive the server. */
+static struct http_server *start_http(const struct config *cfg, struct exporter *ex,
+				      const struct webconfig *web)
 {
 	const struct http_handlers handlers = {
 		.metrics = on_metrics,
@@ -40,6 +42,9 @@ static struct http_server *start_http(const struct config *cfg, struct exporter 
 		.listen_address = cfg->listen_address,
 		.telemetry_path = cfg->telemetry_path,
 		.metrics_enabled = cfg->enabled && cfg->metrics_endpoint_enabled,
+		.max_connections = cfg->web_max_connections,
+		.timeout_s = cfg->web_timeout,
+		.web = web,
 	};
 
 	return http__start(&opts, &handlers);
@@ -69,6 +74,24 @@ static int parse_config(struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "Try '%s --help'.\n", argv[0]);
 	}
 	return ret;
+}
+
+/* Before anything privileged happens: a bad file is reported at once. */
+static int load_web_config(const struct config *cfg, struct webconfig *web)
+{
+	char msg[512];
+	int err;
+
+	if (!cfg->web_config_file[0])
+		return 0;
+	err = webconfig__load(web, cfg->web_config_file, msg, sizeof(msg));
+	if (err)
+		log_error("failed to load --web.config.file: %s", msg);
+	else
+		log_info("web config %s: tls=%s client_auth=%s basic_auth_users=%zu",
+			 cfg->web_config_file, web->tls ? "on" : "off",
+			 webconfig__client_auth_name(web->client_auth), web->nusers);
+	return err;
 }
 
 static const char *load_hint(int err)
@@ -127,6 +150,7 @@ int main(int argc, char **argv)
 {
 	struct http_server *srv = NULL;
 	struct exporter *ex = NULL;
+	struct webconfig web = {0};
 	struct config cfg;
 	sigset_t set;
 	int err, sig;
@@ -147,6 +171,9 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	err = load_web_config(&cfg, &web);
+	if (err)
+		goto cleanup;
 	ex = exporter__new(&cfg);
 	if (!ex) {
 		err = -errno;
@@ -154,7 +181,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Listen first: a port in use must fail before any process is touched. */
-	srv = start_http(&cfg, ex);
+	srv = start_http(&cfg, ex, &web);
 	if (!srv) {
 		err = -errno;
 		log_error("failed to listen on %s: %s", cfg.listen_address,
@@ -173,5 +200,6 @@ int main(int argc, char **argv)
 cleanup:
 	http__stop(srv);
 	exporter__free(ex);
+	webconfig__free(&web);
 	return err ? 1 : 0;
 }
