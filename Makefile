@@ -15,7 +15,7 @@ CFLAGS    ?= -g -O2
 VERSION   := 0.1.0
 CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -DCCPROXY_EXPORTER_VERSION=\"$(VERSION)\"
 # libcrypt: bcrypt for basic auth; gnutls: client certificate checks (libmicrohttpd's TLS).
-LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lpthread -lm
+LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lpthread -lm -lcurl
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Clang's own system include dirs, so BPF code sees asm/ and bits/ headers (libbpf-bootstrap).
