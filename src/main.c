@@ -13,15 +13,22 @@
 #include "exporter.h"
 #include "http.h"
 #include "log.h"
+#include "pusher.h"
 #include "webconfig.h"
 
 #define EXIT_USAGE 2
 
 extern char **environ;
 
+/* Set before the server starts, freed after it stops: the handlers only read it. */
+static struct pusher *pusher;
+
+/* /metrics and the pushed body alike: the exposition, then the push self-metrics. */
 static int on_metrics(void *ctx, struct strbuf *out)
 {
-	return exporter__scrape(ctx, out);
+	int err = exporter__scrape(ctx, out);
+
+	return err ? err : pusher__render_self(pusher, out);
 }
 
 static int on_health(void *ctx, struct strbuf *out)
@@ -134,6 +141,23 @@ static int attach_all(struct exporter *ex, const struct config *cfg)
 	return 0;
 }
 
+/* Prepared before the server serves, started once the processes are attached. */
+static int new_pusher(const struct config *cfg, struct exporter *ex)
+{
+	char why[512];
+	int err;
+
+	if (!cfg->enabled || !cfg->pushgateway_enabled)
+		return 0;
+	pusher = pusher__new(cfg, on_metrics, ex, why, sizeof(why));
+	if (!pusher) {
+		err = -errno;
+		log_error("%s: %s", why[0] ? why : "failed to set up pushing", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static int wait_for_signal(void)
 {
 	sigset_t set;
@@ -180,6 +204,9 @@ int main(int argc, char **argv)
 		log_error("failed to load BPF programs: %s%s", strerror(-err), load_hint(-err));
 		goto cleanup;
 	}
+	err = new_pusher(&cfg, ex);
+	if (err)
+		goto cleanup;
 	/* Listen first: a port in use must fail before any process is touched. */
 	srv = start_http(&cfg, ex, &web);
 	if (!srv) {
@@ -193,12 +220,20 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	}
+	err = pusher ? pusher__start(pusher) : 0;
+	if (err) {
+		log_error("failed to start pushing: %s", strerror(-err));
+		goto cleanup;
+	}
 	log_info("listening on %s, metrics at %s", cfg.listen_address, cfg.telemetry_path);
 	sig = wait_for_signal();
 	log_info("received %s, detaching", strsignal(sig));
 	err = 0;
 cleanup:
+	/* The last push renders through the exporter: before it goes. */
+	pusher__stop(pusher);
 	http__stop(srv);
+	pusher__free(pusher);
 	exporter__free(ex);
 	webconfig__free(&web);
 	return err ? 1 : 0;
