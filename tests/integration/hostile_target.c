@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * A proxy that lies: fires the ccproxy probes with events no honest proxy sends, next to a
+ * known number of valid ones, so a test can check that each lie is counted under its drop
+ * reason and that nothing leaks into the valid totals.
+ *
+ * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N]
+ * Waits until a tracer raised the semaphores it uses, fires its script once, prints one JSON
+ * line with what a tracer must have counted, then sleeps until killed. --models N instead
+ * fires one valid request for each of N distinct models (to fill the requests map).
+ */
+#define CCPROXY_PROBES_DEFINE
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <ccproxy/probes.h>
+
+/* A proxy built against a future ABI: the version 1 struct, then fields it does not know. */
+struct newer_event {
+	struct ccproxy_event v1;
+	uint64_t future[8];
+};
+
+struct tally {
+	unsigned long read_fault, bad_abi, invalid_value;
+	unsigned long valid, newer, absurd_requests, strings, pool_acquire;
+};
+
+static int all_enabled(void)
+{
+	return CCPROXY_ENABLED(request_complete) && CCPROXY_ENABLED(pool_acquire) &&
+	       CCPROXY_ENABLED(pool_gauges) && CCPROXY_ENABLED(info);
+}
+
+static int wait_attach(double seconds)
+{
+	struct timespec step = {0, 10 * 1000 * 1000};
+	double waited = 0;
+
+	while (!all_enabled()) {
+		if (waited >= seconds)
+			return -ETIMEDOUT;
+		nanosleep(&step, NULL);
+		waited += 0.01;
+	}
+	return 0;
+}
+
+static void base_event(struct ccproxy_event *ev, const char *model)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr.abi = CCPROXY_ABI_VERSION;
+	ev->hdr.size = sizeof(*ev);
+	ev->duration_ns = 1000000; /* 1 ms: timed, never "unpaired" */
+	ev->status = 200;
+	ev->usage.tokens[CCPROXY_TOKENS_INPUT] = 10;
+	ev->usage.cost_nusd = 1000;
+	ccproxy_copy_str(ev->labels.method, sizeof(ev->labels.method), "POST");
+	ccproxy_copy_str(ev->labels.endpoint, sizeof(ev->labels.endpoint), "/v1/messages");
+	ccproxy_copy_str(ev->labels.model, sizeof(ev->labels.model), model);
+	ccproxy_copy_str(ev->labels.service_type, sizeof(ev->labels.service_type), "hostile");
+}
+
+static void fire_complete(struct ccproxy_event *ev)
+{
+	CCPROXY_FIRE(request_complete, ev);
+}
+
+/* Pointers that fault: NULL, a page given back, an event whose labels run off the end. */
+static void fire_bad_pointers(struct tally *t)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *two =
+		mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ccproxy_event *ev;
+	struct ccproxy_pool_event *pev;
+
+	if (two == MAP_FAILED)
+		exit(1);
+	munmap(two + page, page);
+	CCPROXY_FIRE(request_complete, (struct ccproxy_event *)NULL);
+	CCPROXY_FIRE(request_complete, (struct ccproxy_event *)(two + page));
+	CCPROXY_FIRE(pool_gauges, (struct ccproxy_pool_event *)(two + page));
+	CCPROXY_FIRE(info, (struct ccproxy_info_event *)NULL);
+	t->read_fault += 4;
+	/* The scalars fit in the page, the labels do not: nothing may be counted from it. */
+	ev = (struct ccproxy_event *)(two + page - offsetof(struct ccproxy_event, labels));
+	ev->hdr.abi = CCPROXY_ABI_VERSION;
+	ev->hdr.size = sizeof(*ev);
+	ev->duration_ns = 1000;
+	ev->status = 200;
+	fire_complete(ev);
+	t->read_fault++;
+	/* The pool event's header is readable, the rest is not. */
+	pev = (struct ccproxy_pool_event *)(two + page - sizeof(struct ccproxy_hdr));
+	pev->hdr.abi = CCPROXY_ABI_VERSION;
+	pev->hdr.size = sizeof(*pev);
+	CCPROXY_FIRE(pool_gauges, pev);
+	t->read_fault++;
+	munmap(two, page);
+}
+
+static void fire_bad_abi(struct tally *t)
+{
+	struct ccproxy_event ev;
+	struct ccproxy_pool_event pev = CCPROXY_POOL_EVENT_INIT;
+
+	base_event(&ev, "bad-abi");
+	ev.hdr.abi = 2;
+	fire_complete(&ev);
+	ev.hdr.abi = 0;
+	fire_complete(&ev);
+	base_event(&ev, "bad-abi");
+	ev.hdr.size = sizeof(ev) - 8; /* older than version 1 */
+	fire_complete(&ev);
+	ev.hdr.size = 0;
+	fire_complete(&ev);
+	pev.hdr.size = 4;
+	CCPROXY_FIRE(pool_acquire, &pev);
+	t->bad_abi += 5;
+}
+
+/* A newer, bigger struct is read by its version 1 prefix: counted like any valid event. */
+static void fire_newer(struct tally *t)
+{
+	struct newer_event nev;
+
+	base_event(&nev.v1, "newer");
+	memset(nev.future, 0xff, sizeof(nev.future));
+	nev.v1.hdr.size = sizeof(nev);
+	fire_complete(&nev.v1);
+	t->newer++;
+}
+
+/* Label bytes no proxy should send; each becomes one valid, escaped series. */
+static void fire_strings(struct tally *t)
+{
+	struct ccproxy_event ev;
+
+	base_event(&ev, "");
+	memset(ev.labels.model, 'A', sizeof(ev.labels.model)); /* no NUL */
+	fire_complete(&ev);
+	base_event(&ev, "bad\xff\xfe-utf8\xc3");
+	fire_complete(&ev);
+	base_event(&ev, "q\"uote\nnew\\line");
+	fire_complete(&ev);
+	base_event(&ev, "x");
+	memset(ev.labels.endpoint, 0xff, sizeof(ev.labels.endpoint)); /* no NUL, not UTF-8 */
+	fire_complete(&ev);
+	t->strings += 4;
+}
+
+/* Counted as requests; their usage or duration is not recorded. */
+static void fire_absurd(struct tally *t)
+{
+	struct ccproxy_pool_event pev = CCPROXY_POOL_EVENT_INIT;
+	struct ccproxy_event ev;
+
+	base_event(&ev, "absurd");
+	ev.usage.tokens[CCPROXY_TOKENS_INPUT] = UINT64_MAX;
+	fire_complete(&ev);
+	base_event(&ev, "absurd");
+	ev.usage.tokens[CCPROXY_TOKENS_OUTPUT] = CCPROXY_TOKENS_MAX + 1;
+	fire_complete(&ev);
+	base_event(&ev, "absurd");
+	ev.usage.cost_nusd = UINT64_MAX;
+	fire_complete(&ev);
+	base_event(&ev, "absurd");
+	ev.duration_ns = (uint64_t)-5; /* a negative duration, as u64 */
+	fire_complete(&ev);
+	t->absurd_requests += 4;
+	t->invalid_value += 4;
+	pev.wait_ns = (uint64_t)-1;
+	CCPROXY_FIRE(pool_acquire, &pev);
+	t->pool_acquire++;
+	t->invalid_value++;
+}
+
+static void fire_valid(struct tally *t, unsigned long n)
+{
+	struct ccproxy_event ev;
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		base_event(&ev, "good");
+		fire_complete(&ev);
+	}
+	t->valid += n;
+}
+
+static void fire_models(unsigned long n)
+{
+	struct ccproxy_event ev;
+	char model[32];
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(model, sizeof(model), "model-%lu", i);
+		base_event(&ev, model);
+		fire_complete(&ev);
+	}
+	printf("{\"models\": %lu}\n", n);
+}
+
+static void print_tally(const struct tally *t)
+{
+	printf("{\"read_fault\": %lu, \"bad_abi\": %lu, \"invalid_value\": %lu, \"valid\": %lu, "
+	       "\"newer\": %lu, \"absurd_requests\": %lu, \"strings\": %lu, "
+	       "\"pool_acquire\": %lu}\n",
+	       t->read_fault, t->bad_abi, t->invalid_value, t->valid, t->newer, t->absurd_requests,
+	       t->strings, t->pool_acquire);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long valid = 100, models = 0;
+	struct tally t = {0};
+	double wait = 20;
+	int i;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--wait-attach"))
+			wait = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--valid"))
+			valid = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--models"))
+			models = strtoul(argv[i + 1], NULL, 10);
+		else
+			return 2;
+	}
+	if (wait_attach(wait)) {
+		fprintf(stderr, "hostile_target: no tracer attached\n");
+		return 2;
+	}
+	if (models) {
+		fire_models(models);
+	} else {
+		fire_valid(&t, valid);
+		fire_bad_pointers(&t);
+		fire_bad_abi(&t);
+		fire_newer(&t);
+		fire_strings(&t);
+		fire_absurd(&t);
+		fire_valid(&t, valid);
+		print_tally(&t);
+	}
+	fflush(stdout);
+	for (;;)
+		pause();
+}
