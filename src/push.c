@@ -86,7 +86,10 @@ int push__key_segment(struct strbuf *sb, const char *name, const char *value)
 	strbuf__putc(sb, '/');
 	strbuf__puts(sb, name);
 	/* The gateway unescapes the path before splitting it: %2F would still be a '/'. */
-	if (!*value || strchr(value, '/')) {
+	/* An empty segment would vanish from the path: the gateway reads "=" as empty. */
+	if (!*value)
+		return strbuf__puts(sb, "@base64/=");
+	if (strchr(value, '/')) {
 		strbuf__puts(sb, "@base64/");
 		return push__base64url(sb, value, strlen(value));
 	}

@@ -76,7 +76,9 @@ bool push__is_victoria(const char *url);
 int push__base64url(struct strbuf *sb, const void *data, size_t len);
 /* Percent-encodes every byte but the RFC 3986 unreserved ones. */
 int push__percent(struct strbuf *sb, const char *s);
-/* "/<name>/<value>", or "/<name>@base64/<value in base64url>" for an empty value or one with '/'.
+/*
+ * "/<name>/<value>"; "/<name>@base64/<value in base64url>" for a value with '/';
+ * "/<name>@base64/=" for an empty one.
  */
 int push__key_segment(struct strbuf *sb, const char *name, const char *value);
 /* The whole request URL for opts (see the top of this file). -EINVAL for a URL without scheme. */
