@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <regex.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -496,6 +497,32 @@ static int check_text(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_regex(const char *v, const char *who, char *err, size_t errlen)
+{
+	struct quoted q;
+	regex_t re;
+	int ret;
+
+	if (!v[0])
+		return 0;
+	ret = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
+	if (ret)
+		return fail(err, errlen, who, "%s is not a valid extended regular expression",
+			    quote(&q, v));
+	regfree(&re);
+	return 0;
+}
+
+/* Pinned maps live on bpffs, which only takes absolute paths. */
+static int check_abs_path(const char *v, const char *who, char *err, size_t errlen)
+{
+	struct quoted q;
+
+	if (v[0] && v[0] != '/')
+		return fail(err, errlen, who, "%s is not an absolute path", quote(&q, v));
+	return check_text(v, who, err, errlen);
+}
+
 static int check_method(const char *v, const char *who, char *err, size_t errlen)
 {
 	struct quoted q;
@@ -668,6 +695,16 @@ static const struct opt opts[] = {
 		 "Consecutive failed pushes that open the circuit breaker."),
 	UINT_OPT("pushgateway-breaker-reset", false, pushgateway_breaker_reset, 1,
 		 CONFIG_PUSH_PERIOD_MAX, "Seconds the breaker stays open before a trial push."),
+	STR_OPT("match-comm", false, match_comm, check_regex, "REGEX",
+		"Without --pid: attach only to processes whose comm matches."),
+	STR_OPT("match-exe", false, match_exe, check_regex, "REGEX",
+		"Without --pid: attach only to processes whose executable path matches."),
+	UINT_OPT("discovery.interval", false, discovery_interval, 1, 3600,
+		 "Seconds between scans for new and exited processes."),
+	FLAG_BOOL_OPT("per-process-labels", per_process_labels,
+		      "Add pid and container_id labels (one series per process)."),
+	STR_OPT("bpf-pin-path", false, bpf_pin_path, check_abs_path, "DIR",
+		"Pin the maps under this bpffs directory: counters survive a restart."),
 	{.name = "help", .kind = K_HELP, .help = "Show this help and exit."},
 	{.name = "version", .kind = K_VERSION, .help = "Show the version and exit."},
 };
@@ -698,6 +735,7 @@ void config__defaults(struct config *cfg)
 	cfg->limit_inflight = CCPROXY_INFLIGHT_ENTRIES;
 	cfg->web_max_connections = CONFIG_DEFAULT_WEB_MAX_CONNECTIONS;
 	cfg->web_timeout = CONFIG_DEFAULT_WEB_TIMEOUT;
+	cfg->discovery_interval = CONFIG_DEFAULT_DISCOVERY_INTERVAL;
 	snprintf(cfg->pushgateway_method, sizeof(cfg->pushgateway_method), "put");
 	cfg->pushgateway_timeout = CONFIG_DEFAULT_PUSH_TIMEOUT;
 	cfg->pushgateway_connect_timeout = CONFIG_DEFAULT_PUSH_CONNECT_TIMEOUT;
@@ -1027,6 +1065,11 @@ int config__validate(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->pushgateway_password_file[0] && !cfg->pushgateway_username[0])
 		return fail(err, errlen, "--pushgateway-password-file",
 			    "needs --pushgateway-username");
+	/* --pid names the processes; the match flags narrow discovery, which --pid turns off. */
+	if (cfg->npids && cfg->match_comm[0])
+		return fail(err, errlen, "--match-comm", "applies to discovery, not with --pid");
+	if (cfg->npids && cfg->match_exe[0])
+		return fail(err, errlen, "--match-exe", "applies to discovery, not with --pid");
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #define CONFIG_DEFAULT_NAMESPACE   "ccproxy"
 #define CONFIG_DEFAULT_PUSH_JOB	   "ccproxy"
 #define CONFIG_DEFAULT_PUSH_PERIOD 60
+#define CONFIG_DEFAULT_DISCOVERY_INTERVAL 1
 /* The kernel's PID_MAX_LIMIT: no pid_max setting allows a larger pid. */
 #define CONFIG_PID_LIMIT       4194304
 #define CONFIG_LIMIT_MIN       16
@@ -81,6 +82,13 @@ struct config {
 	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
 	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
 	unsigned int web_timeout;	   /* seconds a connection may stay idle, 1..3600 */
+
+	/* exporter: which processes (no --pid: discover them all) */
+	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */
+	char match_exe[1024];		 /* ... on the executable's path; empty: any */
+	unsigned int discovery_interval; /* seconds between scans of /proc, 1..3600 */
+	bool per_process_labels;	 /* pid and container_id labels on every series */
+	char bpf_pin_path[256];		 /* bpffs directory to pin maps in; empty: none */
 
 	/* exporter: pushing (flags only) */
 	struct config_label push_labels[CONFIG_MAX_PUSH_LABELS];
