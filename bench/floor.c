@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * ccproxy-floor PID PROBE: attaches an empty BPF program to one ccproxy probe in PID's executable and waits
- * for SIGINT/SIGTERM. What a probe hit costs with it attached is the floor any tracer pays.
+ * ccproxy-floor PID PROBE [OBJECT]: attaches an empty BPF program to one ccproxy probe in PID's
+ * executable (or in OBJECT, a shared object PID maps, such as the Python extension) and waits for
+ * SIGINT/SIGTERM. What a probe hit costs with it attached is the floor any tracer pays.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,21 +17,29 @@ int main(int argc, char **argv)
 {
 	struct floor_bpf *skel = NULL;
 	struct bpf_link *link = NULL;
-	char path[256];
+	char path[4096 + 64];
 	sigset_t set;
-	int sig, err = 1;
+	int sig, n, err = 1;
 	pid_t pid;
 
-	if (argc != 3 || (pid = atoi(argv[1])) <= 0) {
-		fprintf(stderr, "usage: %s PID PROBE\n", argv[0]);
+	if (argc < 3 || argc > 4 || (pid = atoi(argv[1])) <= 0) {
+		fprintf(stderr, "usage: %s PID PROBE [OBJECT]\n", argv[0]);
 		return 2;
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	/* Benchmarked targets carry the probes in their own executable. */
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	/* libbpf resolves a bare object path against the tracer's own filesystem view: go through
+	 * the target's root, as the exporter does. */
+	if (argc == 4)
+		n = snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, argv[3]);
+	else
+		n = snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "ccproxy-floor: object path too long\n");
+		return 2;
+	}
 	skel = floor_bpf__open_and_load();
 	if (!skel) {
 		fprintf(stderr, "ccproxy-floor: failed to load: %s\n", strerror(errno));
