@@ -65,7 +65,7 @@ static int main__write_ready(const char *path)
 
 /* Splits the worker budget, runs the workers, merges their tallies into t. */
 static int main__workers(const struct lg_opts *o, uint64_t budget, struct lg_tally *t,
-			 uint64_t *elapsed_ns)
+			 uint64_t *elapsed_ns, uint64_t *cpu_ns)
 {
 	struct lg_worker *w = calloc(o->threads, sizeof(*w));
 	pthread_t *tid = calloc(o->threads, sizeof(*tid));
@@ -102,6 +102,7 @@ cleanup:
 			err = w[i].err;
 		tally__merge(t, w[i].tally);
 		*elapsed_ns += w[i].elapsed_ns;
+		*cpu_ns += w[i].cpu_ns;
 	}
 	for (unsigned int i = 0; w && i < o->threads; i++)
 		free(w[i].tally);
@@ -111,33 +112,37 @@ cleanup:
 }
 
 /* Fires everything; returns 0 or negative errno. */
-static int main__fire(const struct lg_opts *o, struct lg_tally *t, uint64_t *elapsed_ns)
+static int main__fire(const struct lg_opts *o, struct lg_tally *t, uint64_t *elapsed_ns,
+		      uint64_t *cpu_ns)
 {
 	uint64_t own = 0;
 	int err;
 
 	if (o->only >= 0)
-		return main__workers(o, o->events, t, elapsed_ns);
+		return main__workers(o, o->events, t, elapsed_ns, cpu_ns);
 	own = o->leave_active + 2;
 	mix__prologue(t, o->leave_active);
-	err = main__workers(o, o->events - own, t, elapsed_ns);
+	err = main__workers(o, o->events - own, t, elapsed_ns, cpu_ns);
 	if (!err)
 		mix__epilogue(t, o->seed);
 	return err;
 }
 
-static void main__report(const struct lg_opts *o, const struct lg_tally *t, uint64_t elapsed_ns)
+static void main__report(const struct lg_opts *o, const struct lg_tally *t, uint64_t elapsed_ns,
+			 uint64_t cpu_ns)
 {
 	uint64_t total = 0;
-	double per = 0;
+	double per = 0, cpu_per = 0;
 
 	for (int id = 0; id < CCPROXY_PROBE_COUNT; id++)
 		total += t->hits[id];
-	if (total)
+	if (total) {
 		per = (double)elapsed_ns / (double)total;
+		cpu_per = (double)cpu_ns / (double)total;
+	}
 	if (o->only >= 0) {
-		printf("probe=%s events=%llu ns_per_event=%.1f\n", fire__name(o->only),
-		       (unsigned long long)total, per);
+		printf("probe=%s events=%llu ns_per_event=%.1f cpu_ns_per_event=%.1f\n",
+		       fire__name(o->only), (unsigned long long)total, per, cpu_per);
 	} else {
 		printf("events=%llu threads=%u ns_per_event=%.1f\n", (unsigned long long)total,
 		       o->threads, per);
@@ -165,7 +170,7 @@ int main(int argc, char **argv)
 	struct truth_meta meta;
 	struct lg_tally *t = NULL;
 	struct lg_opts o;
-	uint64_t elapsed_ns = 0;
+	uint64_t elapsed_ns = 0, cpu_ns = 0;
 	int err, rc = 1;
 
 	err = opts__parse(&o, argc, argv);
@@ -186,7 +191,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ccproxy-loadgen: failed to allocate tally: %s\n", strerror(errno));
 		return 1;
 	}
-	err = main__fire(&o, t, &elapsed_ns);
+	err = main__fire(&o, t, &elapsed_ns, &cpu_ns);
 	if (err) {
 		fprintf(stderr, "ccproxy-loadgen: failed to fire probes: %s\n", strerror(-err));
 		goto cleanup;
@@ -197,7 +202,7 @@ int main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
-	main__report(&o, t, elapsed_ns);
+	main__report(&o, t, elapsed_ns, cpu_ns);
 	if (o.linger)
 		main__linger();
 	rc = 0;

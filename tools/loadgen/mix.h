@@ -44,6 +44,7 @@ struct lg_worker {
 	/* outputs */
 	uint64_t fired;
 	uint64_t elapsed_ns; /* CLOCK_MONOTONIC around the firing loop */
+	uint64_t cpu_ns;     /* --only: the thread's CPU time in the loop (excludes preemption) */
 	int err;	     /* 0 or negative errno */
 };
 

@@ -25,9 +25,9 @@ static const char opts__usage[] =
 	"  --linger               after firing, stay alive until SIGINT or SIGTERM\n"
 	"  --only PROBE           fire only PROBE, N times, with fixed labels (benchmarks);\n"
 	"                         --threads 1 pins the thread to CPU 0\n"
-	"Prints events=N threads=T ns_per_event=X (or probe=P events=N ns_per_event=X with "
-	"--only):\n"
-	"X is the time of the firing loops summed over threads, per hit.\n";
+	"Prints events=N threads=T ns_per_event=X (or probe=P events=N ns_per_event=X\n"
+	"cpu_ns_per_event=C with --only): X is the time of the firing loops summed over threads,\n"
+	"per hit; C the same in thread CPU time (without the time other tasks took the CPU).\n";
 
 static int opts__u64(const char *flag, const char *arg, uint64_t max, uint64_t *out)
 {
