@@ -96,6 +96,13 @@ struct {
 	__type(value, struct ccproxy_stats);
 } stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ccproxy_meta);
+} meta SEC(".maps");
+
 /* The part of struct ccproxy_event before the strings: one read covers every scalar. */
 struct event_head {
 	struct ccproxy_hdr hdr;

@@ -116,6 +116,18 @@ struct ccproxy_proc_val {
 	char version[CCPROXY_VERSION_MAX];
 };
 
+/*
+ * What the maps' contents mean, kept beside them: pinned maps reused by a later exporter must
+ * have been written with the same buckets and keys. Written by userspace only.
+ */
+struct ccproxy_meta {
+	uint32_t abi; /* CCPROXY_ABI_VERSION; 0: never written */
+	uint32_t nbuckets;
+	uint32_t per_process;
+	uint32_t pad;
+	uint64_t bucket_ns[CCPROXY_MAX_BUCKETS];
+};
+
 /* Per-CPU: one slot, summed by userspace. */
 struct ccproxy_stats {
 	uint64_t hits[CCPROXY_PROBE_COUNT];

@@ -1,22 +1,53 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "exporter.h"
 #include "health.h"
 #include "loader.h"
+#include "log.h"
+#include "objects.h"
 #include "render.h"
 #include "target.h"
+
+/* Exited processes found by discovery stay in /metrics/health this long. */
+#define EXITED_KEEP_S 300
 
 struct exporter {
 	const struct config *cfg;
 	struct loader *loader;
-	struct target targets[CONFIG_MAX_PIDS];
+	struct objects objects;
+	struct target *targets;
+	time_t *exited_at; /* per target: when maintain saw it gone; 0 while alive */
 	size_t ntargets;
+	size_t cap;
+	regex_t match_comm;
+	regex_t match_exe;
+	bool has_comm;
+	bool has_exe;
 	pthread_mutex_t lock;
 };
+
+static int exporter__compile(struct exporter *ex)
+{
+	if (ex->cfg->match_comm[0]) {
+		if (regcomp(&ex->match_comm, ex->cfg->match_comm, REG_EXTENDED | REG_NOSUB))
+			return -EINVAL;
+		ex->has_comm = true;
+	}
+	if (ex->cfg->match_exe[0]) {
+		if (regcomp(&ex->match_exe, ex->cfg->match_exe, REG_EXTENDED | REG_NOSUB))
+			return -EINVAL;
+		ex->has_exe = true;
+	}
+	return 0;
+}
 
 struct exporter *exporter__new(const struct config *cfg)
 {
@@ -27,61 +58,200 @@ struct exporter *exporter__new(const struct config *cfg)
 		return NULL;
 	ex->cfg = cfg;
 	pthread_mutex_init(&ex->lock, NULL);
-	ex->loader = loader__load(cfg);
-	if (!ex->loader) {
-		err = errno;
+	err = exporter__compile(ex);
+	if (!err) {
+		ex->loader = loader__load(cfg);
+		err = ex->loader ? 0 : -errno;
+	}
+	if (err) {
 		exporter__free(ex);
-		errno = err;
+		errno = -err;
 		return NULL;
 	}
 	return ex;
 }
 
+static struct target *exporter__find(struct exporter *ex, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < ex->ntargets; i++) {
+		if (ex->targets[i].pid == pid && ex->targets[i].alive)
+			return &ex->targets[i];
+	}
+	return NULL;
+}
+
+static struct target *exporter__slot(struct exporter *ex)
+{
+	size_t cap = ex->cap ? ex->cap * 2 : 16;
+	struct target *t;
+	time_t *e;
+
+	if (ex->ntargets < ex->cap)
+		return &ex->targets[ex->ntargets];
+	t = realloc(ex->targets, cap * sizeof(*t));
+	if (!t)
+		return NULL;
+	ex->targets = t;
+	e = realloc(ex->exited_at, cap * sizeof(*e));
+	if (!e)
+		return NULL;
+	ex->exited_at = e;
+	ex->cap = cap;
+	return &ex->targets[ex->ntargets];
+}
+
+/* Allow first, then attach: the process's first event after attach already counts. */
+static int exporter__add(struct exporter *ex, pid_t pid, char *why, size_t whylen)
+{
+	struct target *t = exporter__slot(ex);
+	int err;
+
+	why[0] = '\0';
+	if (!t)
+		return -ENOMEM;
+	err = target__probe(t, &ex->objects, pid);
+	if (err)
+		return err;
+	err = loader__allow(ex->loader, pid);
+	if (!err)
+		err = target__hold(t, &ex->objects, ex->loader, why, whylen);
+	if (err) {
+		loader__forget(ex->loader, pid);
+		return err;
+	}
+	ex->exited_at[ex->ntargets++] = 0;
+	return 0;
+}
+
 int exporter__attach(struct exporter *ex, pid_t pid, char *why, size_t whylen)
 {
-	struct target *t;
 	int err;
 
 	pthread_mutex_lock(&ex->lock);
-	if (ex->ntargets == CONFIG_MAX_PIDS) {
-		pthread_mutex_unlock(&ex->lock);
-		return -E2BIG;
-	}
-	t = &ex->targets[ex->ntargets];
-	memset(t, 0, sizeof(*t));
-	err = target__attach(t, ex->loader, pid, why, whylen);
-	if (!err)
-		ex->ntargets++;
+	err = exporter__find(ex, pid) ? 0 : exporter__add(ex, pid, why, whylen);
 	pthread_mutex_unlock(&ex->lock);
 	return err;
 }
 
-static bool exporter__alive(void *ctx, uint32_t tgid)
+static bool exporter__matches(struct exporter *ex, pid_t pid)
 {
-	const struct exporter *ex = ctx;
-	size_t i;
+	char buf[4096];
 
-	for (i = 0; i < ex->ntargets; i++) {
-		if ((uint32_t)ex->targets[i].pid == tgid)
-			return ex->targets[i].alive;
-	}
-	return false;
+	if (ex->has_comm &&
+	    (proc__comm(pid, buf, sizeof(buf)) || regexec(&ex->match_comm, buf, 0, NULL, 0)))
+		return false;
+	if (ex->has_exe &&
+	    (proc__exe(pid, buf, sizeof(buf)) || regexec(&ex->match_exe, buf, 0, NULL, 0)))
+		return false;
+	return true;
 }
 
-/* Rechecks every target; returns how many are alive. A dead one is detached once. */
+static void exporter__discover_pid(struct exporter *ex, pid_t pid)
+{
+	char why[512];
+	int err;
+
+	if (exporter__find(ex, pid) || !exporter__matches(ex, pid))
+		return;
+	err = exporter__add(ex, pid, why, sizeof(why));
+	if (!err)
+		log_info("attached to pid %d (%s)", (int)pid, ex->targets[ex->ntargets - 1].comm);
+	else if (err == -EACCES || err == -EPERM)
+		/* Every scan meets them (other users' namespaces, pid 1): not worth a warning. */
+		log_debug("cannot look into pid %d: %s", (int)pid, strerror(-err));
+	else if (err != -ENOENT && err != -ESRCH)
+		log_warn("failed to attach to pid %d%s%s: %s", (int)pid, why[0] ? ", " : "", why,
+			 strerror(-err));
+}
+
+void exporter__discover(struct exporter *ex)
+{
+	pid_t self = getpid();
+	struct dirent *de;
+	DIR *proc;
+
+	proc = opendir("/proc");
+	if (!proc) {
+		log_warn("failed to read /proc: %s", strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&ex->lock);
+	while ((de = readdir(proc))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!isdigit((unsigned char)de->d_name[0]) || *end || pid <= 0 || pid == self)
+			continue;
+		exporter__discover_pid(ex, (pid_t)pid);
+	}
+	pthread_mutex_unlock(&ex->lock);
+	closedir(proc);
+}
+
+/* Cheap: marks exits only. Detaching waits for maintain. Returns the live count. */
 static size_t exporter__refresh(struct exporter *ex)
 {
 	size_t i, alive = 0;
 
+	for (i = 0; i < ex->ntargets; i++)
+		alive += target__refresh(&ex->targets[i]);
+	return alive;
+}
+
+void exporter__maintain(struct exporter *ex)
+{
+	time_t now = time(NULL);
+	size_t i, out = 0;
+
+	pthread_mutex_lock(&ex->lock);
+	exporter__refresh(ex);
 	for (i = 0; i < ex->ntargets; i++) {
 		struct target *t = &ex->targets[i];
 
-		if (target__refresh(t))
-			alive++;
-		else if (t->nlinks)
-			target__detach(t);
+		if (!t->alive && t->held) {
+			log_info("pid %d exited", (int)t->pid);
+			loader__forget(ex->loader, t->pid);
+			target__release(t, &ex->objects);
+			ex->exited_at[i] = now;
+		}
+		/* --pid targets stay listed; discovered ones go after a while. */
+		if (!t->alive && !ex->cfg->npids && now - ex->exited_at[i] > EXITED_KEEP_S)
+			continue;
+		ex->exited_at[out] = ex->exited_at[i];
+		ex->targets[out++] = *t;
 	}
-	return alive;
+	ex->ntargets = out;
+	pthread_mutex_unlock(&ex->lock);
+}
+
+/* Processes the exporter does not know yet count while they live when nothing is filtered. */
+static bool exporter__alive(void *ctx, uint32_t tgid)
+{
+	struct exporter *ex = ctx;
+	size_t i;
+
+	for (i = 0; i < ex->ntargets; i++) {
+		if ((uint32_t)ex->targets[i].pid == tgid && ex->targets[i].alive)
+			return true;
+	}
+	return !loader__filters(ex->loader) && proc__exists((pid_t)tgid);
+}
+
+static int exporter__procs(struct exporter *ex, struct snapshot *snap)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < ex->ntargets; i++) {
+		if (!ex->targets[i].alive)
+			continue;
+		err = snapshot__add_proc(snap, ex->targets[i].pid, ex->targets[i].container_id);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -98,15 +268,19 @@ int exporter__scrape(struct exporter *ex, struct strbuf *out)
 		.namespace_ = ex->cfg->namespace_,
 		.buckets = ex->cfg->histogram_buckets,
 		.nbuckets = ex->cfg->nbuckets,
+		.per_process = ex->cfg->per_process_labels,
 	};
-	struct snapshot snap = { 0 };
+	struct snapshot snap = {0};
 	struct timespec t0;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&ex->lock);
 	snap.attached = exporter__refresh(ex);
+	snap.objects = objects__attached(&ex->objects);
 	err = loader__read(ex->loader, &snap, exporter__alive, ex);
+	if (!err && ro.per_process)
+		err = exporter__procs(ex, &snap);
 	pthread_mutex_unlock(&ex->lock);
 	if (!err)
 		err = render__families(&snap, &ro, out);
@@ -129,13 +303,17 @@ int exporter__health(struct exporter *ex, struct strbuf *out)
 
 void exporter__free(struct exporter *ex)
 {
-	size_t i;
-
 	if (!ex)
 		return;
-	for (i = 0; i < ex->ntargets; i++)
-		target__detach(&ex->targets[i]);
+	/* Objects detach all at once; per-target release would detach one by one. */
+	objects__free(&ex->objects);
 	loader__free(ex->loader);
+	if (ex->has_comm)
+		regfree(&ex->match_comm);
+	if (ex->has_exe)
+		regfree(&ex->match_exe);
+	free(ex->targets);
+	free(ex->exited_at);
 	pthread_mutex_destroy(&ex->lock);
 	free(ex);
 }

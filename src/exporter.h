@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * exporter: the BPF object, the attached processes and the rendering, behind one lock.
- * Scrapes may come from several HTTP threads at once; each renders from its own snapshot.
+ * exporter: the BPF object, the traced processes and the rendering, behind one lock.
+ *
+ * Processes come from --pid (exporter__attach) or from discovery (exporter__discover, which
+ * finds every process mapping an object with ccproxy probes). exporter__maintain notices
+ * exits and detaches what no live process uses; it is slow by nature (uprobe removal waits
+ * for RCU), so it runs on the maintenance thread, never on a scrape. Scrapes may come from
+ * several HTTP threads at once; each renders from its own snapshot.
  */
 #ifndef CCPROXY_EXPORTER_H
 #define CCPROXY_EXPORTER_H
@@ -15,8 +20,15 @@ struct exporter;
 
 /* Loads the BPF programs configured by cfg (borrowed; must outlive the exporter). NULL+errno. */
 struct exporter *exporter__new(const struct config *cfg);
-/* Attaches to pid; see target__attach for the errors; why names the object or probe. */
+/*
+ * Attaches to pid. -ESRCH (no such process), -ENOENT (no ccproxy probes in it), -EACCES or
+ * -EPERM, or a libbpf error; why then names the object or probe at fault.
+ */
 int exporter__attach(struct exporter *ex, pid_t pid, char *why, size_t whylen);
+/* Scans /proc once and attaches every new matching process with probes. Logs what it does. */
+void exporter__discover(struct exporter *ex);
+/* Notices exited processes and releases what they held. */
+void exporter__maintain(struct exporter *ex);
 /* Appends the whole exposition. 0 or a negative errno. Thread-safe. */
 int exporter__scrape(struct exporter *ex, struct strbuf *out);
 /* Appends the health JSON. Thread-safe. */

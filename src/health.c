@@ -22,13 +22,16 @@ static void health__target(struct strbuf *sb, const struct target *t)
 {
 	size_t i;
 
-	strbuf__printf(sb, "{\"pid\": %d, \"state\": \"%s\", \"probes\": %d, \"objects\": [",
-		       (int)t->pid, t->alive ? "attached" : "exited",
-		       __builtin_popcount(t->probes));
+	strbuf__printf(sb, "{\"pid\": %d, \"state\": \"%s\", \"comm\": ", (int)t->pid,
+		       t->alive ? "attached" : "exited");
+	health__json_string(sb, t->comm);
+	strbuf__puts(sb, ", \"container_id\": ");
+	health__json_string(sb, t->container_id);
+	strbuf__printf(sb, ", \"probes\": %d, \"objects\": [", __builtin_popcount(t->probes));
 	for (i = 0; i < t->nobjects; i++) {
 		if (i)
 			strbuf__puts(sb, ", ");
-		health__json_string(sb, t->objects[i]);
+		health__json_string(sb, t->objects[i].path);
 	}
 	strbuf__puts(sb, "]}");
 }

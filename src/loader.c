@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ccproxy.skel.h"
@@ -10,6 +11,7 @@
 
 struct loader {
 	struct ccproxy_bpf *skel;
+	bool filters;
 	struct bpf_program *progs[CCPROXY_PROBE_COUNT];
 	int ncpus;
 };
@@ -20,6 +22,52 @@ static void loader__index_programs(struct loader *l)
 #define PROG(name, type) l->progs[CCPROXY_PROBE_##name] = l->skel->progs.name;
 	CCPROXY_PROBES(PROG)
 #undef PROG
+}
+
+/* The maps whose contents outlive an exporter when pinned. The allow-list is rebuilt. */
+static int loader__set_pin_paths(struct loader *l, const char *dir)
+{
+	struct bpf_map *maps[] = {
+		l->skel->maps.requests, l->skel->maps.usage, l->skel->maps.errors,
+		l->skel->maps.inflight, l->skel->maps.pool,  l->skel->maps.procs,
+		l->skel->maps.stats,	l->skel->maps.meta,
+	};
+	char path[512];
+	size_t i;
+	int err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i])) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		err = bpf_map__set_pin_path(maps[i], path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Records what the maps mean, or checks it against what reused pinned maps say. */
+static int loader__check_meta(struct loader *l, const struct config *cfg)
+{
+	struct ccproxy_meta want = {.abi = CCPROXY_ABI_VERSION}, have = {0};
+	uint32_t zero = 0;
+	size_t i;
+	int err;
+
+	want.nbuckets = cfg->nbuckets;
+	want.per_process = cfg->per_process_labels;
+	for (i = 0; i < cfg->nbuckets; i++)
+		want.bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
+	err = bpf_map__lookup_elem(l->skel->maps.meta, &zero, sizeof(zero), &have, sizeof(have), 0);
+	if (err)
+		return err;
+	if (!have.abi)
+		return bpf_map__update_elem(l->skel->maps.meta, &zero, sizeof(zero), &want,
+					    sizeof(want), 0);
+	return memcmp(&have, &want, sizeof(want)) ? -EEXIST : 0;
 }
 
 static int loader__configure(struct loader *l, const struct config *cfg)
@@ -36,8 +84,18 @@ static int loader__configure(struct loader *l, const struct config *cfg)
 	skel->rodata->collect_cost = cfg->collect_cost_metrics;
 	skel->rodata->collect_error = cfg->collect_error_metrics;
 	skel->rodata->collect_pool = cfg->collect_pool_metrics;
+	skel->rodata->per_process = cfg->per_process_labels;
+	/* Plain discovery counts every process that maps a probe object, from its first event;
+	 * --pid and the match flags count only the processes they select. */
+	l->filters = cfg->npids || cfg->match_comm[0] || cfg->match_exe[0];
+	skel->rodata->filter_pids = l->filters;
 
 	/* One more entry than the limit: the family's overflow series. */
+	if (cfg->bpf_pin_path[0]) {
+		err = loader__set_pin_paths(l, cfg->bpf_pin_path);
+		if (err)
+			return err;
+	}
 	err = bpf_map__set_max_entries(skel->maps.requests, cfg->limit_requests + 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.usage, cfg->limit_usage + 1);
@@ -51,11 +109,11 @@ static int loader__configure(struct loader *l, const struct config *cfg)
 /* The overflow keys must exist before the maps fill up: BPF cannot insert into a full map. */
 static int loader__seed_overflow(struct loader *l)
 {
-	struct ccproxy_req_key rk = { .flags = CCPROXY_KEY_OVERFLOW };
-	struct ccproxy_usage_key uk = { .flags = CCPROXY_KEY_OVERFLOW };
-	struct ccproxy_error_key ek = { .flags = CCPROXY_KEY_OVERFLOW };
-	struct ccproxy_req_val rv = { 0 };
-	struct ccproxy_usage uv = { 0 };
+	struct ccproxy_req_key rk = {.flags = CCPROXY_KEY_OVERFLOW};
+	struct ccproxy_usage_key uk = {.flags = CCPROXY_KEY_OVERFLOW};
+	struct ccproxy_error_key ek = {.flags = CCPROXY_KEY_OVERFLOW};
+	struct ccproxy_req_val rv = {0};
+	struct ccproxy_usage uv = {0};
 	uint64_t ev = 0;
 	int err;
 
@@ -94,6 +152,9 @@ struct loader *loader__load(const struct config *cfg)
 	err = ccproxy_bpf__load(l->skel);
 	if (err)
 		goto fail;
+	err = loader__check_meta(l, cfg);
+	if (err)
+		goto fail;
 	err = loader__seed_overflow(l);
 	if (err)
 		goto fail;
@@ -111,6 +172,24 @@ void loader__free(struct loader *l)
 		return;
 	ccproxy_bpf__destroy(l->skel);
 	free(l);
+}
+
+int loader__allow(struct loader *l, uint32_t tgid)
+{
+	uint8_t one = 1;
+
+	return bpf_map__update_elem(l->skel->maps.targets, &tgid, sizeof(tgid), &one, sizeof(one),
+				    BPF_ANY);
+}
+
+void loader__forget(struct loader *l, uint32_t tgid)
+{
+	bpf_map__delete_elem(l->skel->maps.targets, &tgid, sizeof(tgid), 0);
+}
+
+bool loader__filters(const struct loader *l)
+{
+	return l->filters;
 }
 
 struct bpf_program *loader__program(const struct loader *l, enum ccproxy_probe_id id)
@@ -161,7 +240,20 @@ static int map_dump_alloc(const struct bpf_map *map, void **keys, void **vals, u
 	return err;
 }
 
-static int read_requests(struct loader *l, struct snapshot *snap)
+/*
+ * Per-process keys (tgid != 0) of a process that is gone: deleted, so that restarts do not
+ * fill the map with dead series. Node-wide keys (tgid 0) are never deleted.
+ */
+static bool dead_process_key(const struct bpf_map *map, const void *key, uint32_t tgid,
+			     loader_alive_fn alive, void *ctx)
+{
+	if (!tgid || alive(ctx, tgid))
+		return false;
+	bpf_map__delete_elem(map, key, bpf_map__key_size(map), 0);
+	return true;
+}
+
+static int read_requests(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
 	const struct bpf_map *map = l->skel->maps.requests;
 	struct ccproxy_req_key *keys = NULL;
@@ -174,19 +266,20 @@ static int read_requests(struct loader *l, struct snapshot *snap)
 		err = -ENOMEM;
 	if (!err) {
 		for (i = 0; i < n; i++) {
-			snap->requests[i].key = keys[i];
-			snap->requests[i].val = vals[i];
+			if (dead_process_key(map, &keys[i], keys[i].tgid, alive, ctx))
+				continue;
+			snap->requests[snap->nrequests].key = keys[i];
+			snap->requests[snap->nrequests++].val = vals[i];
 		}
-		snap->nrequests = n;
 		snapshot__merge_requests(snap->requests, &snap->nrequests);
 	}
-	snap->maps[SNAP_MAP_REQUESTS] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	snap->maps[SNAP_MAP_REQUESTS] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
 }
 
-static int read_usage(struct loader *l, struct snapshot *snap)
+static int read_usage(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
 	const struct bpf_map *map = l->skel->maps.usage;
 	struct ccproxy_usage_key *keys = NULL;
@@ -199,19 +292,20 @@ static int read_usage(struct loader *l, struct snapshot *snap)
 		err = -ENOMEM;
 	if (!err) {
 		for (i = 0; i < n; i++) {
-			snap->usage[i].key = keys[i];
-			snap->usage[i].val = vals[i];
+			if (dead_process_key(map, &keys[i], keys[i].tgid, alive, ctx))
+				continue;
+			snap->usage[snap->nusage].key = keys[i];
+			snap->usage[snap->nusage++].val = vals[i];
 		}
-		snap->nusage = n;
 		snapshot__merge_usage(snap->usage, &snap->nusage);
 	}
-	snap->maps[SNAP_MAP_USAGE] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	snap->maps[SNAP_MAP_USAGE] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
 }
 
-static int read_errors(struct loader *l, struct snapshot *snap)
+static int read_errors(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
 	const struct bpf_map *map = l->skel->maps.errors;
 	struct ccproxy_error_key *keys = NULL;
@@ -224,13 +318,14 @@ static int read_errors(struct loader *l, struct snapshot *snap)
 		err = -ENOMEM;
 	if (!err) {
 		for (i = 0; i < n; i++) {
-			snap->errors[i].key = keys[i];
-			snap->errors[i].count = vals[i];
+			if (dead_process_key(map, &keys[i], keys[i].tgid, alive, ctx))
+				continue;
+			snap->errors[snap->nerrors].key = keys[i];
+			snap->errors[snap->nerrors++].count = vals[i];
 		}
-		snap->nerrors = n;
 		snapshot__merge_errors(snap->errors, &snap->nerrors);
 	}
-	snap->maps[SNAP_MAP_ERRORS] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	snap->maps[SNAP_MAP_ERRORS] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -257,7 +352,7 @@ static int read_pool(struct loader *l, struct snapshot *snap)
 	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
 	for (i = 0; !err && i < n; i++)
 		add_pool(&snap->pool, &vals[i]);
-	snap->maps[SNAP_MAP_POOL] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	snap->maps[SNAP_MAP_POOL] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -279,7 +374,7 @@ static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_f
 		else
 			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
 	}
-	snap->maps[SNAP_MAP_INFLIGHT] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	snap->maps[SNAP_MAP_INFLIGHT] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -308,7 +403,7 @@ static int read_procs(struct loader *l, struct snapshot *snap, loader_alive_fn a
 		if (p->flags & CCPROXY_PROC_HAS_VERSION)
 			err = snapshot__add_version(snap, p->version);
 	}
-	snap->maps[SNAP_MAP_PROCS] = (struct snap_map){ n, bpf_map__max_entries(map) };
+	snap->maps[SNAP_MAP_PROCS] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -326,8 +421,8 @@ static int read_stats(struct loader *l, struct snapshot *snap)
 	buf = calloc(l->ncpus, stride);
 	if (!buf)
 		return -ENOMEM;
-	err = bpf_map__lookup_elem(l->skel->maps.stats, &zero, sizeof(zero), buf,
-				   l->ncpus * stride, 0);
+	err = bpf_map__lookup_elem(l->skel->maps.stats, &zero, sizeof(zero), buf, l->ncpus * stride,
+				   0);
 	for (cpu = 0; !err && cpu < (size_t)l->ncpus; cpu++) {
 		percpu = (struct ccproxy_stats *)(buf + cpu * stride);
 		for (i = 0; i < CCPROXY_PROBE_COUNT; i++)
@@ -353,7 +448,7 @@ static void read_prog_stats(struct loader *l, struct snapshot *snap)
 	}
 	snap->prog_stats = on == 1;
 	for (i = 0; snap->prog_stats && i < CCPROXY_PROBE_COUNT; i++) {
-		struct bpf_prog_info info = { 0 };
+		struct bpf_prog_info info = {0};
 		uint32_t len = sizeof(info);
 
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(l->progs[i]), &info, &len))
@@ -367,11 +462,11 @@ int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive,
 {
 	int err;
 
-	err = read_requests(l, snap);
+	err = read_requests(l, snap, alive, ctx);
 	if (!err)
-		err = read_usage(l, snap);
+		err = read_usage(l, snap, alive, ctx);
 	if (!err)
-		err = read_errors(l, snap);
+		err = read_errors(l, snap, alive, ctx);
 	if (!err)
 		err = read_pool(l, snap);
 	if (!err)

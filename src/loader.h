@@ -14,7 +14,11 @@
 struct loader;
 struct bpf_program;
 
-/* Opens, sets buckets, switches and map sizes from cfg, loads. NULL with errno set. */
+/*
+ * Opens, sets buckets, switches and map sizes from cfg, loads. With cfg->bpf_pin_path the
+ * data maps are pinned there, or reused if already pinned: counters survive a restart.
+ * NULL with errno set; EEXIST: the pinned maps were written with other buckets or keys.
+ */
 struct loader *loader__load(const struct config *cfg);
 /* Destroys links-free state: programs and maps. NULL-safe. Detach targets first. */
 void loader__free(struct loader *l);
@@ -22,12 +26,20 @@ void loader__free(struct loader *l);
 /* The program that handles probe `id`. */
 struct bpf_program *loader__program(const struct loader *l, enum ccproxy_probe_id id);
 
+/* Counts pid's events when the programs filter by process (see loader__filters). 0 or -errno. */
+int loader__allow(struct loader *l, uint32_t tgid);
+/* Stops counting pid's events. */
+void loader__forget(struct loader *l, uint32_t tgid);
+/* True if the programs count only allowed processes. */
+bool loader__filters(const struct loader *l);
+
 typedef bool (*loader_alive_fn)(void *ctx, uint32_t tgid);
 
 /*
  * Fills snap from the maps. Per-process state (active requests, pool gauges, versions) counts
  * only tgids for which alive() is true; entries of other tgids are deleted, so a dead
- * process's requests and gauges vanish at once. 0 or a negative errno; snap is then partial
+ * process's requests and gauges vanish at once. With per-process keys the same holds for the
+ * counters of a dead process: its series end. 0 or a negative errno; snap is then partial
  * but valid for snapshot__free.
  */
 int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx);

@@ -13,45 +13,64 @@
 #include "exporter.h"
 #include "http.h"
 #include "log.h"
+#include "privs.h"
 #include "pusher.h"
+#include "ticker.h"
 #include "webconfig.h"
 
 #define EXIT_USAGE 2
 
 extern char **environ;
 
-/* Set before the server starts, freed after it stops: the handlers only read it. */
-static struct pusher *pusher;
+/* Everything main owns; the HTTP and push callbacks get it as their context. */
+struct app {
+	struct config cfg;
+	struct webconfig web;
+	struct exporter *ex;
+	struct pusher *pusher;
+	struct http_server *srv;
+	struct ticker *ticker;
+};
 
 /* /metrics and the pushed body alike: the exposition, then the push self-metrics. */
 static int on_metrics(void *ctx, struct strbuf *out)
 {
-	int err = exporter__scrape(ctx, out);
+	struct app *app = ctx;
+	int err = exporter__scrape(app->ex, out);
 
-	return err ? err : pusher__render_self(pusher, out);
+	return err ? err : pusher__render_self(app->pusher, out);
 }
 
 static int on_health(void *ctx, struct strbuf *out)
 {
-	return exporter__health(ctx, out);
+	return exporter__health(((struct app *)ctx)->ex, out);
 }
 
-/* http copies the handlers; the exporter and web must outlive the server. */
-static struct http_server *start_http(const struct config *cfg, struct exporter *ex,
-				      const struct webconfig *web)
+/* Exits are noticed, and without --pid new processes found, once per interval. */
+static void on_tick(void *ctx)
+{
+	struct app *app = ctx;
+
+	exporter__maintain(app->ex);
+	if (!app->cfg.npids)
+		exporter__discover(app->ex);
+}
+
+/* http copies the handlers; the app must outlive the server. */
+static struct http_server *start_http(struct app *app)
 {
 	const struct http_handlers handlers = {
 		.metrics = on_metrics,
 		.health = on_health,
-		.ctx = ex,
+		.ctx = app,
 	};
 	const struct http_opts opts = {
-		.listen_address = cfg->listen_address,
-		.telemetry_path = cfg->telemetry_path,
-		.metrics_enabled = cfg->enabled && cfg->metrics_endpoint_enabled,
-		.max_connections = cfg->web_max_connections,
-		.timeout_s = cfg->web_timeout,
-		.web = web,
+		.listen_address = app->cfg.listen_address,
+		.telemetry_path = app->cfg.telemetry_path,
+		.metrics_enabled = app->cfg.enabled && app->cfg.metrics_endpoint_enabled,
+		.max_connections = app->cfg.web_max_connections,
+		.timeout_s = app->cfg.web_timeout,
+		.web = &app->web,
 	};
 
 	return http__start(&opts, &handlers);
@@ -101,10 +120,19 @@ static int load_web_config(const struct config *cfg, struct webconfig *web)
 	return err;
 }
 
-static const char *load_hint(int err)
+static const char *load_hint(int err, const struct config *cfg)
 {
 	if (err == EPERM || err == EACCES)
-		return " (needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH)";
+		return " (needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
+		       "CAP_DAC_READ_SEARCH)";
+	if (cfg->bpf_pin_path[0] && err == EEXIST)
+		return " (the maps pinned in --bpf-pin-path were written with other histogram "
+		       "buckets"
+		       " or --per-process-labels; remove the directory to start over)";
+	if (cfg->bpf_pin_path[0] && err == EINVAL)
+		return " (maps pinned in --bpf-pin-path may have other --limits.*; remove the "
+		       "directory"
+		       " or keep the limits)";
 	return "";
 }
 
@@ -142,15 +170,15 @@ static int attach_all(struct exporter *ex, const struct config *cfg)
 }
 
 /* Prepared before the server serves, started once the processes are attached. */
-static int new_pusher(const struct config *cfg, struct exporter *ex)
+static int new_pusher(struct app *app)
 {
 	char why[512];
 	int err;
 
-	if (!cfg->enabled || !cfg->pushgateway_enabled)
+	if (!app->cfg.enabled || !app->cfg.pushgateway_enabled)
 		return 0;
-	pusher = pusher__new(cfg, on_metrics, ex, why, sizeof(why));
-	if (!pusher) {
+	app->pusher = pusher__new(&app->cfg, on_metrics, app, why, sizeof(why));
+	if (!app->pusher) {
 		err = -errno;
 		log_error("%s: %s", why[0] ? why : "failed to set up pushing", strerror(-err));
 		return err;
@@ -170,71 +198,102 @@ static int wait_for_signal(void)
 	return sig;
 }
 
-int main(int argc, char **argv)
+static void block_signals(void)
 {
-	struct http_server *srv = NULL;
-	struct exporter *ex = NULL;
-	struct webconfig web = {0};
-	struct config cfg;
 	sigset_t set;
-	int err, sig;
 
-	err = parse_config(&cfg, argc, argv);
-	if (err)
-		return err == 1 ? 0 : EXIT_USAGE;
-	log__set_level(cfg.log_level);
-	log__setup_libbpf();
-	if (cfg.enabled && !cfg.npids) {
-		fprintf(stderr, "ccproxy_exporter: no --pid given\nTry '%s --help'.\n", argv[0]);
-		return EXIT_USAGE;
-	}
-
-	/* Signals go to sigwait in this thread only: block them before any thread starts. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
 
-	err = load_web_config(&cfg, &web);
+/* Attach (or start discovering), then keep only the capabilities that serving needs. */
+static int start_tracing(struct app *app)
+{
+	int err;
+
+	err = attach_all(app->ex, &app->cfg);
 	if (err)
-		goto cleanup;
-	ex = exporter__new(&cfg);
-	if (!ex) {
+		return err;
+	app->ticker = ticker__start(app->cfg.discovery_interval * 1000, on_tick, app);
+	if (!app->ticker) {
 		err = -errno;
-		log_error("failed to load BPF programs: %s%s", strerror(-err), load_hint(-err));
-		goto cleanup;
+		log_error("failed to start the maintenance thread: %s", strerror(-err));
+		return err;
 	}
-	err = new_pusher(&cfg, ex);
+	err = privs__drop(!app->cfg.npids);
 	if (err)
-		goto cleanup;
+		log_warn("failed to drop capabilities: %s", strerror(-err));
+	return 0;
+}
+
+static int run(struct app *app)
+{
+	int err, sig;
+
+	err = load_web_config(&app->cfg, &app->web);
+	if (err)
+		return err;
+	app->ex = exporter__new(&app->cfg);
+	if (!app->ex) {
+		err = -errno;
+		log_error("failed to load BPF programs: %s%s", strerror(-err),
+			  load_hint(-err, &app->cfg));
+		return err;
+	}
+	err = new_pusher(app);
+	if (err)
+		return err;
 	/* Listen first: a port in use must fail before any process is touched. */
-	srv = start_http(&cfg, ex, &web);
-	if (!srv) {
+	app->srv = start_http(app);
+	if (!app->srv) {
 		err = -errno;
-		log_error("failed to listen on %s: %s", cfg.listen_address,
+		log_error("failed to listen on %s: %s", app->cfg.listen_address,
 			  err == -EADDRINUSE ? "address already in use" : strerror(-err));
-		goto cleanup;
+		return err;
 	}
-	if (cfg.enabled) {
-		err = attach_all(ex, &cfg);
+	if (app->cfg.enabled) {
+		err = start_tracing(app);
 		if (err)
-			goto cleanup;
+			return err;
 	}
-	err = pusher ? pusher__start(pusher) : 0;
+	err = app->pusher ? pusher__start(app->pusher) : 0;
 	if (err) {
 		log_error("failed to start pushing: %s", strerror(-err));
-		goto cleanup;
+		return err;
 	}
-	log_info("listening on %s, metrics at %s", cfg.listen_address, cfg.telemetry_path);
+	log_info("listening on %s, metrics at %s", app->cfg.listen_address,
+		 app->cfg.telemetry_path);
 	sig = wait_for_signal();
 	log_info("received %s, detaching", strsignal(sig));
-	err = 0;
-cleanup:
-	/* The last push renders through the exporter: before it goes. */
-	pusher__stop(pusher);
-	http__stop(srv);
-	pusher__free(pusher);
-	exporter__free(ex);
-	webconfig__free(&web);
+	return 0;
+}
+
+static void app__free(struct app *app)
+{
+	/* The maintenance thread uses the exporter; the last push renders through it. */
+	ticker__stop(app->ticker);
+	pusher__stop(app->pusher);
+	http__stop(app->srv);
+	pusher__free(app->pusher);
+	exporter__free(app->ex);
+	webconfig__free(&app->web);
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {0};
+	int err;
+
+	err = parse_config(&app.cfg, argc, argv);
+	if (err)
+		return err == 1 ? 0 : EXIT_USAGE;
+	log__set_level(app.cfg.log_level);
+	log__setup_libbpf();
+	/* Signals go to sigwait in this thread only: block them before any thread starts. */
+	block_signals();
+	err = run(&app);
+	app__free(&app);
 	return err ? 1 : 0;
 }

@@ -15,16 +15,13 @@ static const char *const token_types[CCPROXY_TOKEN_TYPES] = {
 	[CCPROXY_TOKENS_CACHE_WRITE] = "cache_write",
 };
 
-static const double pool_bounds[CCPROXY_POOL_BUCKETS] = { 0.001, 0.005, 0.01, 0.05, 0.1,
-							   0.25,  0.5,	 1.0,  2.5,  5.0 };
+static const double pool_bounds[CCPROXY_POOL_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1,
+							 0.25,	0.5,   1.0,  2.5,  5.0};
 
 static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
-	[CCPROXY_DROP_READ_FAULT] = "read_fault",
-	[CCPROXY_DROP_BAD_ABI] = "bad_abi",
-	[CCPROXY_DROP_INVALID] = "invalid_value",
-	[CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
-	[CCPROXY_DROP_UNPAIRED] = "unpaired",
-	[CCPROXY_DROP_FOLDED] = "folded",
+	[CCPROXY_DROP_READ_FAULT] = "read_fault", [CCPROXY_DROP_BAD_ABI] = "bad_abi",
+	[CCPROXY_DROP_INVALID] = "invalid_value", [CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
+	[CCPROXY_DROP_UNPAIRED] = "unpaired",	  [CCPROXY_DROP_FOLDED] = "folded",
 	[CCPROXY_DROP_MAP_FULL] = "map_full",
 };
 
@@ -35,15 +32,52 @@ static const char *const probe_names[CCPROXY_PROBE_COUNT] = {
 };
 
 /* A label from a fixed array, or the overflow marker for an overflow series. */
-#define LBL(n, arr, overflow)                                                                      \
-	{                                                                                          \
-		.name = (n), .value = (overflow) ? RENDER_OVERFLOW_LABEL : (arr),                  \
-		.max = (overflow) ? sizeof(RENDER_OVERFLOW_LABEL) : sizeof(arr), .fallback = U     \
+#define LBL(n, arr, overflow)                                                                  \
+	{                                                                                      \
+		.name = (n), .value = (overflow) ? RENDER_OVERFLOW_LABEL : (arr),              \
+		.max = (overflow) ? sizeof(RENDER_OVERFLOW_LABEL) : sizeof(arr), .fallback = U \
 	}
-#define CONST_LBL(n, v)                                                                            \
-	{                                                                                          \
-		.name = (n), .value = (v), .max = strlen(v), .fallback = NULL                      \
+#define CONST_LBL(n, v)                                                       \
+	{                                                                     \
+		.name = (n), .value = (v), .max = strlen(v), .fallback = NULL \
 	}
+
+/* A family's own labels, plus pid and container_id. */
+#define MAX_LABELS 8
+
+static void sort_labels(struct expo_label *l, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		struct expo_label cur = l[i];
+
+		for (j = i; j > 0 && strcmp(l[j - 1].name, cur.name) > 0; j--)
+			l[j] = l[j - 1];
+		l[j] = cur;
+	}
+}
+
+/*
+ * With per-process labels, adds pid (and container_id, for a containerised process) to
+ * l[0..n) and keeps the names sorted, as the Python client prints them. Returns the count.
+ */
+static size_t add_proc_labels(const struct snapshot *snap, const struct render_opts *o,
+			      uint32_t tgid, struct expo_label *l, size_t n, char *pid,
+			      size_t pidsize)
+{
+	const struct snap_proc *p;
+
+	if (!o->per_process || !tgid)
+		return n;
+	snprintf(pid, pidsize, "%u", tgid);
+	l[n++] = (struct expo_label)CONST_LBL("pid", pid);
+	p = snapshot__proc(snap, tgid);
+	if (p && p->container_id[0])
+		l[n++] = (struct expo_label)CONST_LBL("container_id", p->container_id);
+	sort_labels(l, n);
+	return n;
+}
 
 static int u64_sample(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
 		      const struct expo_label *labels, size_t n, uint64_t v)
@@ -73,17 +107,19 @@ static const char *status_label(const struct ccproxy_req_key *k, char *buf, size
 	return buf;
 }
 
-static void render_requests(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+static void render_requests(const struct snapshot *snap, const struct render_opts *o,
+			    struct strbuf *sb)
 {
-	size_t i;
+	const char *ns = o->namespace_;
+	size_t i, n;
 
 	expo__family(sb, ns, "requests_total", "Total number of requests processed", "counter");
 	for (i = 0; i < snap->nrequests; i++) {
 		const struct ccproxy_req_key *k = &snap->requests[i].key;
 		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
-		char buf[16];
+		char buf[16], pid[16];
 		const char *status = status_label(k, buf, sizeof(buf));
-		const struct expo_label l[] = {
+		struct expo_label l[MAX_LABELS] = {
 			LBL("endpoint", k->labels.endpoint, of),
 			LBL("method", k->labels.method, of),
 			LBL("model", k->labels.model, of),
@@ -91,9 +127,10 @@ static void render_requests(const struct snapshot *snap, const char *ns, struct 
 			CONST_LBL("status", status),
 		};
 
-		if (snap->requests[i].val.requests)
-			u64_sample(sb, ns, "requests_total", "", l, 5,
-				   snap->requests[i].val.requests);
+		if (!snap->requests[i].val.requests)
+			continue;
+		n = add_proc_labels(snap, o, k->tgid, l, 5, pid, sizeof(pid));
+		u64_sample(sb, ns, "requests_total", "", l, n, snap->requests[i].val.requests);
 	}
 }
 
@@ -126,16 +163,21 @@ static uint64_t bucket_total(const uint64_t *b, size_t n)
 	return total;
 }
 
-/* _bucket (cumulative), _count, _sum of one series; labels[le_at] is the `le` slot. */
+/* _bucket (cumulative), _count, _sum of one series; the label named "le" is the bound's slot. */
 static void histogram_series(struct strbuf *sb, const char *ns, const char *name,
-			     struct expo_label *l, size_t nl, size_t le_at, const double *bounds,
-			     size_t nbounds, const uint64_t *buckets, uint64_t sum_ns)
+			     struct expo_label *l, size_t nl, const double *bounds, size_t nbounds,
+			     const uint64_t *buckets, uint64_t sum_ns)
 {
 	uint64_t cum = 0, count = bucket_total(buckets, nbounds);
 	char le[EXPO_NUMBER_MAX];
-	size_t i;
+	size_t i, le_at = 0;
 
-	l[le_at] = (struct expo_label){ .name = "le", .value = le };
+	while (le_at < nl && strcmp(l[le_at].name, "le"))
+		le_at++;
+	if (le_at == nl)
+		return;
+
+	l[le_at] = (struct expo_label){.name = "le", .value = le};
 	for (i = 0; i < nbounds; i++) {
 		cum += buckets[i];
 		l[le_at].max = expo__format_double(le, sizeof(le), bounds[i]);
@@ -149,20 +191,22 @@ static void histogram_series(struct strbuf *sb, const char *ns, const char *name
 	dbl_sample(sb, ns, name, "_sum", l, nl - 1, (double)sum_ns / 1e9);
 }
 
-static void render_duration_group(struct strbuf *sb, const char *ns, const struct render_opts *o,
-				  const struct ccproxy_req_key *k, const uint64_t *buckets,
-				  uint64_t sum_ns)
+static void render_duration_group(struct strbuf *sb, const struct snapshot *snap,
+				  const struct render_opts *o, const struct ccproxy_req_key *k,
+				  const uint64_t *buckets, uint64_t sum_ns)
 {
 	bool of = k->flags & CCPROXY_KEY_OVERFLOW;
-	struct expo_label l[] = {
+	char pid[16];
+	struct expo_label l[MAX_LABELS] = {
 		LBL("endpoint", k->labels.endpoint, of),
-		{ 0 }, /* le */
+		{.name = "le"},
 		LBL("model", k->labels.model, of),
 		LBL("service_type", k->labels.service_type, of),
 	};
+	size_t n = add_proc_labels(snap, o, k->tgid, l, 4, pid, sizeof(pid));
 
-	histogram_series(sb, ns, "response_duration_seconds", l, 4, 1, o->buckets, o->nbuckets,
-			 buckets, sum_ns);
+	histogram_series(sb, o->namespace_, "response_duration_seconds", l, n, o->buckets,
+			 o->nbuckets, buckets, sum_ns);
 }
 
 static int render_durations(const struct snapshot *snap, const struct render_opts *o,
@@ -191,72 +235,85 @@ static int render_durations(const struct snapshot *snap, const struct render_opt
 			buckets[j] += idx[i]->val.buckets[j];
 		sum_ns += idx[i]->val.dur_sum_ns;
 		if (i + 1 == n || cmp_hist_key(&idx[i], &idx[i + 1]))
-			render_duration_group(sb, o->namespace_, o, &idx[i]->key, buckets, sum_ns);
+			render_duration_group(sb, snap, o, &idx[i]->key, buckets, sum_ns);
 	}
 	free(idx);
 	return 0;
 }
 
-static void render_tokens(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+static void render_tokens(const struct snapshot *snap, const struct render_opts *o,
+			  struct strbuf *sb)
 {
-	size_t i, t;
+	const char *ns = o->namespace_;
+	size_t i, t, n;
 
 	expo__family(sb, ns, "tokens_total", "Total tokens processed", "counter");
 	for (i = 0; i < snap->nusage; i++) {
 		const struct ccproxy_usage_key *k = &snap->usage[i].key;
 		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+		char pid[16];
 
 		for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
-			const struct expo_label l[] = {
+			struct expo_label l[MAX_LABELS] = {
 				LBL("model", k->model, of),
 				LBL("service_type", k->service_type, of),
 				CONST_LBL("type", token_types[t]),
 			};
 
-			if (snap->usage[i].val.tokens[t])
-				u64_sample(sb, ns, "tokens_total", "", l, 3,
-					   snap->usage[i].val.tokens[t]);
+			if (!snap->usage[i].val.tokens[t])
+				continue;
+			n = add_proc_labels(snap, o, k->tgid, l, 3, pid, sizeof(pid));
+			u64_sample(sb, ns, "tokens_total", "", l, n, snap->usage[i].val.tokens[t]);
 		}
 	}
 }
 
-static void render_cost(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+static void render_cost(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb)
 {
-	size_t i;
+	const char *ns = o->namespace_;
+	size_t i, n;
 
 	expo__family(sb, ns, "cost_usd_total", "Total cost in USD", "counter");
 	for (i = 0; i < snap->nusage; i++) {
 		const struct ccproxy_usage_key *k = &snap->usage[i].key;
 		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
-		const struct expo_label l[] = {
+		char pid[16];
+		struct expo_label l[MAX_LABELS] = {
 			CONST_LBL("cost_type", "total"),
 			LBL("model", k->model, of),
 			LBL("service_type", k->service_type, of),
 		};
 
-		if (snap->usage[i].val.cost_nusd)
-			dbl_sample(sb, ns, "cost_usd_total", "", l, 3,
-				   (double)snap->usage[i].val.cost_nusd / 1e9);
+		if (!snap->usage[i].val.cost_nusd)
+			continue;
+		n = add_proc_labels(snap, o, k->tgid, l, 3, pid, sizeof(pid));
+		dbl_sample(sb, ns, "cost_usd_total", "", l, n,
+			   (double)snap->usage[i].val.cost_nusd / 1e9);
 	}
 }
 
-static void render_errors(const struct snapshot *snap, const char *ns, struct strbuf *sb)
+static void render_errors(const struct snapshot *snap, const struct render_opts *o,
+			  struct strbuf *sb)
 {
-	size_t i;
+	const char *ns = o->namespace_;
+	size_t i, n;
 
 	expo__family(sb, ns, "errors_total", "Total number of errors", "counter");
 	for (i = 0; i < snap->nerrors; i++) {
 		const struct ccproxy_error_key *k = &snap->errors[i].key;
 		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
-		const struct expo_label l[] = {
+		char pid[16];
+		struct expo_label l[MAX_LABELS] = {
 			LBL("endpoint", k->labels.endpoint, of),
 			LBL("error_type", k->error_type, of),
 			LBL("model", k->labels.model, of),
 			LBL("service_type", k->labels.service_type, of),
 		};
 
-		if (snap->errors[i].count)
-			u64_sample(sb, ns, "errors_total", "", l, 4, snap->errors[i].count);
+		if (!snap->errors[i].count)
+			continue;
+		n = add_proc_labels(snap, o, k->tgid, l, 4, pid, sizeof(pid));
+		u64_sample(sb, ns, "errors_total", "", l, n, snap->errors[i].count);
 	}
 }
 
@@ -276,7 +333,7 @@ static void render_counter(struct strbuf *sb, const char *ns, const char *name, 
 
 static void render_info_up(const struct snapshot *snap, const char *ns, struct strbuf *sb)
 {
-	const struct expo_label job[] = { CONST_LBL("job", "ccproxy") };
+	const struct expo_label job[] = {CONST_LBL("job", "ccproxy")};
 	size_t i;
 
 	expo__family(sb, ns, "info", "System information", "gauge");
@@ -284,7 +341,7 @@ static void render_info_up(const struct snapshot *snap, const char *ns, struct s
 		const char *v = snap->nversions ? snap->versions[i] : U;
 		const struct expo_label l[] = {
 			CONST_LBL("metrics_enabled", "true"),
-			{ .name = "version", .value = v, .max = CCPROXY_VERSION_MAX, .fallback = U },
+			{.name = "version", .value = v, .max = CCPROXY_VERSION_MAX, .fallback = U},
 		};
 
 		u64_sample(sb, ns, "info", "", l, 2, 1);
@@ -303,13 +360,15 @@ static void render_pool(const struct snapshot *snap, const char *ns, struct strb
 	render_gauge(sb, ns, "pool_clients_available", "Number of available clients in the pool",
 		     snap->clients_available);
 	render_gauge(sb, ns, "pool_clients_active",
-		     "Number of active clients currently processing requests", snap->clients_active);
+		     "Number of active clients currently processing requests",
+		     snap->clients_active);
 	render_counter(sb, ns, "pool_connections_created_total",
 		       "Total number of pool connections created", c[CCPROXY_POOL_CREATED]);
 	render_counter(sb, ns, "pool_connections_closed_total",
 		       "Total number of pool connections closed", c[CCPROXY_POOL_CLOSED]);
 	render_counter(sb, ns, "pool_acquisitions_total",
-		       "Total number of client acquisitions from pool", c[CCPROXY_POOL_ACQUISITIONS]);
+		       "Total number of client acquisitions from pool",
+		       c[CCPROXY_POOL_ACQUISITIONS]);
 	render_counter(sb, ns, "pool_releases_total", "Total number of client releases to pool",
 		       c[CCPROXY_POOL_RELEASES]);
 	render_counter(sb, ns, "pool_health_check_failures_total",
@@ -317,7 +376,8 @@ static void render_pool(const struct snapshot *snap, const char *ns, struct strb
 		       c[CCPROXY_POOL_HEALTH_FAILURES]);
 	expo__family(sb, ns, "pool_acquisition_duration_seconds",
 		     "Time taken to acquire a client from the pool", "histogram");
-	histogram_series(sb, ns, "pool_acquisition_duration_seconds", le, 1, 0, pool_bounds,
+	le[0] = (struct expo_label){.name = "le"};
+	histogram_series(sb, ns, "pool_acquisition_duration_seconds", le, 1, pool_bounds,
 			 CCPROXY_POOL_BUCKETS, snap->pool.buckets, snap->pool.wait_sum_ns);
 }
 
@@ -326,13 +386,13 @@ int render__families(const struct snapshot *snap, const struct render_opts *o, s
 	const char *ns = o->namespace_;
 	int err;
 
-	render_requests(snap, ns, sb);
+	render_requests(snap, o, sb);
 	err = render_durations(snap, o, sb);
 	if (err)
 		return err;
-	render_tokens(snap, ns, sb);
-	render_cost(snap, ns, sb);
-	render_errors(snap, ns, sb);
+	render_tokens(snap, o, sb);
+	render_cost(snap, o, sb);
+	render_errors(snap, o, sb);
 	render_gauge(sb, ns, "active_requests", "Number of currently active requests",
 		     snap->active_requests);
 	render_info_up(snap, ns, sb);
@@ -347,14 +407,14 @@ static void render_maps(const struct snapshot *snap, struct strbuf *sb)
 
 	expo__family(sb, ns, "map_entries", "Entries in each BPF map.", "gauge");
 	for (i = 0; i < SNAP_MAP_COUNT; i++) {
-		const struct expo_label l[] = { CONST_LBL("map", snap_map_names[i]) };
+		const struct expo_label l[] = {CONST_LBL("map", snap_map_names[i])};
 
 		u64_sample(sb, ns, "map_entries", "", l, 1, snap->maps[i].entries);
 	}
 	expo__family(sb, ns, "map_capacity",
 		     "Capacity of each BPF map, a family's overflow series included.", "gauge");
 	for (i = 0; i < SNAP_MAP_COUNT; i++) {
-		const struct expo_label l[] = { CONST_LBL("map", snap_map_names[i]) };
+		const struct expo_label l[] = {CONST_LBL("map", snap_map_names[i])};
 
 		u64_sample(sb, ns, "map_capacity", "", l, 1, snap->maps[i].capacity);
 	}
@@ -370,7 +430,7 @@ static void render_progs(const struct snapshot *snap, struct strbuf *sb)
 	expo__family(sb, ns, "bpf_program_runs_total",
 		     "Runs of each BPF program (kernel.bpf_stats_enabled=1 only).", "counter");
 	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
-		const struct expo_label l[] = { CONST_LBL("program", probe_names[i]) };
+		const struct expo_label l[] = {CONST_LBL("program", probe_names[i])};
 
 		u64_sample(sb, ns, "bpf_program_runs_total", "", l, 1, snap->progs[i].run_cnt);
 	}
@@ -378,7 +438,7 @@ static void render_progs(const struct snapshot *snap, struct strbuf *sb)
 		     "Time spent in each BPF program (kernel.bpf_stats_enabled=1 only).",
 		     "counter");
 	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
-		const struct expo_label l[] = { CONST_LBL("program", probe_names[i]) };
+		const struct expo_label l[] = {CONST_LBL("program", probe_names[i])};
 
 		dbl_sample(sb, ns, "bpf_program_run_seconds_total", "", l, 1,
 			   (double)snap->progs[i].run_time_ns / 1e9);
@@ -395,18 +455,21 @@ int render__self(const struct snapshot *snap, double scrape_seconds, struct strb
 	dbl_sample(sb, ns, "scrape_duration_seconds", "", NULL, 0, scrape_seconds);
 	render_gauge(sb, ns, "attached_processes", "Proxy processes attached and alive.",
 		     snap->attached);
+	render_gauge(sb, ns, "attached_objects",
+		     "Executables and shared objects whose probes are attached, for all their "
+		     "processes.",
+		     snap->objects);
 	render_maps(snap, sb);
 	expo__family(sb, ns, "events_dropped_total",
 		     "Probe events, or parts of them, not recorded as sent, by reason.", "counter");
 	for (i = 0; i < CCPROXY_DROP_COUNT; i++) {
-		const struct expo_label l[] = { CONST_LBL("reason", drop_reasons[i]) };
+		const struct expo_label l[] = {CONST_LBL("reason", drop_reasons[i])};
 
 		u64_sample(sb, ns, "events_dropped_total", "", l, 1, snap->stats.drops[i]);
 	}
-	expo__family(sb, ns, "probe_hits_total", "Probe hits seen by the BPF programs.",
-		     "counter");
+	expo__family(sb, ns, "probe_hits_total", "Probe hits seen by the BPF programs.", "counter");
 	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
-		const struct expo_label l[] = { CONST_LBL("probe", probe_names[i]) };
+		const struct expo_label l[] = {CONST_LBL("probe", probe_names[i])};
 
 		u64_sample(sb, ns, "probe_hits_total", "", l, 1, snap->stats.hits[i]);
 	}

@@ -7,6 +7,7 @@
 #ifndef CCPROXY_RENDER_H
 #define CCPROXY_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "snapshot.h"
 #include "strbuf.h"
@@ -18,6 +19,7 @@ struct render_opts {
 	const char *namespace_; /* "" for no prefix */
 	const double *buckets;	/* response-time bounds, seconds */
 	size_t nbuckets;
+	bool per_process; /* pid and container_id labels on the request, usage, error families */
 };
 
 /* The ccproxy families. Returns sb's sticky error. */

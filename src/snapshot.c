@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "snapshot.h"
 
 const char *const snap_map_names[SNAP_MAP_COUNT] = {
-	[SNAP_MAP_REQUESTS] = "requests", [SNAP_MAP_USAGE] = "usage",
-	[SNAP_MAP_ERRORS] = "errors",	  [SNAP_MAP_INFLIGHT] = "inflight",
-	[SNAP_MAP_POOL] = "pool",	  [SNAP_MAP_PROCS] = "procs",
+	[SNAP_MAP_REQUESTS] = "requests", [SNAP_MAP_USAGE] = "usage", [SNAP_MAP_ERRORS] = "errors",
+	[SNAP_MAP_INFLIGHT] = "inflight", [SNAP_MAP_POOL] = "pool",   [SNAP_MAP_PROCS] = "procs",
 };
 
 void snapshot__free(struct snapshot *snap)
@@ -18,6 +18,7 @@ void snapshot__free(struct snapshot *snap)
 	free(snap->usage);
 	free(snap->errors);
 	free(snap->versions);
+	free(snap->procs);
 	memset(snap, 0, sizeof(*snap));
 }
 
@@ -41,8 +42,8 @@ static void normalize_labels(struct ccproxy_labels *l)
 
 static int cmp_request(const void *a, const void *b)
 {
-	return memcmp(&((const struct snap_request *)a)->key, &((const struct snap_request *)b)->key,
-		      sizeof(struct ccproxy_req_key));
+	return memcmp(&((const struct snap_request *)a)->key,
+		      &((const struct snap_request *)b)->key, sizeof(struct ccproxy_req_key));
 }
 
 static int cmp_usage(const void *a, const void *b)
@@ -153,7 +154,7 @@ void snapshot__merge_errors(struct snap_error *v, size_t *n)
 
 int snapshot__add_version(struct snapshot *snap, const char *version)
 {
-	char norm[CCPROXY_VERSION_MAX] = { 0 };
+	char norm[CCPROXY_VERSION_MAX] = {0};
 	char(*grown)[CCPROXY_VERSION_MAX];
 	size_t i;
 	int c = 1;
@@ -171,4 +172,40 @@ int snapshot__add_version(struct snapshot *snap, const char *version)
 	memcpy(grown[i], norm, sizeof(norm));
 	snap->nversions++;
 	return 0;
+}
+
+int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id)
+{
+	struct snap_proc *grown;
+	size_t i;
+
+	grown = realloc(snap->procs, (snap->nprocs + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	snap->procs = grown;
+	/* Insertion keeps the array sorted for snapshot__proc's binary search. */
+	for (i = snap->nprocs; i > 0 && grown[i - 1].tgid > tgid; i--)
+		grown[i] = grown[i - 1];
+	grown[i].tgid = tgid;
+	snprintf(grown[i].container_id, sizeof(grown[i].container_id), "%s",
+		 container_id ? container_id : "");
+	snap->nprocs++;
+	return 0;
+}
+
+const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgid)
+{
+	size_t lo = 0, hi = snap->nprocs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (snap->procs[mid].tgid == tgid)
+			return &snap->procs[mid];
+		if (snap->procs[mid].tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }

@@ -50,6 +50,12 @@ struct snap_prog {
 	uint64_t run_time_ns;
 };
 
+/* A live traced process, for per-process labels. */
+struct snap_proc {
+	uint32_t tgid;
+	char container_id[65];
+};
+
 struct snapshot {
 	struct snap_request *requests;
 	size_t nrequests;
@@ -67,6 +73,9 @@ struct snapshot {
 	char (*versions)[CCPROXY_VERSION_MAX]; /* distinct, sorted */
 	size_t nversions;
 	size_t attached; /* live attached processes */
+	size_t objects;	 /* files whose probes are attached (shared by their processes) */
+	struct snap_proc *procs; /* sorted by tgid; filled for per-process labels only */
+	size_t nprocs;
 
 	struct ccproxy_stats stats; /* summed over CPUs */
 	struct snap_map maps[SNAP_MAP_COUNT];
@@ -84,6 +93,10 @@ void snapshot__normalize_str(char *s, size_t size);
 void snapshot__merge_requests(struct snap_request *v, size_t *n);
 void snapshot__merge_usage(struct snap_usage *v, size_t *n);
 void snapshot__merge_errors(struct snap_error *v, size_t *n);
+/* Adds a process (any order). 0 or -ENOMEM. */
+int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
+/* The process tgid, or NULL. */
+const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgid);
 /* Adds a version unless present; keeps the list sorted. 0 or -ENOMEM. */
 int snapshot__add_version(struct snapshot *snap, const char *version);
 

@@ -1,169 +1,115 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <bpf/libbpf.h>
-#include "probe_notes.h"
 #include "target.h"
 
-static const char *const probe_names[CCPROXY_PROBE_COUNT] = {
-#define NAME(name, type) [CCPROXY_PROBE_##name] = #name,
-	CCPROXY_PROBES(NAME)
-#undef NAME
+struct scan_ctx {
+	struct target *t;
+	struct objects *o;
+	int err;
 };
 
-unsigned long long target__start_time(pid_t pid)
-{
-	unsigned long long start = 0;
-	char path[64], buf[1024], *p;
-	size_t n;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields restart after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* After ") " come field 3 (state) ... field 22 (starttime): skip 19 fields. */
-	for (i = 0, p++; i < 19 && p; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", &start) != 1)
-		return 0;
-	return start;
-}
-
-static bool target__has_object(const struct target *t, const char *path)
+static bool target__has_object(const struct target *t, uint64_t dev, uint64_t ino)
 {
 	size_t i;
 
 	for (i = 0; i < t->nobjects; i++) {
-		if (!strcmp(t->objects[i], path))
+		if (t->objects[i].dev == dev && t->objects[i].ino == ino)
 			return true;
 	}
 	return false;
 }
 
-/* The path of an executable file mapping in one /proc/PID/maps line, or NULL. */
-static const char *maps_line_path(char *line)
+static int target__on_mapping(void *ctx, const struct proc_mapping *m)
 {
-	char perms[8], *path;
-	unsigned long long inode;
+	struct scan_ctx *c = ctx;
+	struct target *t = c->t;
+	struct target_object *to;
+	struct object *obj;
 
-	if (sscanf(line, "%*s %7s %*s %*s %llu", perms, &inode) != 2 || !inode || !strchr(perms, 'x'))
-		return NULL;
-	path = strchr(line, '/');
-	if (!path)
-		return NULL;
-	path[strcspn(path, "\n")] = '\0';
-	/* A file replaced on disk since it was mapped: its probes can't be reached by path. */
-	if (strstr(path, " (deleted)"))
-		return NULL;
-	return path;
-}
-
-/* Records the objects of pid that carry ccproxy probes, and which probes each one has. */
-static int target__find_objects(struct target *t, uint32_t masks[TARGET_MAX_OBJECTS])
-{
-	char maps[64], line[4096 + 128], full[4096 + 64];
-	const char *path;
-	uint32_t mask;
-	FILE *f;
-
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)t->pid);
-	f = fopen(maps, "r");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while (fgets(line, sizeof(line), f) && t->nobjects < TARGET_MAX_OBJECTS) {
-		path = maps_line_path(line);
-		if (!path || strlen(path) >= sizeof(t->objects[0]) || target__has_object(t, path))
-			continue;
-		snprintf(full, sizeof(full), "/proc/%d/root%s", (int)t->pid, path);
-		if (probe_notes__scan_file(full, &mask) || !mask)
-			continue;
-		masks[t->nobjects] = mask;
-		strcpy(t->objects[t->nobjects++], path);
+	if (target__has_object(t, m->dev, m->ino))
+		return 0;
+	obj = objects__scan(c->o, t->pid, m);
+	if (!obj) {
+		c->err = -errno;
+		return 0;
 	}
-	fclose(f);
-	return t->nobjects ? 0 : -ENOENT;
-}
-
-static int target__attach_object(struct target *t, const struct loader *l, const char *path,
-				 uint32_t mask, char *why, size_t whylen)
-{
-	char full[4096 + 64];
-	struct bpf_link *link;
-	int id, err;
-
-	snprintf(full, sizeof(full), "/proc/%d/root%s", (int)t->pid, path);
-	for (id = 0; id < CCPROXY_PROBE_COUNT; id++) {
-		if (!(mask & (1u << id)))
-			continue;
-		link = bpf_program__attach_usdt(loader__program(l, id), t->pid, full, "ccproxy",
-						probe_names[id], NULL);
-		if (!link) {
-			err = -errno;
-			snprintf(why, whylen, "probe ccproxy:%s in %s", probe_names[id], path);
-			return err;
-		}
-		t->links[t->nlinks++] = link;
-		t->probes |= 1u << id;
-	}
+	if (!obj->probes || t->nobjects == TARGET_MAX_OBJECTS ||
+	    strlen(m->path) >= sizeof(t->objects[0].path))
+		return 0;
+	to = &t->objects[t->nobjects++];
+	to->dev = m->dev;
+	to->ino = m->ino;
+	strcpy(to->path, m->path);
+	t->probes |= obj->probes;
 	return 0;
 }
 
-int target__attach(struct target *t, const struct loader *l, pid_t pid, char *why, size_t whylen)
+int target__probe(struct target *t, struct objects *o, pid_t pid)
 {
-	uint32_t masks[TARGET_MAX_OBJECTS] = { 0 };
-	size_t i;
+	struct scan_ctx ctx = {.t = t, .o = o};
 	int err;
 
-	why[0] = '\0';
+	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	t->start_time = target__start_time(pid);
+	t->start_time = proc__start_time(pid);
 	if (!t->start_time)
 		return -ESRCH;
-	err = target__find_objects(t, masks);
+	if (proc__comm(pid, t->comm, sizeof(t->comm)))
+		t->comm[0] = '\0';
+	if (proc__container_id(pid, t->container_id, sizeof(t->container_id)))
+		t->container_id[0] = '\0';
+	err = proc__each_mapping(pid, target__on_mapping, &ctx);
 	if (err)
 		return err;
-	t->links = calloc(t->nobjects * CCPROXY_PROBE_COUNT, sizeof(*t->links));
-	if (!t->links)
-		return -ENOMEM;
-	for (i = 0; i < t->nobjects; i++) {
-		err = target__attach_object(t, l, t->objects[i], masks[i], why, whylen);
-		if (err) {
-			target__detach(t);
-			return err;
-		}
-	}
+	if (!t->nobjects)
+		return ctx.err ? ctx.err : -ENOENT;
 	t->alive = true;
 	return 0;
 }
 
-void target__detach(struct target *t)
+int target__hold(struct target *t, struct objects *o, const struct loader *l, char *why,
+		 size_t whylen)
+{
+	size_t i;
+	int err;
+
+	why[0] = '\0';
+	for (i = 0; i < t->nobjects; i++) {
+		struct object *obj = objects__find(o, t->objects[i].dev, t->objects[i].ino);
+
+		err = obj ? objects__acquire(obj, l, t->pid, t->objects[i].path, why, whylen)
+			  : -ENOENT;
+		if (err) {
+			while (i--)
+				objects__release(
+					objects__find(o, t->objects[i].dev, t->objects[i].ino));
+			return err;
+		}
+	}
+	t->held = true;
+	return 0;
+}
+
+void target__release(struct target *t, struct objects *o)
 {
 	size_t i;
 
-	if (!t)
+	if (!t->held)
 		return;
-	for (i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
-	free(t->links);
-	t->links = NULL;
-	t->nlinks = 0;
-	t->probes = 0;
+	for (i = 0; i < t->nobjects; i++) {
+		struct object *obj = objects__find(o, t->objects[i].dev, t->objects[i].ino);
+
+		if (obj)
+			objects__release(obj);
+	}
+	t->held = false;
 }
 
 bool target__refresh(struct target *t)
 {
-	if (t->alive && target__start_time(t->pid) != t->start_time)
+	if (t->alive && proc__start_time(t->pid) != t->start_time)
 		t->alive = false;
 	return t->alive;
 }

@@ -164,7 +164,6 @@ def test_process_without_probes(procs):
     (["--pid", "1", "--web.listen-address", "nohost"], b"--web.listen-address"),
     (["--pid", "1", "--histogram-buckets", "1,0.5"], b"--histogram-buckets"),
     (["--pid", "1", "--namespace", "9bad"], b"--namespace"),
-    ([], b"--pid"),
 ])
 def test_bad_flags(args, needle):
     r = run_exporter(*args)

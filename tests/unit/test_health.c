@@ -397,7 +397,7 @@ static struct jval *render(const struct config *cfg, const struct target *t, siz
 
 static void set_object(struct target *t, size_t i, const char *path)
 {
-	snprintf(t->objects[i], sizeof(t->objects[i]), "%s", path);
+	snprintf(t->objects[i].path, sizeof(t->objects[i].path), "%s", path);
 	if (t->nobjects < i + 1)
 		t->nobjects = i + 1;
 }
@@ -537,7 +537,7 @@ Test(health, render_full_object_table)
 	objs = jget(jget(v, "processes")->items[0], "objects");
 	cr_assert_eq(objs->n, TARGET_MAX_OBJECTS);
 	for (i = 0; i < TARGET_MAX_OBJECTS; i++)
-		cr_expect_str_eq(objs->items[i]->str, t.objects[i]);
+		cr_expect_str_eq(objs->items[i]->str, t.objects[i].path);
 	jfree(v);
 }
 
