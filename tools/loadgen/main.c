@@ -186,6 +186,8 @@ int main(int argc, char **argv)
 			strerror(-err));
 		return 1;
 	}
+	while (o.go && access(o.go, F_OK))
+		usleep(10000);
 	t = tally__new();
 	if (!t) {
 		fprintf(stderr, "ccproxy-loadgen: failed to allocate tally: %s\n", strerror(errno));

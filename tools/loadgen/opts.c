@@ -14,13 +14,15 @@
 static const char opts__usage[] =
 	"usage: ccproxy-loadgen --events N --threads T --seed S [--wait-attach SECONDS]\n"
 	"                       [--linger] [--truth FILE] [--leave-active K] [--only PROBE]\n"
-	"                       [--ready-file FILE]\n"
+	"                       [--ready-file FILE] [--go-file FILE]\n"
 	"Fires a deterministic mix of every ccproxy USDT probe (N hits in total, over T threads)\n"
 	"and optionally writes the samples the exporter must then serve (--truth).\n"
 	"  --wait-attach SECONDS  wait until a tracer raised every probe's semaphore (exit 2 on\n"
 	"                         timeout); with --only, that probe's semaphore\n"
 	"  --ready-file FILE      write the pid to FILE once attached (at once without "
 	"--wait-attach)\n"
+	"  --go-file FILE         after that, fire only once FILE exists (a tracer that counts\n"
+	"                         only processes it has found says go)\n"
 	"  --leave-active K       start K more requests and never finish them\n"
 	"  --linger               after firing, stay alive until SIGINT or SIGTERM\n"
 	"  --only PROBE           fire only PROBE, N times, with fixed labels (benchmarks);\n"
@@ -90,6 +92,7 @@ enum {
 	OPT_ACTIVE,
 	OPT_ONLY,
 	OPT_READY,
+	OPT_GO,
 	OPT_HELP
 };
 
@@ -103,6 +106,7 @@ static const struct option opts__long[] = {
 	{"leave-active", required_argument, NULL, OPT_ACTIVE},
 	{"only", required_argument, NULL, OPT_ONLY},
 	{"ready-file", required_argument, NULL, OPT_READY},
+	{"go-file", required_argument, NULL, OPT_GO},
 	{"help", no_argument, NULL, OPT_HELP},
 	{0},
 };
@@ -142,6 +146,9 @@ static int opts__one(struct lg_opts *o, int c, const char *arg)
 		return opts__probe(arg, &o->only);
 	case OPT_READY:
 		o->ready = arg;
+		return 0;
+	case OPT_GO:
+		o->go = arg;
 		return 0;
 	}
 	fprintf(stderr, "ccproxy-loadgen: unknown or incomplete option (see --help)\n");

@@ -15,6 +15,7 @@ struct lg_opts {
 	uint64_t leave_active; /* --leave-active K */
 	int only;	       /* --only PROBE as a probe id, or -1 */
 	const char *ready;     /* --ready-file FILE, or NULL */
+	const char *go;	       /* --go-file FILE, or NULL */
 };
 
 /*

@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Discovery: proxies found without --pid, in other namespaces, sharing objects, dying, and
+counters that survive an exporter restart through pinned maps.
+
+Each test runs its own copy of the load generator under a unique name and narrows discovery
+to it with --match-comm, so that other processes on the machine never count.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import LOADGEN, require_root, start_exporter, wait_truth, wait_until
+import truth as truthlib
+
+ROOMY = ["--limits.requests", "16384", "--limits.errors", "8192", "--limits.usage", "4096"]
+
+
+@pytest.fixture
+def lg_copy(tmp_path):
+    """The load generator under a unique 15-character comm."""
+    name = "lg" + uuid.uuid4().hex[:13]
+    path = tmp_path / name
+    shutil.copy(LOADGEN, path)
+    return name, path
+
+
+def discovered(ex, comm):
+    health = json.loads(ex.get("/metrics/health")[2])
+    return [p["pid"] for p in health["processes"] if p["comm"] == comm and p["state"] == "attached"]
+
+
+def run_lg(procs, ex, path, tmp_path, tag, *args, argv=None):
+    """Starts a load generator and lets it fire once the exporter lists it: with --match-comm
+    the programs count only processes discovery has found (up to one interval after start)."""
+    truth = tmp_path / f"truth-{tag}.json"
+    go = tmp_path / f"go-{tag}"
+    seen = set(discovered(ex, path.name))
+    cmd = [path, "--wait-attach", "20", "--linger", "--truth", truth, "--go-file", go,
+           "--threads", "2", *args]
+    p = procs.start(argv(cmd) if argv else cmd)
+    wait_until(lambda: set(discovered(ex, path.name)) - seen, timeout=20,
+               what=f"discovery of {path.name}")
+    go.touch()
+    return p, truth
+
+
+def samples(ex):
+    return truthlib.parse_exposition(ex.metrics())
+
+
+def value(scraped, name, **labels):
+    return scraped.get((name, frozenset(labels.items())))
+
+
+def summed_truth(*truths):
+    """Node totals of several processes: counters add up (gauges are checked separately)."""
+    total = {}
+    for t in truths:
+        for s in t["samples"]:
+            if "value" not in s:
+                continue
+            key = (s["name"], frozenset(s["labels"].items()))
+            total[key] = total.get(key, 0) + s["value"]
+    return total
+
+
+COUNTERS = ("ccproxy_requests_total", "ccproxy_errors_total", "ccproxy_tokens_total",
+            "ccproxy_response_duration_seconds_count", "ccproxy_pool_acquisitions_total")
+
+
+def assert_counters(scraped, want):
+    for key, v in want.items():
+        if key[0] in COUNTERS:
+            assert scraped.get(key) == pytest.approx(v, rel=0, abs=1e-9), key
+
+
+def test_proxy_started_after_exporter(procs, tmp_path, lg_copy):
+    require_root()
+    name, path = lg_copy
+    ex = start_exporter(procs, [], "--match-comm", f"^{name}$", *ROOMY)
+    assert value(samples(ex), "up", job="ccproxy") == 0
+    lg, truth = run_lg(procs, ex, path, tmp_path, "a", "--events", "50000", "--seed", "11")
+    wait_truth(lg, truth)
+    mismatches = truthlib.compare(json.loads(truth.read_text()), samples(ex))
+    assert not mismatches, "\n".join(mismatches[:30])
+
+
+def test_two_processes_share_one_attachment(procs, tmp_path, lg_copy):
+    require_root()
+    name, path = lg_copy
+    ex = start_exporter(procs, [], "--match-comm", f"^{name}$", *ROOMY)
+    a, ta = run_lg(procs, ex, path, tmp_path, "a", "--events", "20000", "--seed", "1")
+    b, tb = run_lg(procs, ex, path, tmp_path, "b", "--events", "20000", "--seed", "2")
+    wait_truth(a, ta)
+    wait_truth(b, tb)
+    scraped = samples(ex)
+    assert value(scraped, "ccproxy_exporter_attached_processes") == 2
+    assert value(scraped, "ccproxy_exporter_attached_objects") == 1
+    assert_counters(scraped, summed_truth(json.loads(ta.read_text()), json.loads(tb.read_text())))
+    health = json.loads(ex.get("/metrics/health")[2])
+    assert sorted(p["pid"] for p in health["processes"]) == sorted([a.pid, b.pid])
+
+
+def test_sigkill_mid_load(procs, tmp_path, lg_copy):
+    require_root()
+    name, path = lg_copy
+    ex = start_exporter(procs, [], "--match-comm", f"^{name}$", *ROOMY)
+    lg, truth = run_lg(procs, ex, path, tmp_path, "a", "--events", "20000", "--seed", "5",
+                       "--leave-active", "4")
+    wait_truth(lg, truth)
+    before = samples(ex)
+    assert value(before, "ccproxy_active_requests") == 4
+    lg.send_signal(signal.SIGKILL)
+    lg.wait(timeout=10)
+    after = samples(ex)
+    assert value(after, "up", job="ccproxy") == 0
+    assert value(after, "ccproxy_active_requests") == 0
+    assert_counters(after, {k: v for k, v in before.items()})
+    # A new process brings it back.
+    lg2, truth2 = run_lg(procs, ex, path, tmp_path, "b", "--events", "1000", "--seed", "6")
+    wait_truth(lg2, truth2)
+    assert value(samples(ex), "up", job="ccproxy") == 1
+
+
+def test_proxy_in_its_own_namespaces(procs, tmp_path, lg_copy):
+    """Mount and PID namespace of its own; its binary's path does not exist on the host."""
+    require_root()
+    name, path = lg_copy
+    hidden = f"/srv/{name}"
+    assert not os.path.exists(hidden)
+    ex = start_exporter(procs, [], "--match-comm", f"^{name}$", *ROOMY)
+
+    def in_namespaces(cmd):
+        inner = " ".join(str(c) for c in cmd[1:])
+        script = (f"mount -t tmpfs tmpfs /srv && mkdir {hidden} && cp {path} {hidden}/{name} "
+                  f"&& exec {hidden}/{name} {inner}")
+        return ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation",
+                "private", "sh", "-c", script]
+
+    ns, truth = run_lg(procs, ex, path, tmp_path, "ns", "--events", "30000", "--seed", "21",
+                       argv=in_namespaces)
+    wait_truth(ns, truth)
+    assert not os.path.exists(hidden)
+    mismatches = truthlib.compare(json.loads(truth.read_text()), samples(ex))
+    assert not mismatches, "\n".join(mismatches[:30])
+    health = json.loads(ex.get("/metrics/health")[2])
+    assert health["processes"][0]["objects"] == [f"{hidden}/{name}"]
+
+
+@pytest.fixture
+def pin_dir():
+    if not os.path.ismount("/sys/fs/bpf"):
+        subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
+    d = f"/sys/fs/bpf/ccproxy-test-{uuid.uuid4().hex[:8]}"
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_pinned_maps_survive_restart(procs, tmp_path, lg_copy, pin_dir):
+    require_root()
+    name, path = lg_copy
+    flags = ["--match-comm", f"^{name}$", "--bpf-pin-path", pin_dir, *ROOMY]
+    ex = start_exporter(procs, [], *flags)
+    a, ta = run_lg(procs, ex, path, tmp_path, "a", "--events", "20000", "--seed", "31")
+    wait_truth(a, ta)
+    a.kill()
+    a.wait(timeout=10)
+    code, err = ex.stop()
+    assert code == 0, err
+    assert os.path.exists(f"{pin_dir}/requests")
+
+    ex2 = start_exporter(procs, [], *flags)
+    b, tb = run_lg(procs, ex2, path, tmp_path, "b", "--events", "20000", "--seed", "32")
+    wait_truth(b, tb)
+    assert_counters(samples(ex2),
+                    summed_truth(json.loads(ta.read_text()), json.loads(tb.read_text())))
+
+
+def test_pinned_maps_refuse_other_buckets(procs, pin_dir):
+    require_root()
+    ex = start_exporter(procs, [], "--match-comm", "^nothing-matches$", "--bpf-pin-path",
+                        pin_dir)
+    ex.stop()
+    from conftest import EXPORTER, free_port
+    r = subprocess.run([str(EXPORTER), "--match-comm", "^nothing-matches$", "--bpf-pin-path",
+                        pin_dir, "--histogram-buckets", "1,2", "--web.listen-address",
+                        f"127.0.0.1:{free_port()}"], capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"other histogram buckets" in r.stderr, r.stderr
+
+
+def test_nothing_pinned_without_pin_path(procs, tmp_path, lg_copy):
+    require_root()
+    if not os.path.ismount("/sys/fs/bpf"):
+        pytest.skip("no bpffs mounted")
+    before = set(os.listdir("/sys/fs/bpf"))
+    name, path = lg_copy
+    ex = start_exporter(procs, [], "--match-comm", f"^{name}$")
+    ex.stop()
+    assert set(os.listdir("/sys/fs/bpf")) == before
