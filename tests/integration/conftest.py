@@ -76,10 +76,11 @@ def procs():
     ps.stop_all()
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _require_build():
-    if not EXPORTER.exists() or not LOADGEN.exists():
-        pytest.fail("build/ccproxy_exporter and build/ccproxy-loadgen are missing: run make")
+def require_build():
+    """Only the tests that run the binaries need them; the others run without a build."""
+    for binary in (EXPORTER, LOADGEN):
+        if not binary.exists():
+            pytest.fail(f"{binary} is missing: run make")
 
 
 def require_root():
@@ -108,6 +109,7 @@ class Exporter:
 
 def start_exporter(procs, pids, *extra, env=None):
     """Starts the exporter on a free loopback port and waits until it serves."""
+    require_build()
     port = free_port()
     argv = [EXPORTER, "--web.listen-address", f"127.0.0.1:{port}"]
     for pid in pids:
@@ -128,6 +130,7 @@ def start_exporter(procs, pids, *extra, env=None):
 
 def start_loadgen(procs, tmp_path, *args):
     """Starts the load generator waiting for a tracer; returns (proc, truth path)."""
+    require_build()
     truth = tmp_path / "truth.json"
     p = procs.start([LOADGEN, "--wait-attach", "20", "--linger", "--truth", truth, *args])
     return p, truth
