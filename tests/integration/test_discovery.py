@@ -202,3 +202,25 @@ def test_nothing_pinned_without_pin_path(procs, tmp_path, lg_copy):
     ex = start_exporter(procs, [], "--match-comm", f"^{name}$")
     ex.stop()
     assert set(os.listdir("/sys/fs/bpf")) == before
+
+
+def test_per_process_labels(procs, tmp_path, lg_copy):
+    require_root()
+    name, path = lg_copy
+    ex = start_exporter(procs, [], "--match-comm", f"^{name}$", "--per-process-labels", *ROOMY)
+    a, ta = run_lg(procs, ex, path, tmp_path, "a", "--events", "5000", "--seed", "41")
+    b, tb = run_lg(procs, ex, path, tmp_path, "b", "--events", "5000", "--seed", "42")
+    wait_truth(a, ta)
+    wait_truth(b, tb)
+    scraped = samples(ex)
+    for proc, truth in ((a, ta), (b, tb)):
+        want = sum(s["value"] for s in json.loads(truth.read_text())["samples"]
+                   if s["name"] == "ccproxy_requests_total")
+        got = sum(v for (n, labels), v in scraped.items()
+                  if n == "ccproxy_requests_total" and ("pid", str(proc.pid)) in labels)
+        assert got == want
+    # A process that is gone takes its series with it.
+    a.kill()
+    a.wait(timeout=10)
+    gone = [k for k in samples(ex) if ("pid", str(a.pid)) in k[1]]
+    assert not gone
