@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -300,27 +301,22 @@ def test_proxy_restart_while_exporter_runs(procs, upstream, tmp_path):
 
 
 def test_attach_before_import(procs, upstream, tmp_path):
-    """The exporter starts before the proxy has imported ccproxy_usdt (so before the
-    probes' shared object is mapped)."""
+    """The exporter runs before the proxy has imported ccproxy_usdt (so before the probes'
+    shared object is mapped): discovery looks again every interval and attaches on import.
+    The proxy runs under a unique name (a symlink to python3) that --match-comm selects."""
+    name = "pydemo" + uuid.uuid4().hex[:9]
+    python = tmp_path / name
+    python.symlink_to(PY)
+    exporter = start_exporter(procs, [], "--match-comm", f"^{name}$")
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(BUILD / "python"), DEMO_IMPORT_DELAY="3")
-    proxy = procs.start([PY, DEMO / "demo_proxy.py", "--port", port, "--upstream", upstream],
+    proxy = procs.start([python, DEMO / "demo_proxy.py", "--port", port, "--upstream", upstream],
                         env=env)
     time.sleep(0.5)  # the interpreter is up, the extension is not imported yet
     with open(f"/proc/{proxy.pid}/maps") as f:
         assert "ccproxy_usdt" not in f.read()
-    try:
-        exporter = start_exporter(procs, [proxy.pid])
-    except AssertionError as e:
-        pytest.xfail(f"attach by PID needs the probes' shared object mapped at attach time; "
-                     f"the exporter refuses a process without it: {e}")
     url = f"http://127.0.0.1:{port}"
     _wait_http(url + "/health", proxy, "the demo proxy")
-    try:
-        _wait_attached(exporter)
-    except AssertionError:
-        pytest.xfail("attach by PID needs the probes' shared object mapped at attach time: "
-                     "the exporter found no ccproxy probes in the process before it imported "
-                     "ccproxy_usdt, and does not look again")
+    _wait_attached(exporter)
     exp = send_mix(url, rounds=1)
     assert_reports(exporter, exp)
