@@ -330,3 +330,22 @@ def test_victoriametrics_import(procs, loadgen):
         assert "VictoriaMetrics has no group to delete" in err
     finally:
         srv.shutdown()
+
+
+def test_basic_auth_password_from_file(procs, loadgen, tmp_path):
+    Importer.seen = []
+    srv = serve(Importer)
+    pw = tmp_path / "pw"
+    pw.write_text("s3cret:x\n")  # the trailing newline is not part of it
+    try:
+        lg, _ = loadgen
+        ex = start_exporter(procs, [lg.pid], *push_flags(
+            f"http://127.0.0.1:{srv.server_port}/api/v1/write", "--pushgateway-username", "bob",
+            "--pushgateway-password-file", str(pw)))
+        wait_until(lambda: Importer.seen, timeout=10, what="a push")
+        assert "s3cret" not in " ".join(ex.proc.args)
+        auth = Importer.seen[0][2]["Authorization"]
+        assert auth == "Basic " + base64.b64encode(b"bob:s3cret:x").decode()
+        stop(ex)
+    finally:
+        srv.shutdown()
