@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,81 +254,96 @@ static bool dead_process_key(const struct bpf_map *map, const void *key, uint32_
 	return true;
 }
 
-static int read_requests(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+/* How to read one labelled family's map into snapshot entries of {key, value}. */
+_Static_assert(offsetof(struct snap_request, key) == 0 && offsetof(struct snap_usage, key) == 0 &&
+		       offsetof(struct snap_error, key) == 0,
+	       "snapshot entries start with the map key");
+struct family {
+	const struct bpf_map *map;
+	size_t entry_size; /* sizeof(struct snap_*) */
+	size_t val_off;	   /* offsetof(struct snap_*, val) */
+	size_t tgid_off;   /* offsetof(key type, tgid) */
+	void (*merge)(void *entries, size_t *n);
+};
+
+static void merge_requests(void *v, size_t *n)
 {
-	const struct bpf_map *map = l->skel->maps.requests;
-	struct ccproxy_req_key *keys = NULL;
-	struct ccproxy_req_val *vals = NULL;
-	uint32_t n = 0, i;
+	snapshot__merge_requests(v, n);
+}
+
+static void merge_usage(void *v, size_t *n)
+{
+	snapshot__merge_usage(v, n);
+}
+
+static void merge_errors(void *v, size_t *n)
+{
+	snapshot__merge_errors(v, n);
+}
+
+static int read_family(const struct family *f, void **out, size_t *nout, struct snap_map *stat,
+		       loader_alive_fn alive, void *ctx)
+{
+	size_t ksz = bpf_map__key_size(f->map), vsz = bpf_map__value_size(f->map);
+	char *keys = NULL, *vals = NULL, *entries = NULL;
+	uint32_t n = 0, i, tgid;
 	int err;
 
-	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
-	if (!err && !(snap->requests = calloc(n + 1, sizeof(*snap->requests))))
+	err = map_dump_alloc(f->map, (void **)&keys, (void **)&vals, &n);
+	if (!err && !(entries = calloc(n + 1, f->entry_size)))
 		err = -ENOMEM;
-	if (!err) {
-		for (i = 0; i < n; i++) {
-			if (dead_process_key(map, &keys[i], keys[i].tgid, alive, ctx))
-				continue;
-			snap->requests[snap->nrequests].key = keys[i];
-			snap->requests[snap->nrequests++].val = vals[i];
-		}
-		snapshot__merge_requests(snap->requests, &snap->nrequests);
+	for (i = 0; !err && i < n; i++) {
+		char *e = entries + *nout * f->entry_size;
+
+		memcpy(&tgid, keys + i * ksz + f->tgid_off, sizeof(tgid));
+		if (dead_process_key(f->map, keys + i * ksz, tgid, alive, ctx))
+			continue;
+		memcpy(e, keys + i * ksz, ksz);
+		memcpy(e + f->val_off, vals + i * vsz, vsz);
+		(*nout)++;
 	}
-	snap->maps[SNAP_MAP_REQUESTS] = (struct snap_map){n, bpf_map__max_entries(map)};
+	if (!err)
+		f->merge(entries, nout);
+	*out = entries;
+	*stat = (struct snap_map){n, bpf_map__max_entries(f->map)};
 	free(keys);
 	free(vals);
 	return err;
 }
 
-static int read_usage(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
-	const struct bpf_map *map = l->skel->maps.usage;
-	struct ccproxy_usage_key *keys = NULL;
-	struct ccproxy_usage *vals = NULL;
-	uint32_t n = 0, i;
+	const struct family requests = {
+		.map = l->skel->maps.requests,
+		.entry_size = sizeof(struct snap_request),
+		.val_off = offsetof(struct snap_request, val),
+		.tgid_off = offsetof(struct ccproxy_req_key, tgid),
+		.merge = merge_requests,
+	};
+	const struct family usage = {
+		.map = l->skel->maps.usage,
+		.entry_size = sizeof(struct snap_usage),
+		.val_off = offsetof(struct snap_usage, val),
+		.tgid_off = offsetof(struct ccproxy_usage_key, tgid),
+		.merge = merge_usage,
+	};
+	const struct family errors = {
+		.map = l->skel->maps.errors,
+		.entry_size = sizeof(struct snap_error),
+		.val_off = offsetof(struct snap_error, count),
+		.tgid_off = offsetof(struct ccproxy_error_key, tgid),
+		.merge = merge_errors,
+	};
 	int err;
 
-	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
-	if (!err && !(snap->usage = calloc(n + 1, sizeof(*snap->usage))))
-		err = -ENOMEM;
-	if (!err) {
-		for (i = 0; i < n; i++) {
-			if (dead_process_key(map, &keys[i], keys[i].tgid, alive, ctx))
-				continue;
-			snap->usage[snap->nusage].key = keys[i];
-			snap->usage[snap->nusage++].val = vals[i];
-		}
-		snapshot__merge_usage(snap->usage, &snap->nusage);
-	}
-	snap->maps[SNAP_MAP_USAGE] = (struct snap_map){n, bpf_map__max_entries(map)};
-	free(keys);
-	free(vals);
-	return err;
-}
-
-static int read_errors(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
-{
-	const struct bpf_map *map = l->skel->maps.errors;
-	struct ccproxy_error_key *keys = NULL;
-	uint64_t *vals = NULL;
-	uint32_t n = 0, i;
-	int err;
-
-	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
-	if (!err && !(snap->errors = calloc(n + 1, sizeof(*snap->errors))))
-		err = -ENOMEM;
-	if (!err) {
-		for (i = 0; i < n; i++) {
-			if (dead_process_key(map, &keys[i], keys[i].tgid, alive, ctx))
-				continue;
-			snap->errors[snap->nerrors].key = keys[i];
-			snap->errors[snap->nerrors++].count = vals[i];
-		}
-		snapshot__merge_errors(snap->errors, &snap->nerrors);
-	}
-	snap->maps[SNAP_MAP_ERRORS] = (struct snap_map){n, bpf_map__max_entries(map)};
-	free(keys);
-	free(vals);
+	err = read_family(&requests, (void **)&snap->requests, &snap->nrequests,
+			  &snap->maps[SNAP_MAP_REQUESTS], alive, ctx);
+	if (!err)
+		err = read_family(&usage, (void **)&snap->usage, &snap->nusage,
+				  &snap->maps[SNAP_MAP_USAGE], alive, ctx);
+	if (!err)
+		err = read_family(&errors, (void **)&snap->errors, &snap->nerrors,
+				  &snap->maps[SNAP_MAP_ERRORS], alive, ctx);
 	return err;
 }
 
@@ -462,11 +478,7 @@ int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive,
 {
 	int err;
 
-	err = read_requests(l, snap, alive, ctx);
-	if (!err)
-		err = read_usage(l, snap, alive, ctx);
-	if (!err)
-		err = read_errors(l, snap, alive, ctx);
+	err = read_counters(l, snap, alive, ctx);
 	if (!err)
 		err = read_pool(l, snap);
 	if (!err)
