@@ -13,11 +13,12 @@
 
 #define NT_STAPSDT 3
 
-static const char *const probe_names[CCPROXY_PROBE_COUNT] = {
-#define NAME(name, type) [CCPROXY_PROBE_##name] = #name,
-	CCPROXY_PROBES(NAME)
-#undef NAME
-};
+static const char *const probe_names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
+
+const char *probe_notes__name(int id)
+{
+	return id >= 0 && id < CCPROXY_PROBE_COUNT ? probe_names[id] : NULL;
+}
 
 int probe_notes__probe_id(const char *name)
 {
@@ -97,8 +98,8 @@ int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
 	if (!elf)
 		return -ENOEXEC;
 	cls = gelf_getclass(elf);
-	if (elf_kind(elf) != ELF_K_ELF || cls == ELFCLASSNONE || elf_getshdrstrndx(elf, &shstrndx) ||
-	    !shdrs_in_bounds(elf, len)) {
+	if (elf_kind(elf) != ELF_K_ELF || cls == ELFCLASSNONE ||
+	    elf_getshdrstrndx(elf, &shstrndx) || !shdrs_in_bounds(elf, len)) {
 		err = -ENOEXEC;
 		goto out;
 	}

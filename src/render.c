@@ -25,11 +25,7 @@ static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
 	[CCPROXY_DROP_MAP_FULL] = "map_full",
 };
 
-static const char *const probe_names[CCPROXY_PROBE_COUNT] = {
-#define NAME(name, type) [CCPROXY_PROBE_##name] = #name,
-	CCPROXY_PROBES(NAME)
-#undef NAME
-};
+static const char *const probe_names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
 
 /* A label from a fixed array, or the overflow marker for an overflow series. */
 #define LBL(n, arr, overflow)                                                                  \

@@ -144,6 +144,12 @@ struct ccproxy_info_event {
 enum ccproxy_probe_id { CCPROXY_PROBES(CCPROXY__PROBE_ID) CCPROXY_PROBE_COUNT };
 #undef CCPROXY__PROBE_ID
 
+/* Initialiser of a name table indexed by enum ccproxy_probe_id:
+ *	static const char *const names[CCPROXY_PROBE_COUNT] = { CCPROXY_PROBE_NAMES };
+ */
+#define CCPROXY__PROBE_NAME(name, type) [CCPROXY_PROBE_##name] = #name,
+#define CCPROXY_PROBE_NAMES		 CCPROXY_PROBES(CCPROXY__PROBE_NAME)
+
 #define CCPROXY_EVENT_INIT                                                                         \
 	{                                                                                          \
 		.hdr = {.abi = CCPROXY_ABI_VERSION, .size = sizeof(struct ccproxy_event) }         \

@@ -7,9 +7,7 @@
 
 #include "fire.h"
 
-#define FIRE__NAME(name, type) [CCPROXY_PROBE_##name] = #name,
-static const char *const fire__names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBES(FIRE__NAME)};
-#undef FIRE__NAME
+static const char *const fire__names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
 
 const char *fire__name(int id)
 {
