@@ -305,7 +305,6 @@ void exporter__free(struct exporter *ex)
 {
 	if (!ex)
 		return;
-	/* Objects detach all at once; per-target release would detach one by one. */
 	objects__free(&ex->objects);
 	loader__free(ex->loader);
 	if (ex->has_comm)

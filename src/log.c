@@ -51,7 +51,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n > 0 && (size_t)n < sizeof(line) && line[n - 1] == '\n')
 		line[n - 1] = '\0';
-	log__write(ours, "libbpf: %s", line);
+	log__write(ours, "%s", line);
 	return 0;
 }
 

@@ -20,5 +20,7 @@ int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask);
 int probe_notes__scan_file(const char *path, uint32_t *mask);
 /* The probe id of `name`, or -1. */
 int probe_notes__probe_id(const char *name);
+/* The name of probe `id` ("request_start", ...), or NULL. */
+const char *probe_notes__name(int id);
 
 #endif /* CCPROXY_PROBE_NOTES_H */
