@@ -33,9 +33,11 @@ $(OUTPUT)/vg/test_%: tests/unit/test_%.c $(VG_OBJS) | $(OUTPUT)/vg
 	$(Q)$(CC) $(CFLAGS) -O1 $^ $(LDLIBS) -lcriterion -o $@
 
 # -O1 as the sanitizer unit build (test_config.c trips -Wformat-truncation at -O2).
-# Criterion runs each test in a child process: valgrind follows them; any error fails the run.
+# Criterion runs each test in a child process: valgrind follows them (not the system tools
+# some tests run, such as promtool); any error fails the run.
 valgrind: $(VG_BINS)
 	$(Q)set -e; for t in $(VG_BINS); do echo "== valgrind $$t"; \
-		$(VALGRIND) -q --trace-children=yes --error-exitcode=99 --leak-check=full \
+		$(VALGRIND) -q --trace-children=yes --trace-children-skip='/usr/*,/bin/*' \
+			--error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite --suppressions=mk/valgrind.supp \
 			$$t --jobs 1 >$$t.log 2>&1 || { tail -50 $$t.log; exit 1; }; tail -1 $$t.log; done
