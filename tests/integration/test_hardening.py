@@ -98,8 +98,10 @@ def test_hostile_events_counted_by_reason(procs):
     assert sample(s, "ccproxy_exporter_probe_hits_total", probe="request_complete") == 1016
     # And the text stays valid exposition.
     out = subprocess.run(["promtool", "check", "metrics"], input=ex.metrics().encode(),
-                         capture_output=True)
-    assert b"error" not in out.stderr.lower() or out.returncode == 0, out.stderr
+                         capture_output=True, timeout=30)
+    findings = [l for l in (out.stdout + out.stderr).decode().splitlines() if l.strip()]
+    # Only the lint finding the inherited ccproxy names force (as in test_exporter.py).
+    assert all("should not have \"_total\" suffix" in f for f in findings), findings
 
 
 def test_full_maps_fold_and_count(procs):
