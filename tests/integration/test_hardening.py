@@ -368,12 +368,13 @@ def test_target_sigkilled_under_load(procs):
     before = truthlib.parse_exposition(ex.metrics())
     lg.send_signal(signal.SIGKILL)
     lg.wait(timeout=10)
-    # The first scrape after an exit waits while the exporter detaches the dead process's
-    # uprobes under its lock (about 5 s on a 2-core VM): bounded, not prompt.
+    # Detaching the dead process's uprobes must not hold up the scrape.
     t0 = time.monotonic()
     status, _, body = http_get(ex.port, "/metrics", timeout=20)
-    print(f"first scrape after SIGKILL: {time.monotonic() - t0:.2f}s")
+    took = time.monotonic() - t0
+    print(f"first scrape after SIGKILL: {took:.2f}s")
     assert status == 200
+    assert took < 1.0
     after = truthlib.parse_exposition(body.decode())
     assert after[("ccproxy_exporter_attached_processes", frozenset())] == 0
     assert after[("up", frozenset({("job", "ccproxy")}))] == 0
@@ -405,7 +406,7 @@ def test_exporter_sigterm_under_load(procs):
     took = time.monotonic() - t0
     print(f"exit after SIGTERM under load: {took:.2f}s")
     assert code == 0, ex.proc.stderr.read().decode()
-    # Detaching every uprobe dominates (see test_target_sigkilled_under_load).
+    # Detaching every uprobe dominates: about 5 s on a 2-core VM.
     assert took < 10
     assert results.count(200) > 0
     # The target is detached, not harmed.
