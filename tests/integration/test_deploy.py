@@ -891,3 +891,42 @@ def test_unit_syscall_filter_admits_the_exporter(procs, tmp_path):
     allowed = filter_syscalls(s["SystemCallFilter"][0])
     assert calls <= allowed, sorted(calls - allowed)
     assert families <= set(s["RestrictAddressFamilies"][0].split()), families
+
+
+def test_daemonset_args_discover_and_pin(procs, private_dir, tmp_path, accepted_flags):
+    """The DaemonSet's own args and capabilities, without --pid: the exporter finds the load
+    generator (run by nobody, from a 0700 directory), counts it exactly and pins its maps on a
+    bpffs. The pin path moves to a private bpffs, the listen address to a free port, and
+    --match-exe keeps other tests' processes out."""
+    require_setpriv()
+    if not {"bpf-pin-path", "match-exe"} <= accepted_flags:
+        pytest.skip("this build has no discovery (test_flag_is_accepted_by_the_exporter fails)")
+    c = container()
+    bpffs = tmp_path / "bpffs"
+    bpffs.mkdir()
+    subprocess.run(["mount", "-t", "bpf", "bpf", bpffs], check=True)
+    try:
+        lg_argv, truth = private_loadgen(private_dir, "--events", "20000", "--threads", "2",
+                                         "--seed", "13")
+        lg = procs.start(lg_argv)
+        port = free_port()
+        args = []
+        for a in c["args"]:
+            if a.startswith("--bpf-pin-path="):
+                a = "--bpf-pin-path=" + str(bpffs / Path(a.split("=", 1)[1]).name)
+            elif a.startswith("--web.listen-address="):
+                a = f"--web.listen-address=127.0.0.1:{port}"
+            args.append(a)
+        args += ["--match-exe", "^" + re.escape(str(private_dir)) + "/", *ROOMY]
+        caps = set(c["securityContext"]["capabilities"]["add"])
+        ex = serve(procs, with_caps(caps, [EXPORTER, *args]), port)
+        wait_done(lg, truth)
+        scrape_equals_truth(port, truth)
+        pins = [p for p in bpffs.rglob("*") if p.is_file()]
+        assert pins, "nothing pinned under --bpf-pin-path"
+        ex.send_signal(signal.SIGTERM)
+        ex.communicate(timeout=60)
+        assert ex.returncode == 0
+    finally:
+        procs.stop_all()
+        subprocess.run(["umount", bpffs])
