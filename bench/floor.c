@@ -51,6 +51,9 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto cleanup;
 	}
+	/* Every site of the probe is attached now; the semaphore rose with the first one. */
+	printf("attached\n");
+	fflush(stdout);
 	sigwait(&set, &sig);
 	err = 0;
 cleanup:
