@@ -223,7 +223,7 @@ static int listen_resolved(const char *host, const char *service)
 	return err;
 }
 
-static int listen_on(const char *addr)
+int http__listen(const char *addr)
 {
 	char host[256], service[8];
 	unsigned short port;
@@ -729,20 +729,28 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 	int fd, err;
 
 	if (!opts || !h || !opts->listen_address || !valid_path(opts->telemetry_path)) {
+		if (opts && opts->listen_fd > 0)
+			close(opts->listen_fd);
 		errno = EINVAL;
 		return NULL;
 	}
 	srv = calloc(1, sizeof(*srv));
-	if (!srv)
+	if (!srv) {
+		if (opts->listen_fd > 0)
+			close(opts->listen_fd);
 		return NULL;
+	}
 	srv->h = *h;
 	srv->metrics_enabled = opts->metrics_enabled;
 	srv->web = opts->web;
 	srv->telemetry_path = strdup(opts->telemetry_path);
 	err = srv->telemetry_path ? build_landing(srv) : -ENOMEM;
-	if (err)
+	if (err) {
+		if (opts->listen_fd > 0)
+			close(opts->listen_fd);
 		goto fail;
-	fd = listen_on(opts->listen_address);
+	}
+	fd = opts->listen_fd > 0 ? opts->listen_fd : http__listen(opts->listen_address);
 	if (fd < 0) {
 		err = fd;
 		goto fail;

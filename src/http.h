@@ -33,6 +33,7 @@ struct http_handlers {
 
 struct http_opts {
 	const char *listen_address; /* "host:port", ":port", "[v6]:port" */
+	int listen_fd;		    /* > 0: a socket from http__listen, owned from here on */
 	const char *telemetry_path; /* e.g. "/metrics" */
 	bool metrics_enabled;
 	unsigned int max_connections; /* 0: default (64) */
@@ -44,6 +45,12 @@ struct http_opts {
 
 struct http_server;
 
+/*
+ * Binds listen_address and listens, without serving yet, so a process can claim its port
+ * before it starts threads. The socket, or a negative errno (-EINVAL bad address,
+ * -EADDRINUSE, ...). Give it to http__start as opts->listen_fd.
+ */
+int http__listen(const char *listen_address);
 /*
  * Binds and starts serving; opts and h are copied. ":port" listens on every address (IPv6
  * socket accepting IPv4 too, or IPv4 only without IPv6); a hostname binds its first usable

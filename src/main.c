@@ -28,6 +28,7 @@ struct app {
 	struct webconfig web;
 	struct exporter *ex;
 	struct pusher *pusher;
+	int listen_fd; /* bound early, served from once privileges are dropped */
 	struct http_server *srv;
 	struct ticker *ticker;
 };
@@ -66,6 +67,7 @@ static struct http_server *start_http(struct app *app)
 	};
 	const struct http_opts opts = {
 		.listen_address = app->cfg.listen_address,
+		.listen_fd = app->listen_fd,
 		.telemetry_path = app->cfg.telemetry_path,
 		.metrics_enabled = app->cfg.enabled && app->cfg.metrics_endpoint_enabled,
 		.max_connections = app->cfg.web_max_connections,
@@ -73,6 +75,7 @@ static struct http_server *start_http(struct app *app)
 		.web = &app->web,
 	};
 
+	app->listen_fd = -1; /* http owns it now, whatever happens */
 	return http__start(&opts, &handlers);
 }
 
@@ -208,24 +211,40 @@ static void block_signals(void)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* Attach (or start discovering), then keep only the capabilities that serving needs. */
-static int start_tracing(struct app *app)
+/*
+ * Capabilities are per thread: they are dropped while main is the only thread, so that every
+ * thread started afterwards (HTTP, maintenance, push) has only what is left.
+ */
+static void drop_privileges(struct app *app)
+{
+	int err = privs__drop(app->cfg.enabled && !app->cfg.npids);
+
+	if (err)
+		log_warn("failed to drop capabilities: %s", strerror(-err));
+}
+
+static int start_threads(struct app *app)
 {
 	int err;
 
-	err = attach_all(app->ex, &app->cfg);
-	if (err)
-		return err;
-	app->ticker = ticker__start(app->cfg.discovery_interval * 1000, on_tick, app);
-	if (!app->ticker) {
+	app->srv = start_http(app);
+	if (!app->srv) {
 		err = -errno;
-		log_error("failed to start the maintenance thread: %s", strerror(-err));
+		log_error("failed to serve on %s: %s", app->cfg.listen_address, strerror(-err));
 		return err;
 	}
-	err = privs__drop(!app->cfg.npids);
+	if (app->cfg.enabled) {
+		app->ticker = ticker__start(app->cfg.discovery_interval * 1000, on_tick, app);
+		if (!app->ticker) {
+			err = -errno;
+			log_error("failed to start the maintenance thread: %s", strerror(-err));
+			return err;
+		}
+	}
+	err = app->pusher ? pusher__start(app->pusher) : 0;
 	if (err)
-		log_warn("failed to drop capabilities: %s", strerror(-err));
-	return 0;
+		log_error("failed to start pushing: %s", strerror(-err));
+	return err;
 }
 
 static int run(struct app *app)
@@ -245,24 +264,23 @@ static int run(struct app *app)
 	err = new_pusher(app);
 	if (err)
 		return err;
-	/* Listen first: a port in use must fail before any process is touched. */
-	app->srv = start_http(app);
-	if (!app->srv) {
-		err = -errno;
+	/* The port first: a port in use must fail before any process is touched. */
+	app->listen_fd = http__listen(app->cfg.listen_address);
+	if (app->listen_fd < 0) {
+		err = app->listen_fd;
 		log_error("failed to listen on %s: %s", app->cfg.listen_address,
 			  err == -EADDRINUSE ? "address already in use" : strerror(-err));
 		return err;
 	}
 	if (app->cfg.enabled) {
-		err = start_tracing(app);
+		err = attach_all(app->ex, &app->cfg);
 		if (err)
 			return err;
 	}
-	err = app->pusher ? pusher__start(app->pusher) : 0;
-	if (err) {
-		log_error("failed to start pushing: %s", strerror(-err));
+	drop_privileges(app);
+	err = start_threads(app);
+	if (err)
 		return err;
-	}
 	log_info("listening on %s, metrics at %s", app->cfg.listen_address,
 		 app->cfg.telemetry_path);
 	sig = wait_for_signal();
@@ -279,6 +297,8 @@ static void app__free(struct app *app)
 	pusher__free(app->pusher);
 	exporter__free(app->ex);
 	webconfig__free(&app->web);
+	if (app->listen_fd >= 0)
+		close(app->listen_fd);
 }
 
 int main(int argc, char **argv)

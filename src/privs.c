@@ -25,8 +25,11 @@ static uint64_t keep_mask(bool discovering)
 {
 	uint64_t keep = 1ULL << CAP_BPF;
 
+	/* Creating uprobes takes CAP_SYS_ADMIN again since Linux 6.16 (and the stable kernels
+	 * that took the fix for CVE-2025-38466); CAP_PERFMON is enough before. */
 	if (discovering)
-		keep |= 1ULL << CAP_PERFMON | 1ULL << CAP_SYS_PTRACE | 1ULL << CAP_DAC_READ_SEARCH;
+		keep |= 1ULL << CAP_SYS_ADMIN | 1ULL << CAP_PERFMON | 1ULL << CAP_SYS_PTRACE |
+			1ULL << CAP_DAC_READ_SEARCH;
 	return keep;
 }
 

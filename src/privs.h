@@ -3,10 +3,12 @@
  * privs: gives up the capabilities serving does not need, once the probes are attached.
  *
  * Kept: CAP_BPF (map reads; kernels before 6.5 check it on every bpf() call), and while
- * discovering new processes also CAP_PERFMON (uprobes), CAP_SYS_PTRACE (other processes'
- * /proc/PID/maps and /proc/PID/root) and CAP_DAC_READ_SEARCH (their files). Everything else
- * leaves the effective, permitted, inheritable and bounding sets, and no_new_privs is set, so
- * nothing executed later could regain them.
+ * discovering new processes also CAP_SYS_ADMIN and CAP_PERFMON (uprobes), CAP_SYS_PTRACE
+ * (other processes' /proc/PID/maps and /proc/PID/root) and CAP_DAC_READ_SEARCH (their
+ * files). Everything else leaves the effective, permitted, inheritable and bounding sets, and
+ * no_new_privs is set, so nothing executed later could regain them.
+ *
+ * Capabilities belong to threads: call it while the process has only one.
  */
 #ifndef CCPROXY_PRIVS_H
 #define CCPROXY_PRIVS_H
