@@ -183,3 +183,34 @@ def test_port_in_use(procs, tmp_path):
     ex = start_exporter(procs, [lg.pid])
     r = run_exporter("--pid", str(lg.pid), "--web.listen-address", f"127.0.0.1:{ex.port}")
     assert r.returncode != 0 and b"address already in use" in r.stderr, r.stderr
+
+
+CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF = 2, 19, 21, 38, 39
+
+
+def thread_caps(pid):
+    """{field: mask} of every thread of pid: capabilities belong to threads."""
+    caps = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            fields = dict(l.split(":\t", 1) for l in f if l.startswith("Cap"))
+        caps.add(tuple(sorted((k, int(v, 16)) for k, v in fields.items())))
+    return caps
+
+
+def test_privileges_dropped_in_every_thread(attached):
+    _, ex, _ = attached
+    only_bpf = 1 << CAP_BPF
+    assert thread_caps(ex.proc.pid) == {(("CapAmb", 0), ("CapBnd", only_bpf), ("CapEff", only_bpf),
+                                         ("CapInh", 0), ("CapPrm", only_bpf))}
+    with open(f"/proc/{ex.proc.pid}/status") as f:
+        assert "NoNewPrivs:\t1" in f.read()
+
+
+def test_discovery_keeps_what_attaching_needs(procs):
+    require_root()
+    ex = start_exporter(procs, [], "--match-comm", "^nothing-matches$")
+    keep = sum(1 << c for c in (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_PERFMON,
+                                CAP_BPF))
+    for caps in thread_caps(ex.proc.pid):
+        assert dict(caps)["CapEff"] == keep and dict(caps)["CapBnd"] == keep
