@@ -497,16 +497,47 @@ static int check_text(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+/* Longest pattern accepted, and bounds on counted repetition: enough for any comm or path
+ * filter, and (a{255}){255} is as large as an automaton can then grow. */
+#define REGEX_MAX	 256
+#define REGEX_BRACES_MAX 2
+#define REGEX_BOUND_MAX	 255
+
+static bool is_repeat(char c)
+{
+	return c == '*' || c == '+' || c == '?' || c == '{';
+}
+
+/*
+ * glibc's regcomp builds automata exponential in stacked repetitions ("(a]+++...") and can
+ * take gigabytes; POSIX leaves such patterns undefined anyway, so they are refused first.
+ */
 static int check_regex(const char *v, const char *who, char *err, size_t errlen)
 {
 	struct quoted q;
+	int braces = 0;
 	regex_t re;
-	int ret;
+	size_t i;
 
 	if (!v[0])
 		return 0;
-	ret = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
-	if (ret)
+	if (strlen(v) > REGEX_MAX)
+		return fail(err, errlen, who, "longer than %d bytes", REGEX_MAX);
+	for (i = 0; v[i]; i++) {
+		bool escaped = i && v[i - 1] == '\\';
+
+		if (i && is_repeat(v[i]) && is_repeat(v[i - 1]) && !escaped)
+			return fail(err, errlen, who, "%s stacks repetition operators",
+				    quote(&q, v));
+		if (v[i] == '{' && !escaped && ++braces > REGEX_BRACES_MAX)
+			return fail(err, errlen, who, "more than %d counted repetitions",
+				    REGEX_BRACES_MAX);
+		if (isdigit((unsigned char)v[i]) && strtoul(v + i, NULL, 10) > REGEX_BOUND_MAX &&
+		    braces && !escaped)
+			return fail(err, errlen, who, "a repetition count above %d",
+				    REGEX_BOUND_MAX);
+	}
+	if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB))
 		return fail(err, errlen, who, "%s is not a valid extended regular expression",
 			    quote(&q, v));
 	regfree(&re);

@@ -1098,3 +1098,47 @@ Test(config, short_or_missing_error_buffer)
 	cr_expect_eq(config__parse_args(&cfg, 2, argv, NULL, 0), -EINVAL);
 	cr_expect_eq(config__validate(&cfg, NULL, 0), 0);
 }
+
+/* Patterns glibc's regcomp would take gigabytes for are refused before it sees them. */
+Test(config, match_flags_refuse_explosive_patterns)
+{
+	static const char *const bad[] = {
+		"a++", "(N]+++++++++++++++++++++++++", "x*?", "a{300}", "(a{2}){3}{4}", "[",
+	};
+	static const char *const good[] = {
+		"^python3$", "uvicorn|gunicorn", "(a{9}){9}", "a\\+\\+", "^/usr/bin/python3\\.1[01]$",
+	};
+	char flag[512], err[CONFIG_ERR_MAX];
+	struct config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { "x", flag, NULL };
+
+		snprintf(flag, sizeof(flag), "--match-comm=%s", bad[i]);
+		config__defaults(&cfg);
+		cr_expect_eq(config__parse_args(&cfg, 2, argv, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i]);
+		cr_expect(strstr(err, "--match-comm") != NULL, "%s", err);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *argv[] = { "x", flag, NULL };
+
+		snprintf(flag, sizeof(flag), "--match-exe=%s", good[i]);
+		config__defaults(&cfg);
+		cr_expect_eq(config__parse_args(&cfg, 2, argv, err, sizeof(err)), 0, "%s: %s",
+			     good[i], err);
+	}
+}
+
+Test(config, match_flags_only_without_pid)
+{
+	char *argv[] = { "x", "--pid", "1", "--match-comm", "^a$", NULL };
+	char err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+
+	config__defaults(&cfg);
+	cr_assert_eq(config__parse_args(&cfg, 5, argv, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "--match-comm") != NULL, "%s", err);
+}
