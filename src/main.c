@@ -4,6 +4,7 @@
  * metrics. main only wires modules together and turns errors into messages and exit codes.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
