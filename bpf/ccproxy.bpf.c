@@ -36,9 +36,9 @@ static const struct ccproxy_usage zero_usage;
 static const struct ccproxy_pool_val zero_pool;
 static const __u64 zero_u64;
 /* Overflow keys live here rather than on the 512-byte stack. */
-static const struct ccproxy_req_key overflow_req = { .flags = CCPROXY_KEY_OVERFLOW };
-static const struct ccproxy_usage_key overflow_usage = { .flags = CCPROXY_KEY_OVERFLOW };
-static const struct ccproxy_error_key overflow_error = { .flags = CCPROXY_KEY_OVERFLOW };
+static const struct ccproxy_req_key overflow_req = {.flags = CCPROXY_KEY_OVERFLOW};
+static const struct ccproxy_usage_key overflow_usage = {.flags = CCPROXY_KEY_OVERFLOW};
+static const struct ccproxy_error_key overflow_error = {.flags = CCPROXY_KEY_OVERFLOW};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -203,46 +203,63 @@ static __always_inline __u32 key_tgid(__u32 tgid)
 	return per_process ? tgid : 0;
 }
 
-/* uk: model and service_type filled in, tgid and flags zero. */
+/* Whether an event's usage is believable; counts it as invalid if not. */
+static __always_inline bool usage_valid(const struct ccproxy_usage *u)
+{
+	int t;
+
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
+		if (u->tokens[t] > CCPROXY_TOKENS_MAX)
+			goto invalid;
+	}
+	if (u->cost_nusd > CCPROXY_COST_NUSD_MAX)
+		goto invalid;
+	return true;
+invalid:
+	count_drop(CCPROXY_DROP_INVALID);
+	return false;
+}
+
+static __always_inline bool usage_counts(const struct ccproxy_usage *u)
+{
+	bool any = collect_cost && u->cost_nusd;
+	int t;
+
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++)
+		any |= collect_token && u->tokens[t];
+	return any;
+}
+
+static __always_inline void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *u)
+{
+	int t;
+
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
+		if (collect_token && u->tokens[t])
+			__sync_fetch_and_add(&to->tokens[t], u->tokens[t]);
+	}
+	if (collect_cost && u->cost_nusd)
+		__sync_fetch_and_add(&to->cost_nusd, u->cost_nusd);
+}
+
+/* Usage into the usage map. uk: model and service_type filled in, tgid and flags zero. */
 static __always_inline void record_usage(const struct ccproxy_usage *u,
 					 struct ccproxy_usage_key *uk, __u32 tgid)
 {
 	struct ccproxy_usage *val;
-	bool any = false;
-	int t;
 
-	if (!collect_token && !collect_cost)
+	if (!usage_counts(u) || !usage_valid(u))
 		return;
-	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
-		if (u->tokens[t] > CCPROXY_TOKENS_MAX)
-			goto invalid;
-		any |= collect_token && u->tokens[t];
-	}
-	if (u->cost_nusd > CCPROXY_COST_NUSD_MAX)
-		goto invalid;
-	any |= collect_cost && u->cost_nusd;
-	if (!any)
-		return;
-
 	uk->tgid = key_tgid(tgid);
 	val = upsert(&usage, uk, &zero_usage, &overflow_usage);
-	if (!val)
-		return;
-	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
-		if (collect_token && u->tokens[t])
-			__sync_fetch_and_add(&val->tokens[t], u->tokens[t]);
-	}
-	if (collect_cost && u->cost_nusd)
-		__sync_fetch_and_add(&val->cost_nusd, u->cost_nusd);
-	return;
-invalid:
-	count_drop(CCPROXY_DROP_INVALID);
+	if (val)
+		add_usage(val, u);
 }
 
 /* Forgets the request's start; returns its start time, or 0 if none was remembered. */
 static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
 {
-	struct ccproxy_inflight_key ik = { .tgid = tgid, .request_id = request_id };
+	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
 	__u64 *start, started = 0;
 
 	start = bpf_map_lookup_elem(&inflight, &ik);
@@ -253,8 +270,9 @@ static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
 	return started;
 }
 
-static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 duration_ns,
-					  bool timed)
+/* u: the completion's usage, already checked, or NULL. */
+static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 duration_ns, bool timed,
+					  const struct ccproxy_usage *u)
 {
 	struct ccproxy_req_val *val;
 
@@ -264,6 +282,8 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 	__sync_fetch_and_add(&val->requests, 1);
 	if (timed)
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
+	if (u)
+		add_usage(&val->usage, u);
 }
 
 static __always_inline void count_error(struct ccproxy_error_key *ek)
@@ -297,39 +317,58 @@ int BPF_USDT(request_start, const void *uev)
 	return 0;
 }
 
+/*
+ * struct ccproxy_event up to the end of its labels, read in one go: from `status` on, the
+ * event is laid out as the start of struct ccproxy_req_key, so the key needs no copying.
+ */
+struct complete_read {
+	struct ccproxy_hdr hdr;
+	__u64 request_id;
+	__u64 duration_ns;
+	__u64 bytes;
+	struct ccproxy_usage usage;
+	struct ccproxy_req_key rk; /* status, reserved, labels; then tgid and flags, set here */
+};
+_Static_assert(__builtin_offsetof(struct complete_read, rk) ==
+		       __builtin_offsetof(struct ccproxy_event, status),
+	       "the key starts where the event's status does");
+_Static_assert(__builtin_offsetof(struct complete_read, rk.labels) ==
+		       __builtin_offsetof(struct ccproxy_event, labels),
+	       "the key's labels are the event's");
+
+#define COMPLETE_READ_LEN __builtin_offsetof(struct complete_read, rk.tgid)
+
 SEC("usdt")
 int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 {
-	struct ccproxy_req_key rk = {};
-	struct event_head h;
+	struct complete_read ev = {};
+	struct ccproxy_req_key *rk = &ev.rk;
 	__u64 started, duration;
-	bool timed;
+	bool timed, usage;
 	__u32 tgid;
 
 	if (!accept(CCPROXY_PROBE_request_complete, &tgid))
 		return 0;
-	if (!read_event(&h, sizeof(h), uev, sizeof(struct ccproxy_event)))
+	if (!read_event(&ev, COMPLETE_READ_LEN, uev, sizeof(struct ccproxy_event)))
 		return 0;
-	if (bpf_probe_read_user(&rk.labels, sizeof(rk.labels), &uev->labels)) {
-		count_drop(CCPROXY_DROP_READ_FAULT);
+	rk->pad = 0; /* the event's reserved field: not part of the series */
+	if (!collect_request) {
+		/* rk ends in a usage key (ccproxy.h): same model and service_type, flags zero. */
+		record_usage(&ev.usage, (struct ccproxy_usage_key *)rk->labels.model, tgid);
 		return 0;
 	}
-	if (collect_request) {
-		started = end_inflight(tgid, h.request_id);
-		duration = h.duration_ns;
-		if (!duration && started)
-			duration = bpf_ktime_get_ns() - started;
-		if (!duration && !started)
-			count_drop(CCPROXY_DROP_UNPAIRED);
-		timed = duration && duration <= CCPROXY_DURATION_NS_MAX;
-		if (duration > CCPROXY_DURATION_NS_MAX)
-			count_drop(CCPROXY_DROP_INVALID);
-		rk.tgid = key_tgid(tgid);
-		rk.status = h.status;
-		count_request(&rk, duration, timed);
-	}
-	/* rk ends in a usage key (ccproxy.h): same model and service_type, flags zero. */
-	record_usage(&h.usage, (struct ccproxy_usage_key *)rk.labels.model, tgid);
+	started = end_inflight(tgid, ev.request_id);
+	duration = ev.duration_ns;
+	if (!duration && started)
+		duration = bpf_ktime_get_ns() - started;
+	if (!duration && !started)
+		count_drop(CCPROXY_DROP_UNPAIRED);
+	timed = duration && duration <= CCPROXY_DURATION_NS_MAX;
+	if (duration > CCPROXY_DURATION_NS_MAX)
+		count_drop(CCPROXY_DROP_INVALID);
+	usage = usage_counts(&ev.usage) && usage_valid(&ev.usage);
+	rk->tgid = key_tgid(tgid);
+	count_request(rk, duration, timed, usage ? &ev.usage : NULL);
 	return 0;
 }
 
@@ -356,7 +395,7 @@ int BPF_USDT(request_fail, const struct ccproxy_event *uev)
 			goto fault;
 		k.rk.tgid = key_tgid(tgid);
 		k.rk.status = 0; /* status="error" */
-		count_request(&k.rk, 0, false);
+		count_request(&k.rk, 0, false, NULL);
 	}
 	if (collect_error) {
 		/* The same stack slot, reused: request_fail alone would exceed 512 bytes. */
@@ -421,13 +460,13 @@ int BPF_USDT(provider_stream_end, const struct ccproxy_event *uev)
 }
 
 /* Probes with no ccproxy family of their own: counted, nothing read. */
-#define HIT_ONLY(name)                                                                             \
-	SEC("usdt") int BPF_USDT(name)                                                             \
-	{                                                                                          \
-		__u32 tgid;                                                                        \
-                                                                                                   \
-		accept(CCPROXY_PROBE_##name, &tgid);                                               \
-		return 0;                                                                          \
+#define HIT_ONLY(name)                               \
+	SEC("usdt") int BPF_USDT(name)               \
+	{                                            \
+		__u32 tgid;                          \
+                                                     \
+		accept(CCPROXY_PROBE_##name, &tgid); \
+		return 0;                            \
 	}
 HIT_ONLY(provider_request_sent)
 HIT_ONLY(provider_response_received)
@@ -463,23 +502,24 @@ int BPF_USDT(pool_acquire, const struct ccproxy_pool_event *uev)
 		count_drop(CCPROXY_DROP_INVALID);
 		return 0;
 	}
-	observe(val->buckets, &val->wait_sum_ns, pool_bucket_ns, CCPROXY_POOL_BUCKETS, head.wait_ns);
+	observe(val->buckets, &val->wait_sum_ns, pool_bucket_ns, CCPROXY_POOL_BUCKETS,
+		head.wait_ns);
 	return 0;
 }
 
 /* Pool counters: the argument is not read in ABI version 1. */
-#define POOL_COUNTER(name, counter)                                                                \
-	SEC("usdt") int BPF_USDT(name)                                                             \
-	{                                                                                          \
-		struct ccproxy_pool_val *val;                                                      \
-		__u32 tgid;                                                                        \
-                                                                                                   \
-		if (!accept(CCPROXY_PROBE_##name, &tgid) || !collect_pool)                         \
-			return 0;                                                                  \
-		val = pool_of(tgid);                                                               \
-		if (val)                                                                           \
-			__sync_fetch_and_add(&val->counters[counter], 1);                          \
-		return 0;                                                                          \
+#define POOL_COUNTER(name, counter)                                        \
+	SEC("usdt") int BPF_USDT(name)                                     \
+	{                                                                  \
+		struct ccproxy_pool_val *val;                              \
+		__u32 tgid;                                                \
+                                                                           \
+		if (!accept(CCPROXY_PROBE_##name, &tgid) || !collect_pool) \
+			return 0;                                          \
+		val = pool_of(tgid);                                       \
+		if (val)                                                   \
+			__sync_fetch_and_add(&val->counters[counter], 1);  \
+		return 0;                                                  \
 	}
 POOL_COUNTER(pool_release, CCPROXY_POOL_RELEASES)
 POOL_COUNTER(pool_connection_created, CCPROXY_POOL_CREATED)

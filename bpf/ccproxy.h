@@ -54,6 +54,9 @@ struct ccproxy_req_key {
 
 struct ccproxy_req_val {
 	uint64_t requests;
+	/* The completions' tokens and cost: counting them here saves request_complete a second
+	 * map update; userspace adds them to the usage family by (model, service_type). */
+	struct ccproxy_usage usage;
 	uint64_t dur_sum_ns;
 	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a
 	 * reader never sees a count that disagrees with the buckets. */

@@ -344,6 +344,8 @@ static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_f
 	if (!err)
 		err = read_family(&errors, (void **)&snap->errors, &snap->nerrors,
 				  &snap->maps[SNAP_MAP_ERRORS], alive, ctx);
+	if (!err)
+		err = snapshot__fold_request_usage(snap);
 	return err;
 }
 

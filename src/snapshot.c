@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +59,14 @@ static int cmp_error(const void *a, const void *b)
 		      sizeof(struct ccproxy_error_key));
 }
 
+static void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *from);
+
 static void add_req_val(struct ccproxy_req_val *to, const struct ccproxy_req_val *from)
 {
 	size_t i;
 
 	to->requests += from->requests;
+	add_usage(&to->usage, &from->usage);
 	to->dur_sum_ns += from->dur_sum_ns;
 	for (i = 0; i <= CCPROXY_MAX_BUCKETS; i++)
 		to->buckets[i] += from->buckets[i];
@@ -208,4 +212,44 @@ const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgi
 			hi = mid;
 	}
 	return NULL;
+}
+
+static bool usage_nonzero(const struct ccproxy_usage *u)
+{
+	size_t t;
+
+	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
+		if (u->tokens[t])
+			return true;
+	}
+	return u->cost_nusd != 0;
+}
+
+int snapshot__fold_request_usage(struct snapshot *snap)
+{
+	struct snap_usage *grown;
+	size_t i, n = snap->nusage;
+
+	grown = realloc(snap->usage, (snap->nusage + snap->nrequests + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	snap->usage = grown;
+	for (i = 0; i < snap->nrequests; i++) {
+		const struct snap_request *r = &snap->requests[i];
+		struct snap_usage *u = &grown[n];
+
+		if (!usage_nonzero(&r->val.usage))
+			continue;
+		memset(u, 0, sizeof(*u));
+		memcpy(u->key.model, r->key.labels.model, sizeof(u->key.model));
+		memcpy(u->key.service_type, r->key.labels.service_type,
+		       sizeof(u->key.service_type));
+		u->key.tgid = r->key.tgid;
+		u->key.flags = r->key.flags;
+		u->val = r->val.usage;
+		n++;
+	}
+	snap->nusage = n;
+	snapshot__merge_usage(snap->usage, &snap->nusage);
+	return 0;
 }

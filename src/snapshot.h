@@ -93,6 +93,11 @@ void snapshot__normalize_str(char *s, size_t size);
 void snapshot__merge_requests(struct snap_request *v, size_t *n);
 void snapshot__merge_usage(struct snap_usage *v, size_t *n);
 void snapshot__merge_errors(struct snap_error *v, size_t *n);
+/*
+ * Adds the tokens and cost that completions counted in the requests entries to the usage
+ * entries, by (model, service_type, process); then merges. 0 or -ENOMEM (usage unchanged).
+ */
+int snapshot__fold_request_usage(struct snapshot *snap);
 /* Adds a process (any order). 0 or -ENOMEM. */
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */

@@ -371,3 +371,33 @@ Test(snapshot, map_names)
 	for (i = 0; i < SNAP_MAP_COUNT; i++)
 		cr_expect_str_eq(snap_map_names[i], want[i]);
 }
+
+/* Completions count usage in the requests map; it joins the usage map's by (model, service). */
+Test(snapshot, fold_request_usage)
+{
+	struct snapshot snap = {0};
+
+	snap.requests = calloc(3, sizeof(*snap.requests));
+	snap.usage = calloc(1, sizeof(*snap.usage));
+	cr_assert(snap.requests && snap.usage);
+	snap.nrequests = 3;
+	strcpy(snap.requests[0].key.labels.model, "m");
+	strcpy(snap.requests[0].key.labels.method, "POST");
+	snap.requests[0].val.usage.tokens[CCPROXY_TOKENS_INPUT] = 10;
+	snap.requests[0].val.usage.cost_nusd = 5;
+	strcpy(snap.requests[1].key.labels.model, "m");
+	strcpy(snap.requests[1].key.labels.method, "GET");
+	snap.requests[1].val.usage.tokens[CCPROXY_TOKENS_INPUT] = 1;
+	strcpy(snap.requests[2].key.labels.model, "none"); /* no usage: adds no entry */
+	strcpy(snap.usage[0].key.model, "m");		   /* from provider_stream_end */
+	snap.usage[0].val.tokens[CCPROXY_TOKENS_OUTPUT] = 7;
+	snap.nusage = 1;
+
+	cr_assert_eq(snapshot__fold_request_usage(&snap), 0);
+	cr_assert_eq(snap.nusage, 1);
+	cr_expect_str_eq(snap.usage[0].key.model, "m");
+	cr_expect_eq(snap.usage[0].val.tokens[CCPROXY_TOKENS_INPUT], 11);
+	cr_expect_eq(snap.usage[0].val.tokens[CCPROXY_TOKENS_OUTPUT], 7);
+	cr_expect_eq(snap.usage[0].val.cost_nusd, 5);
+	snapshot__free(&snap);
+}
