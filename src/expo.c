@@ -517,3 +517,60 @@ int expo__sample(struct strbuf *sb, const char *ns, const char *name, const char
 	sb->len = (size_t)(p - sb->buf);
 	return 0;
 }
+
+int expo__labels(struct strbuf *sb, const struct expo_label *labels, size_t n)
+{
+	size_t i, room = 0, len;
+	char *p;
+
+	for (i = 0; i < n; i++) {
+		len = expo__value_len(labels[i].value, labels[i].max);
+		room = expo__add(room, 4 + strlen(labels[i].name));
+		room = expo__add(room, expo__label_room(len, labels[i].fallback));
+	}
+	if (strbuf__reserve(sb, room))
+		return sb->err;
+	p = sb->buf + sb->len;
+	for (i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		p = expo__put(p, labels[i].name, strlen(labels[i].name));
+		*p++ = '=';
+		*p++ = '"';
+		p = expo__put_value(p, labels[i].value,
+				    expo__value_len(labels[i].value, labels[i].max),
+				    labels[i].fallback);
+		*p++ = '"';
+	}
+	*p = '\0';
+	sb->len = (size_t)(p - sb->buf);
+	return 0;
+}
+
+int expo__sample_text(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
+		      const char *before, const char *extra, const char *after, const char *value)
+{
+	size_t nb = strlen(before), ne = strlen(extra), na = strlen(after);
+	size_t room = 5 + (ns ? strlen(ns) : 0) + strlen(name) + (suffix ? strlen(suffix) : 0);
+	char *p;
+
+	room = expo__add(expo__add(expo__add(expo__add(room, nb), ne), na), strlen(value));
+	if (strbuf__reserve(sb, room))
+		return sb->err;
+	p = expo__put_name(sb->buf + sb->len, ns, name);
+	if (suffix)
+		p = expo__put(p, suffix, strlen(suffix));
+	if (nb + ne + na) {
+		*p++ = '{';
+		p = expo__put(p, before, nb);
+		p = expo__put(p, extra, ne);
+		p = expo__put(p, after, na);
+		*p++ = '}';
+	}
+	*p++ = ' ';
+	p = expo__put(p, value, strlen(value));
+	*p++ = '\n';
+	*p = '\0';
+	sb->len = (size_t)(p - sb->buf);
+	return 0;
+}

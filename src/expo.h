@@ -65,4 +65,17 @@ struct expo_label {
 int expo__sample(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
 		 const struct expo_label *labels, size_t n, const char *value);
 
+/*
+ * The label list `name="value",...` of labels[0..n), escaped, without braces: for series
+ * whose labels repeat line after line (a histogram's buckets), so they are escaped once.
+ */
+int expo__labels(struct strbuf *sb, const struct expo_label *labels, size_t n);
+/*
+ * One sample line whose labels are already text: <ns>_<name><suffix>{<before><extra><after>}
+ * <value>\n, where before/after come from expo__labels (with the joining commas) and extra is
+ * one more escaped label or "". No braces when all three are empty.
+ */
+int expo__sample_text(struct strbuf *sb, const char *ns, const char *name, const char *suffix,
+		      const char *before, const char *extra, const char *after, const char *value);
+
 #endif /* CCPROXY_EXPO_H */

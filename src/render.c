@@ -159,37 +159,60 @@ static uint64_t bucket_total(const uint64_t *b, size_t n)
 	return total;
 }
 
-/* _bucket (cumulative), _count, _sum of one series; the label named "le" is the bound's slot. */
+/*
+ * _bucket (cumulative), _count, _sum of one series; the label named "le" is the bound's slot.
+ * The other labels are escaped once into text (scratch) and reused on every line.
+ */
 static void histogram_series(struct strbuf *sb, const char *ns, const char *name,
-			     struct expo_label *l, size_t nl, const double *bounds, size_t nbounds,
-			     const uint64_t *buckets, uint64_t sum_ns)
+			     const struct expo_label *l, size_t nl, const double *bounds,
+			     size_t nbounds, const uint64_t *buckets, uint64_t sum_ns,
+			     struct strbuf *scratch)
 {
 	uint64_t cum = 0, count = bucket_total(buckets, nbounds);
-	char le[EXPO_NUMBER_MAX];
-	size_t i, le_at = 0;
+	char le[EXPO_NUMBER_MAX + 8], num[EXPO_NUMBER_MAX];
+	size_t i, le_at = 0, after_off, both_off;
 
 	while (le_at < nl && strcmp(l[le_at].name, "le"))
 		le_at++;
 	if (le_at == nl)
 		return;
-
-	l[le_at] = (struct expo_label){.name = "le", .value = le};
-	for (i = 0; i < nbounds; i++) {
-		cum += buckets[i];
-		l[le_at].max = expo__format_double(le, sizeof(le), bounds[i]);
-		u64_sample(sb, ns, name, "_bucket", l, nl, cum);
+	/* scratch: `before,` NUL `,after` NUL `before,after` (for _count and _sum) NUL */
+	strbuf__reset(scratch);
+	expo__labels(scratch, l, le_at);
+	strbuf__append(scratch, le_at ? "," : "", le_at ? 2 : 1);
+	after_off = scratch->len;
+	strbuf__append(scratch, ",", le_at + 1 < nl ? 1 : 0);
+	expo__labels(scratch, l + le_at + 1, nl - le_at - 1);
+	strbuf__append(scratch, "", 1);
+	both_off = scratch->len;
+	expo__labels(scratch, l, le_at);
+	strbuf__append(scratch, ",", le_at && le_at + 1 < nl ? 1 : 0);
+	expo__labels(scratch, l + le_at + 1, nl - le_at - 1);
+	if (scratch->err) {
+		sb->err = scratch->err;
+		return;
 	}
-	l[le_at] = (struct expo_label)CONST_LBL("le", "+Inf");
-	u64_sample(sb, ns, name, "_bucket", l, nl, count);
-	/* _count and _sum carry the other labels only: drop `le` from the list. */
-	memmove(&l[le_at], &l[le_at + 1], (nl - le_at - 1) * sizeof(*l));
-	u64_sample(sb, ns, name, "_count", l, nl - 1, count);
-	dbl_sample(sb, ns, name, "_sum", l, nl - 1, (double)sum_ns / 1e9);
+	for (i = 0; i <= nbounds; i++) {
+		cum += i < nbounds ? buckets[i] : 0;
+		strcpy(le, "le=\"");
+		if (i < nbounds)
+			expo__format_double(le + 4, EXPO_NUMBER_MAX, bounds[i]);
+		else
+			strcpy(le + 4, "+Inf");
+		strcat(le, "\"");
+		expo__format_u64(num, sizeof(num), i < nbounds ? cum : count);
+		expo__sample_text(sb, ns, name, "_bucket", scratch->buf, le,
+				  scratch->buf + after_off, num);
+	}
+	expo__format_u64(num, sizeof(num), count);
+	expo__sample_text(sb, ns, name, "_count", scratch->buf + both_off, "", "", num);
+	expo__format_double(num, sizeof(num), (double)sum_ns / 1e9);
+	expo__sample_text(sb, ns, name, "_sum", scratch->buf + both_off, "", "", num);
 }
 
 static void render_duration_group(struct strbuf *sb, const struct snapshot *snap,
 				  const struct render_opts *o, const struct ccproxy_req_key *k,
-				  const uint64_t *buckets, uint64_t sum_ns)
+				  const uint64_t *buckets, uint64_t sum_ns, struct strbuf *scratch)
 {
 	bool of = k->flags & CCPROXY_KEY_OVERFLOW;
 	char pid[16];
@@ -202,7 +225,7 @@ static void render_duration_group(struct strbuf *sb, const struct snapshot *snap
 	size_t n = add_proc_labels(snap, o, k->tgid, l, 4, pid, sizeof(pid));
 
 	histogram_series(sb, o->namespace_, "response_duration_seconds", l, n, o->buckets,
-			 o->nbuckets, buckets, sum_ns);
+			 o->nbuckets, buckets, sum_ns, scratch);
 }
 
 static int render_durations(const struct snapshot *snap, const struct render_opts *o,
@@ -210,6 +233,7 @@ static int render_durations(const struct snapshot *snap, const struct render_opt
 {
 	const struct snap_request **idx;
 	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1], sum_ns = 0;
+	struct strbuf scratch = STRBUF_INIT;
 	size_t i, j, n = 0;
 
 	expo__family(sb, o->namespace_, "response_duration_seconds", "Response time in seconds",
@@ -231,9 +255,10 @@ static int render_durations(const struct snapshot *snap, const struct render_opt
 			buckets[j] += idx[i]->val.buckets[j];
 		sum_ns += idx[i]->val.dur_sum_ns;
 		if (i + 1 == n || cmp_hist_key(&idx[i], &idx[i + 1]))
-			render_duration_group(sb, snap, o, &idx[i]->key, buckets, sum_ns);
+			render_duration_group(sb, snap, o, &idx[i]->key, buckets, sum_ns, &scratch);
 	}
 	free(idx);
+	strbuf__free(&scratch);
 	return 0;
 }
 
@@ -349,6 +374,7 @@ static void render_info_up(const struct snapshot *snap, const char *ns, struct s
 static void render_pool(const struct snapshot *snap, const char *ns, struct strbuf *sb)
 {
 	const uint64_t *c = snap->pool.counters;
+	struct strbuf scratch = STRBUF_INIT;
 	struct expo_label le[1];
 
 	render_gauge(sb, ns, "pool_clients_total", "Total number of clients in the pool",
@@ -374,7 +400,9 @@ static void render_pool(const struct snapshot *snap, const char *ns, struct strb
 		     "Time taken to acquire a client from the pool", "histogram");
 	le[0] = (struct expo_label){.name = "le"};
 	histogram_series(sb, ns, "pool_acquisition_duration_seconds", le, 1, pool_bounds,
-			 CCPROXY_POOL_BUCKETS, snap->pool.buckets, snap->pool.wait_sum_ns);
+			 CCPROXY_POOL_BUCKETS, snap->pool.buckets, snap->pool.wait_sum_ns,
+			 &scratch);
+	strbuf__free(&scratch);
 }
 
 int render__families(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb)

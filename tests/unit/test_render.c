@@ -1113,3 +1113,33 @@ Test(render, promtool_check_metrics)
 		cr_expect_str_eq(line, accepted, "promtool: %s", line);
 	free(report);
 }
+
+/* pid and container_id join the labels in name order, histograms included. */
+Test(render, per_process_labels_sorted_in)
+{
+	const struct render_opts o = {.namespace_ = "ccproxy",
+				      .buckets = default_buckets,
+				      .nbuckets = 10,
+				      .per_process = true};
+	struct snap_request *r = add_request(200, "POST", "/x", "m", "s");
+
+	r->key.tgid = 42;
+	r->val.requests = 1;
+	r->val.buckets[0] = 1;
+	r->val.dur_sum_ns = 5000000;
+	cr_assert_eq(snapshot__add_proc(&snap, 42, "c0ffee"), 0);
+	cr_assert_eq(render__families(&snap, &o, &sb), 0);
+	cr_expect(strstr(sb.buf, "ccproxy_requests_total{container_id=\"c0ffee\",endpoint=\"/x\","
+				 "method=\"POST\",model=\"m\",pid=\"42\",service_type=\"s\","
+				 "status=\"200\"} 1.0\n") != NULL,
+		  "%s", sb.buf);
+	cr_expect(strstr(sb.buf, "ccproxy_response_duration_seconds_bucket{container_id=\"c0ffee\","
+				 "endpoint=\"/x\",le=\"0.01\",model=\"m\",pid=\"42\","
+				 "service_type=\"s\"} 1.0\n") != NULL,
+		  "%s", sb.buf);
+	cr_expect(strstr(sb.buf,
+			 "ccproxy_response_duration_seconds_sum{container_id=\"c0ffee\","
+			 "endpoint=\"/x\",model=\"m\",pid=\"42\",service_type=\"s\"} 0.005\n") !=
+			  NULL,
+		  "%s", sb.buf);
+}
