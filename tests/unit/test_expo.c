@@ -589,3 +589,26 @@ Test(expo, render_10k_samples)
 	}
 	cr_expect_eq(lines, 10000);
 }
+
+Test(expo, labels_text_and_sample_text)
+{
+	const struct expo_label l[] = {
+		{.name = "a", .value = "x\"y", .max = SIZE_MAX},
+		{.name = "b", .value = "", .max = SIZE_MAX, .fallback = "unknown"},
+	};
+	struct strbuf sb = STRBUF_INIT;
+
+	cr_assert_eq(expo__labels(&sb, l, 2), 0);
+	cr_expect_str_eq(sb.buf, "a=\"x\\\"y\",b=\"unknown\"");
+	strbuf__reset(&sb);
+	cr_assert_eq(expo__labels(&sb, l, 0), 0);
+	cr_expect_eq(sb.len, 0);
+	cr_assert_eq(expo__sample_text(&sb, "ns", "h", "_bucket", "a=\"1\",", "le=\"+Inf\"",
+				       ",b=\"2\"", "3.0"),
+		     0);
+	cr_expect_str_eq(sb.buf, "ns_h_bucket{a=\"1\",le=\"+Inf\",b=\"2\"} 3.0\n");
+	strbuf__reset(&sb);
+	cr_assert_eq(expo__sample_text(&sb, NULL, "c", NULL, "", "", "", "0.0"), 0);
+	cr_expect_str_eq(sb.buf, "c 0.0\n");
+	strbuf__free(&sb);
+}
