@@ -42,10 +42,22 @@ int privs__drop(bool discovering)
 
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
-	/* The bounding set first: dropping from it takes CAP_SETPCAP, which capset removes. */
+	perm = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+	/* Granted CAP_SYS_ADMIN but not CAP_BPF (a pre-5.8 style deployment): it is what lets
+	 * older kernels' bpf() read the maps, so it stays instead. */
+	if (!(perm & 1ULL << CAP_BPF))
+		keep |= 1ULL << CAP_SYS_ADMIN;
+	/*
+	 * The bounding set first: dropping from it takes CAP_SETPCAP, which capset removes. A
+	 * deployment that grants only the needed capabilities has no CAP_SETPCAP (EPERM): its
+	 * bounding set is already narrow, and no_new_privs keeps it from growing.
+	 */
 	for (cap = 0; cap <= last && cap < 64; cap++) {
-		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
-		    errno != EINVAL)
+		if (keep & (1ULL << cap) || !prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+			continue;
+		if (errno == EPERM)
+			break;
+		if (errno != EINVAL)
 			return -errno;
 	}
 	eff = ((uint64_t)data[1].effective << 32 | data[0].effective) & keep;
