@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -287,6 +288,9 @@ int exporter__scrape(struct exporter *ex, struct strbuf *out)
 	if (!err)
 		err = render__self(&snap, seconds_since(&t0), out);
 	snapshot__free(&snap);
+	/* The scrape's allocations are freed, but the heap of the HTTP thread that made them
+	 * keeps its pages until trimmed: with 10k series, ~10 MiB that idle would hold. */
+	malloc_trim(0);
 	return err;
 }
 
