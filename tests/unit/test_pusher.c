@@ -130,7 +130,7 @@ Test(pusher_sched, threshold_one_opens_on_first_failure)
 
 static atomic_int renders;
 
-static int render_stub(void *ctx, struct strbuf *out)
+static int render_fixed_body(void *ctx, struct strbuf *out)
 {
 	(void)ctx;
 	atomic_fetch_add(&renders, 1);
@@ -180,7 +180,7 @@ Test(pusher, missing_password_file)
 	snprintf(cfg.pushgateway_password_file, sizeof(cfg.pushgateway_password_file),
 		 "/nonexistent/pw");
 	errno = 0;
-	cr_expect_null(pusher__new(&cfg, render_stub, NULL, why, sizeof(why)));
+	cr_expect_null(pusher__new(&cfg, render_fixed_body, NULL, why, sizeof(why)));
 	cr_expect_eq(errno, ENOENT);
 	cr_expect(strstr(why, "--pushgateway-password-file /nonexistent/pw"), "%s", why);
 }
@@ -194,7 +194,7 @@ Test(pusher, failing_gateway_opens_the_breaker, .timeout = 30)
 	int i;
 
 	push_config(&cfg);
-	p = pusher__new(&cfg, render_stub, NULL, why, sizeof(why));
+	p = pusher__new(&cfg, render_fixed_body, NULL, why, sizeof(why));
 	cr_assert_not_null(p, "%s", why);
 	cr_assert_eq(pusher__render_self(p, &sb), 0);
 	cr_expect_eq(sample(sb.buf, "ccproxy_exporter_push_attempts_total "), 0);
