@@ -16,6 +16,7 @@
 #include "fire.h"
 #include "mix.h"
 #include "opts.h"
+#include "outfile.h"
 #include "tally.h"
 #include "truth.h"
 
@@ -43,24 +44,15 @@ static int main__wait_attach(double seconds, int only)
 	return 0;
 }
 
-/* Written through a rename so that a reader never sees a partial pid. */
+static void main__print_pid(FILE *f, const void *ctx)
+{
+	(void)ctx;
+	fprintf(f, "%d\n", (int)getpid());
+}
+
 static int main__write_ready(const char *path)
 {
-	char tmp[4096];
-	FILE *f;
-	int err = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", (int)getpid());
-	if (fclose(f))
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	return err;
+	return outfile__write(path, main__print_pid, NULL);
 }
 
 /* Splits the worker budget, runs the workers, merges their tallies into t. */

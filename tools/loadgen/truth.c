@@ -13,6 +13,7 @@
 
 #include "fire.h"
 #include "tally.h"
+#include "outfile.h"
 #include "truth.h"
 
 #define NS "ccproxy"
@@ -433,28 +434,25 @@ static void truth__print(FILE *f, const struct truth__rows *r, const struct lg_t
 	fprintf(f, " ]}\n");
 }
 
+struct truth__save_ctx {
+	const struct truth__rows *r;
+	const struct lg_tally *t;
+	const struct truth_meta *m;
+};
+
+static void truth__print_ctx(FILE *f, const void *ctx)
+{
+	const struct truth__save_ctx *c = ctx;
+
+	truth__print(f, c->r, c->t, c->m);
+}
+
 static int truth__save(const char *path, const struct truth__rows *r, const struct lg_tally *t,
 		       const struct truth_meta *m)
 {
-	char tmp[4096];
-	FILE *f;
-	int err = 0;
+	const struct truth__save_ctx ctx = {r, t, m};
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	truth__print(f, r, t, m);
-	if (ferror(f))
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return outfile__write(path, truth__print_ctx, &ctx);
 }
 
 int truth__write(const char *path, const struct lg_tally *t, const struct truth_meta *meta)
