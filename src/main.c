@@ -127,8 +127,7 @@ static int load_web_config(const struct config *cfg, struct webconfig *web)
 static const char *load_hint(int err, const struct config *cfg)
 {
 	if (err == EPERM || err == EACCES)
-		return " (needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
-		       "CAP_DAC_READ_SEARCH)";
+		return " (needs root, or CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
 	if (cfg->bpf_pin_path[0] && err == EEXIST)
 		return " (the maps pinned in --bpf-pin-path were written with other histogram "
 		       "buckets"
@@ -149,7 +148,8 @@ static const char *attach_reason(int err)
 		return "no ccproxy probes in the process (is the probe module loaded?)";
 	case EACCES:
 	case EPERM:
-		return "permission denied (needs root, or CAP_SYS_PTRACE and CAP_PERFMON)";
+		return "permission denied (needs root, or CAP_SYS_ADMIN, CAP_SYS_PTRACE and "
+		       "CAP_DAC_READ_SEARCH)";
 	default:
 		return strerror(err);
 	}

@@ -59,6 +59,7 @@ struct object *objects__scan(struct objects *o, pid_t pid, const struct proc_map
 	struct object *obj = objects__find(o, m->dev, m->ino);
 	char path[4096 + 64];
 	uint32_t mask = 0;
+	int err;
 
 	if (obj)
 		return obj;
@@ -67,8 +68,13 @@ struct object *objects__scan(struct objects *o, pid_t pid, const struct proc_map
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	/* Unreadable or not ELF: remembered as a file without probes. */
-	probe_notes__scan_file(path, &mask);
+	/* Not allowed to read it: said, and not remembered, so that it is tried again. Other
+	 * failures (not ELF, malformed) are remembered as a file without probes. */
+	err = probe_notes__scan_file(path, &mask);
+	if (err == -EACCES || err == -EPERM) {
+		errno = -err;
+		return NULL;
+	}
 	obj = objects__add(o, m->dev, m->ino);
 	if (obj)
 		obj->probes = mask;
