@@ -214,3 +214,31 @@ def test_discovery_keeps_what_attaching_needs(procs):
                                 CAP_BPF))
     for caps in thread_caps(ex.proc.pid):
         assert dict(caps)["CapEff"] == keep and dict(caps)["CapBnd"] == keep
+
+
+def test_permission_denied(procs):
+    """Without CAP_DAC_READ_SEARCH the exporter cannot open a binary in another user's private
+    directory: it says so, instead of claiming the process has no probes."""
+    require_root()
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    private = tempfile.mkdtemp(prefix="ccproxy-private-", dir="/tmp")
+    try:
+        binary = os.path.join(private, "lgpriv")
+        shutil.copy(LOADGEN, binary)
+        for p in (private, binary):
+            os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        lg = procs.start(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                          "--clear-groups", binary, "--events", "100", "--linger",
+                          "--wait-attach", "30"])
+        wait_until(lambda: os.path.exists(f"/proc/{lg.pid}/exe") and
+                   os.readlink(f"/proc/{lg.pid}/exe") == binary, what="the load generator")
+        r = subprocess.run(["setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+                            "--bounding-set=-all,+sys_admin,+sys_ptrace", str(EXPORTER),
+                            "--pid", str(lg.pid), "--web.listen-address",
+                            f"127.0.0.1:{free_port()}"], capture_output=True, timeout=60)
+        assert r.returncode == 1 and b"permission denied" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
