@@ -30,6 +30,8 @@ class HookEvent(str, Enum):
     PROVIDER_STREAM_CHUNK = "provider.stream.chunk"
     PROVIDER_STREAM_END = "provider.stream.end"
     HTTP_REQUEST = "http.request"
+    HTTP_RESPONSE = "http.response"
+    HTTP_ERROR = "http.error"
     CUSTOM_EVENT = "custom.event"
 
 

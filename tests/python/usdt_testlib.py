@@ -1,23 +1,26 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Helpers of the pure-Python tests: the adapter loaded from python/ by path (no C extension)
-and a recording stand-in for the probe module."""
-import importlib.util
+"""Helpers of the pure-Python tests: the package's pure modules loaded from python/ without
+running its __init__ (which needs the C extension), and a recording stand-in for the probe
+module."""
+import importlib
 import pathlib
 import sys
+import types
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+def _pure_package():
+    pkg = types.ModuleType("ccproxy_usdt")
+    pkg.__path__ = [str(ROOT / "python/ccproxy_usdt")]
+    sys.modules.setdefault("ccproxy_usdt", pkg)
 
 
-plugin = _load("ccproxy_plugin", ROOT / "python/ccproxy_usdt/ccproxy_plugin.py")
+_pure_package()
+plugin = importlib.import_module("ccproxy_usdt.hook")
+usage = importlib.import_module("ccproxy_usdt.usage")
+pool = importlib.import_module("ccproxy_usdt.pool")
 
 
 class Recorder:

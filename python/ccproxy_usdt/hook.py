@@ -3,22 +3,30 @@
 
 ccproxy's hook system calls ``await hook(context)`` for each event in ``hook.events``; the
 context carries ``event, timestamp, data, metadata, request, response, provider, plugin,
-error``. UsdtMetricsHook maps the request.* and provider.* events to probes:
+error``. UsdtMetricsHook maps the request.*, provider.* and http.response events to probes:
 
 ================================  ===========================  =============================
 event                             probe                        what it reads
 ================================  ===========================  =============================
-request.started                   request_start                request_id, method, endpoint,
-                                                               model, service_type
+request.started                   request_start                request_id, method, endpoint
 request.completed                 request_complete             + status, duration, usage, cost
 request.failed                    request_fail                 + error (class name)
 provider.request.prepared/.sent   provider_request_sent        request_id, model, provider
 provider.response.received        provider_response_received   + status_code
+http.response from the provider   provider_response_received   + status_code
+http.response to the client       (none: remembered)           usage and model of the body
 provider.error                    provider_error               error -> "provider_<Class>"
 provider.stream.start             provider_stream_start
 provider.stream.chunk             provider_stream_chunk        chunk size in bytes
 provider.stream.end               provider_stream_end          usage_metrics (tokens, cost)
 ================================  ===========================  =============================
+
+What ccproxy 0.2.10 really sends (docs/ccproxy.md): the model and the provider are only known
+from provider.request.prepared (body["model"], context.provider), and usage only from the body
+of the response the client got (http.response). So the hook remembers, per request id, the
+model and provider of the upstream request and the usage of the client response, and uses
+them at request.completed and for the provider.* probes of that request (whose
+context.provider is unreliable in 0.2.10). Entries are dropped at completion and bounded.
 
 Where values come from (first found wins):
 
@@ -27,16 +35,20 @@ Where values come from (first found wins):
 - method: data["method"], request.method. endpoint: data["endpoint"], data["path"],
   data["url"], request.url.path -- always reduced to the route path (no scheme, host, query
   string or fragment), which bounds the label's cardinality unlike the Python plugin.
-- model, service_type: data, then metadata; service_type falls back to context.provider.
+- model: data, the upstream request remembered, metadata. service_type: the provider of the
+  upstream request remembered ("-" spelled "_", as ccproxy names its provider plugins), data,
+  metadata, context.provider.
 - status: data["response_status"], data["status_code"], data["status"], response.status_code.
 - duration: data["duration"] (s) or data["duration_ms"]; absent: the tracer measures the time
   since request_start itself.
 - usage: data["usage"] (Anthropic names: input_tokens, output_tokens,
   cache_read_input_tokens, cache_creation_input_tokens; OpenAI prompt_tokens and
   completion_tokens also read), else metadata (tokens_input, tokens_output,
-  cache_read_tokens, cache_write_tokens); cost: data["cost_usd"], metadata["cost_usd"],
-  USD as float, passed as round(usd * 1e9) nano-USD. provider.stream.end reads
-  data["usage_metrics"] (same keys, plus cost_usd and model).
+  cache_read_tokens, cache_write_tokens), else the client response body remembered
+  (ccproxy_usdt.usage). cost: data["cost_usd"], metadata["cost_usd"], else ``pricer(model,
+  usage)`` when one is set (the plugin sets ccproxy's pricing service), USD as float, passed
+  as round(usd * 1e9) nano-USD. provider.stream.end reads data["usage_metrics"] (same keys,
+  plus cost_usd and model).
 - Usage is reported once per request (probes.h): a streamed request (data or metadata
   "streaming" true, or one whose provider.stream.end carried usage) reports it at
   provider.stream.end; request.completed then reports none.
@@ -45,9 +57,10 @@ The hook never raises into the proxy: a malformed context is counted in ``self.d
 While no tracer is attached a call costs one enabled_mask() check (plus, for stream ends,
 remembering that the request was streamed).
 
-Pool metrics have no hook event in ccproxy: a client pool calls the PoolProbes methods. Info
-and pool gauges are states, not events, and a tracer may attach at any time: call
+Info and pool gauges are states, not events, and a tracer may attach at any time: call
 ``hook.announce()`` periodically (every second or so) so a newly attached exporter learns them.
+The ccproxy plugin (ccproxy_usdt.plugin) does both and feeds the pool probes
+(ccproxy_usdt.pool); PoolProbes serves other proxies with a client pool of their own.
 """
 from __future__ import annotations
 
@@ -55,6 +68,8 @@ import math
 import time
 from typing import Any, Iterable
 from urllib.parse import urlsplit
+
+from .usage import usage_from_body
 
 EVENT_NAMES = (
     "request.started",
@@ -67,6 +82,7 @@ EVENT_NAMES = (
     "provider.stream.start",
     "provider.stream.chunk",
     "provider.stream.end",
+    "http.response",
 )
 
 # The probe ABI order (probes.h CCPROXY_PROBES): bit i of enabled_mask() is PROBES[i]. Kept
@@ -99,9 +115,11 @@ _TOKEN_KEYS = (
      ("cache_write_tokens",)),
 )
 
-# Remembered streamed request ids are forgotten at completion; this bounds a leak when a
-# proxy never completes some of them.
-_STREAMED_MAX = 65536
+# Per-request state is forgotten at completion; this bounds a leak when a proxy never
+# completes some requests.
+_REQUESTS_MAX = 65536
+_ANY_REQUEST_PROBE = (_B_START | _B_COMPLETE | _B_FAIL | _B_SENT | _B_RECEIVED | _B_PERROR
+                      | _B_SSTART | _B_SCHUNK | _B_SEND)
 
 
 def route_path(value: Any) -> str:
@@ -197,23 +215,45 @@ def _event_name(event: Any) -> str:
     return getattr(event, "value", event)
 
 
+class _Request:
+    """What the hook learnt of one request before its completion."""
+
+    __slots__ = ("model", "service", "usage", "streamed")
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.service: Any = None
+        self.usage: dict | None = None
+        self.streamed = False
+
+
+def service_name(provider: Any) -> Any:
+    """ccproxy's provider name as its plugins spell it ("claude-api" -> "claude_api")."""
+    name = _text(provider)
+    return name.replace("-", "_") if isinstance(name, str) else name
+
+
 class UsdtMetricsHook:
     """ccproxy Hook: fires ccproxy USDT probes at request and provider events."""
 
     name = "usdt_metrics"
-    priority = 700  # ccproxy's HookLayer.OBSERVATION, as the metrics plugin
+    # After ccproxy's own observation hooks (700), which complete provider.stream.end's
+    # usage_metrics where they can.
+    priority = 750
 
     def __init__(self, version: str | None = None, hook_event: Any = None,
-                 probes: Any = None) -> None:
+                 probes: Any = None, pricer: Any = None) -> None:
         """version: announced by the info probe. hook_event: ccproxy's HookEvent enum, to
         list ``events`` as its members (default: the event names as str). probes: the probe
-        module (tests pass a recorder)."""
+        module (tests pass a recorder). pricer: ``pricer(model, usage_kwargs) -> USD or
+        None`` for requests whose cost ccproxy does not report."""
         self.version = version
         self.probes = probes if probes is not None else _default_probes()
         self.events = [hook_event(n) for n in EVENT_NAMES] if hook_event else list(EVENT_NAMES)
-        self.pool: PoolProbes | None = None
+        self.pool: Any = None
+        self.pricer = pricer
         self.dropped = 0
-        self._streamed: set = set()
+        self._requests: dict = {}
         self._handlers = {
             "request.started": self._request_started,
             "request.completed": self._request_completed,
@@ -221,6 +261,7 @@ class UsdtMetricsHook:
             "provider.request.prepared": self._provider_request,
             "provider.request.sent": self._provider_request,
             "provider.response.received": self._provider_response,
+            "http.response": self._http_response,
             "provider.error": self._provider_error,
             "provider.stream.start": self._stream_start,
             "provider.stream.chunk": self._stream_chunk,
@@ -233,11 +274,10 @@ class UsdtMetricsHook:
     def handle(self, context: Any) -> None:
         """Synchronous entry point, usable where awaiting is impossible (a generator being
         closed by a client disconnect)."""
-        handler = self._handlers.get(_event_name(context.event))
-        if handler is None:
-            return
         try:
-            handler(context, self.probes.enabled_mask())
+            handler = self._handlers.get(_event_name(context.event))
+            if handler is not None:
+                handler(context, self.probes.enabled_mask())
         except Exception:  # a metrics hook must never fail a request
             self.dropped += 1
 
@@ -250,6 +290,16 @@ class UsdtMetricsHook:
                 self.pool.refresh()
         except Exception:
             self.dropped += 1
+
+    # -- per-request state -------------------------------------------------------------
+
+    def _request(self, rid: Any) -> _Request:
+        req = self._requests.get(rid)
+        if req is None:
+            if len(self._requests) >= _REQUESTS_MAX:
+                self._requests.clear()
+            req = self._requests[rid] = _Request()
+        return req
 
     # -- field extraction --------------------------------------------------------------
 
@@ -265,16 +315,20 @@ class UsdtMetricsHook:
         return str(rid)
 
     @staticmethod
-    def _labels(ctx: Any) -> dict:
-        data, meta, req = ctx.data or {}, ctx.metadata or {}, ctx.request
-        method = data.get("method") or getattr(req, "method", None)
+    def _labels(ctx: Any, req: _Request | None = None) -> dict:
+        data, meta, r = ctx.data or {}, ctx.metadata or {}, ctx.request
+        method = data.get("method") or getattr(r, "method", None)
         endpoint = _first(data, ("endpoint", "path", "url"))
-        if endpoint is None and req is not None:
-            endpoint = getattr(req, "url", None)
+        if endpoint is None and r is not None:
+            endpoint = getattr(r, "url", None)
         model = _first(data, ("model",))
+        if model is None and req is not None:
+            model = req.model
         if model is None:
             model = _first(meta, ("model",))
-        service = _first(data, ("service_type",))
+        service = req.service if req is not None else None
+        if service is None:
+            service = _first(data, ("service_type",))
         if service is None:
             service = _first(meta, ("service_type",))
         if service is None:
@@ -286,15 +340,19 @@ class UsdtMetricsHook:
             "service_type": _text(service),
         }
 
-    @staticmethod
-    def _provider_labels(ctx: Any, usage: Any = None) -> dict:
+    def _provider_labels(self, ctx: Any, usage: Any = None) -> dict:
         data, meta = ctx.data or {}, ctx.metadata or {}
+        req = self._requests.get(self._rid(ctx))
         model = _first(data, ("model",))
         if model is None:
             model = _first(usage, ("model",))
+        if model is None and req is not None:
+            model = req.model
         if model is None:
             model = _first(meta, ("model",))
-        service = ctx.provider or _first(data, ("provider", "service_type"))
+        service = req.service if req is not None and req.service is not None else None
+        if service is None:
+            service = service_name(ctx.provider or _first(data, ("provider", "service_type")))
         return {"model": _text(model), "service_type": _text(service)}
 
     @staticmethod
@@ -315,6 +373,22 @@ class UsdtMetricsHook:
             v = _first(ctx.metadata, ("streaming", "stream"))
         return v is True
 
+    def _usage(self, ctx: Any, req: _Request | None, labels: dict) -> dict:
+        """Probe keywords for the usage and cost of a completed, unstreamed request."""
+        data = ctx.data or {}
+        reported = data.get("usage")
+        if not reported and req is not None and req.usage:
+            reported = req.usage
+        usage = usage_kwargs(reported, ctx.metadata)
+        cost = _first(data, ("cost_usd",))
+        if cost is None:
+            cost = _first(ctx.metadata, ("cost_usd",))
+        if cost is not None:
+            usage["cost_nusd"] = usd_to_nusd(cost)
+        elif self.pricer is not None and labels["model"]:
+            usage["cost_nusd"] = usd_to_nusd(self.pricer(labels["model"], usage))
+        return usage
+
     # -- handlers ----------------------------------------------------------------------
 
     def _request_started(self, ctx: Any, mask: int) -> None:
@@ -323,33 +397,41 @@ class UsdtMetricsHook:
 
     def _request_completed(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
-        streamed = rid in self._streamed
-        if streamed:
-            self._streamed.discard(rid)
+        req = self._requests.pop(rid, None)
         if not mask & _B_COMPLETE:
             return
         data = ctx.data or {}
         dur = data.get("duration")
         duration_ns = seconds_to_ns(dur) if dur is not None else \
             seconds_to_ns(_first(data, ("duration_ms",)) or 0) // 1000
+        labels = self._labels(ctx, req)
         usage = {}
-        if not streamed and not self._streaming(ctx):
-            usage = usage_kwargs(data.get("usage"), ctx.metadata)
-            cost = data.get("cost_usd")
-            if cost is not None:
-                usage["cost_nusd"] = usd_to_nusd(cost)
+        if not (req is not None and req.streamed) and not self._streaming(ctx):
+            usage = self._usage(ctx, req, labels)
         self.probes.request_complete(rid, self._status(ctx), duration_ns=duration_ns,
-                                     **self._labels(ctx), **usage)
+                                     **labels, **usage)
 
     def _request_failed(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
-        self._streamed.discard(rid)
+        req = self._requests.pop(rid, None)
         if mask & _B_FAIL:
             err = ctx.error
             error_type = type(err).__name__ if err is not None else "unknown"
-            self.probes.request_fail(rid, error_type, **self._labels(ctx))
+            self.probes.request_fail(rid, error_type, **self._labels(ctx, req))
 
     def _provider_request(self, ctx: Any, mask: int) -> None:
+        if not mask & _ANY_REQUEST_PROBE:
+            return
+        data = ctx.data or {}
+        body = data.get("body")
+        req = self._request(self._rid(ctx))
+        model = _first(data, ("model",))
+        if model is None:
+            model = _first(body, ("model",))
+        if model is not None:
+            req.model = _text(model)
+        if ctx.provider:
+            req.service = service_name(ctx.provider)
         if mask & _B_SENT:
             self.probes.provider_request_sent(self._rid(ctx), **self._provider_labels(ctx))
 
@@ -357,6 +439,18 @@ class UsdtMetricsHook:
         if mask & _B_RECEIVED:
             self.probes.provider_response_received(self._rid(ctx), self._status(ctx),
                                                    **self._provider_labels(ctx))
+
+    def _http_response(self, ctx: Any, mask: int) -> None:
+        data = ctx.data or {}
+        if data.get("is_provider_response"):
+            self._provider_response(ctx, mask)
+        elif data.get("is_client_response") and mask & _B_COMPLETE:
+            found = usage_from_body(data.get("response_body"))
+            if found:
+                req = self._request(self._rid(ctx))
+                if req.model is None:
+                    req.model = found.get("model")
+                req.usage = found
 
     def _provider_error(self, ctx: Any, mask: int) -> None:
         if mask & _B_PERROR:
@@ -385,9 +479,7 @@ class UsdtMetricsHook:
         usage = _first(ctx.data, ("usage_metrics", "usage"))
         if usage:
             # Remembered even while detached: request.completed must not report it again.
-            if len(self._streamed) >= _STREAMED_MAX:
-                self._streamed.clear()
-            self._streamed.add(rid)
+            self._request(rid).streamed = True
         if mask & _B_SEND:
             kw = usage_kwargs(usage) if usage else {}
             self.probes.provider_stream_end(rid, **self._provider_labels(ctx, usage), **kw)

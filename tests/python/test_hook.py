@@ -83,7 +83,7 @@ def test_streamed_usage_reported_once(rec):
                   "cost_nusd": 500_000_000}
     assert n2 == "request_complete"
     assert not any(k.endswith("_tokens") or k == "cost_nusd" for k in k2)
-    assert h._streamed == set()
+    assert h._requests == {}
 
 
 def test_streaming_flag_suppresses_usage_at_completion(rec):

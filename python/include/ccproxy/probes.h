@@ -1,0 +1,1 @@
+../../../include/ccproxy/probes.h
