@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Fake LLM upstream: Anthropic-style POST /v1/messages and OpenAI-style POST
-/v1/chat/completions, streaming (SSE) or not, with realistic usage blocks.
+/v1/chat/completions, streaming (SSE) or not, with realistic usage blocks. Nothing of it
+leaves loopback; ccproxy's claude_api provider is pointed at it with its base_url setting.
 
-Behaviour is chosen per request by headers (or by the model name, for clients that cannot
-set headers):
+Behaviour is chosen per request by headers, or, for clients behind a proxy that does not
+forward them, by a directive anywhere in the messages' text, "[fake key=value ...]" with the
+same keys (usage=1,2,3,4 latency_ms=5 status=429 chunks=4 chunk_delay_ms=5 fail=reset):
   x-fake-usage: "in,out,cache_read,cache_write"   usage to report (default: derived from the
                                                   request; OpenAI has no cache write: 0)
   x-fake-latency-ms: N                            wait before answering
@@ -11,7 +13,10 @@ set headers):
   x-fake-chunks: N, x-fake-chunk-delay-ms: N      shape of a stream
   x-fake-fail: "reset"                            drop the connection mid-stream
 Model names: "error-500" -> 500, "error-429" -> 429, "slow-*" -> 2 s latency.
-GET /health answers 200 ({"status": "ok"}).
+
+GET /health answers 200 ({"status": "ok"}). GET /model_prices.json serves the prices of
+pricing.py in LiteLLM's format (ccproxy's pricing plugin downloads it from its source_url).
+GET /stats: the requests answered, by status, and the TCP connections accepted.
 
 Run: python3 fake_upstream.py --port 18081
 """
@@ -19,7 +24,9 @@ import argparse
 import asyncio
 import hashlib
 import json
+import re
 import time
+from collections import Counter
 
 import uvicorn
 from starlette.applications import Starlette
@@ -27,9 +34,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from pricing import litellm_table
+
+STATS = {"status": Counter(), "peers": set()}
+_DIRECTIVE = re.compile(r"\[fake ([^\]]*)\]")
+
+
+def _text_of(body):
+    """All message text of a request, wherever the API puts it."""
+    parts = []
+    for m in body.get("messages") or []:
+        c = m.get("content") if isinstance(m, dict) else None
+        if isinstance(c, str):
+            parts.append(c)
+        elif isinstance(c, list):
+            parts.extend(b.get("text", "") for b in c if isinstance(b, dict))
+    return " ".join(parts)
+
+
+def _directives(request, body):
+    """x-fake-* headers, overridden by a "[fake k=v ...]" directive in the messages."""
+    h = {k[7:].replace("-", "_"): v for k, v in request.headers.items()
+         if k.startswith("x-fake-")}
+    for m in _DIRECTIVE.finditer(_text_of(body)):
+        for kv in m.group(1).split():
+            k, _, v = kv.partition("=")
+            h[k] = v
+    return h
+
 
 def _usage(req_headers, body):
-    h = req_headers.get("x-fake-usage")
+    h = req_headers.get("usage")
     if h:
         a = [int(x) for x in h.split(",")]
         return (a + [0, 0, 0, 0])[:4]
@@ -38,21 +73,21 @@ def _usage(req_headers, body):
 
 
 def _behaviour(request, body):
-    h = request.headers
+    h = _directives(request, body)
     model = str(body.get("model", ""))
-    status = int(h.get("x-fake-status", "0") or 0)
+    status = int(h.get("status", "0") or 0)
     if model.startswith("error-"):
         status = int(model[6:] or 500)
-    latency = float(h.get("x-fake-latency-ms", "0") or 0) / 1000
+    latency = float(h.get("latency_ms", "0") or 0) / 1000
     if model.startswith("slow-"):
         latency = max(latency, 2.0)
     return {
         "model": model,
         "status": status,
         "latency": latency,
-        "chunks": int(h.get("x-fake-chunks", "5") or 5),
-        "chunk_delay": float(h.get("x-fake-chunk-delay-ms", "5") or 5) / 1000,
-        "fail": h.get("x-fake-fail", ""),
+        "chunks": int(h.get("chunks", "5") or 5),
+        "chunk_delay": float(h.get("chunk_delay_ms", "5") or 5) / 1000,
+        "fail": h.get("fail", ""),
         "usage": _usage(h, body),
     }
 
@@ -148,11 +183,43 @@ async def health(request: Request):
     return JSONResponse({"status": "ok"})
 
 
+async def model_prices(request: Request):
+    return JSONResponse(litellm_table())
+
+
+async def stats(request: Request):
+    return JSONResponse({"status": {str(k): v for k, v in STATS["status"].items()},
+                         "requests": sum(STATS["status"].values()),
+                         "connections": len(STATS["peers"])})
+
+
+class Tally:
+    """ASGI middleware: counts the API requests answered and the client connections seen."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        STATS["peers"].add(tuple(scope.get("client") or ()))
+
+        async def counting_send(message):
+            if message["type"] == "http.response.start":
+                STATS["status"][message["status"]] += 1
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
 app = Starlette(routes=[
     Route("/v1/messages", messages, methods=["POST"]),
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/health", health, methods=["GET"]),
+    Route("/model_prices.json", model_prices, methods=["GET"]),
+    Route("/stats", stats, methods=["GET"]),
 ])
+app.add_middleware(Tally)
 
 
 def main():
