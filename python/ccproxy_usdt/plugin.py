@@ -93,17 +93,27 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
         logger.info("usdt_metrics_ready", pool=self.pool is not None,
                     announce_interval=self.config.announce_interval)
 
-    def _price(self, model: str, usage: dict) -> float | None:
-        """Cost of a request by ccproxy's pricing service, which may start after us; None
-        when there is none, it has no data, or it does not know the model."""
+    def _pricing_service(self) -> Any:
+        """ccproxy's pricing service. In 0.2.10 the pricing plugin never gets to register it
+        (its context has no plugin_registry), so it is also looked up on its runtime."""
         registry = self.context.get("plugin_registry") if self.context else None
         if registry is None and self.context:
             app = self.context.get("app")
             registry = getattr(getattr(app, "state", None), "plugin_registry", None)
-        service = registry.get_service("pricing") if registry is not None else None
-        if service is None:
+        if registry is None:
             return None
+        service = registry.get_service("pricing")
+        if service is None:
+            service = getattr(registry.get_runtime("pricing"), "service", None)
+        return service
+
+    def _price(self, model: str, usage: dict) -> float | None:
+        """Cost of a request by ccproxy's pricing service; None when there is none, it has no
+        data, or it does not know the model."""
         try:
+            service = self._pricing_service()
+            if service is None:
+                return None
             return float(service.calculate_cost_sync(
                 model_name=model,
                 input_tokens=usage.get("input_tokens", 0),
