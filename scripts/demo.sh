@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# The demo: fake upstream + demo proxy (Python, USDT probes) + light traffic + ccproxy_exporter
-# attached to the proxy by PID. Ctrl-C stops everything.
-#   DEMO_WORKERS=2 make demo        two proxy worker processes, both attached
+# The demo: the real ccproxy (ccproxy-api 0.2.10 from a pinned venv, with our usdt_metrics
+# plugin and its own metrics plugin), the fake Anthropic upstream it is pointed at, light
+# traffic, and ccproxy_exporter attached to ccproxy by PID. Nothing leaves loopback.
+# Ctrl-C stops everything.
+#   DEMO_WORKERS=2 make demo        two ccproxy worker processes, both attached
 #   DEMO_PORT, DEMO_UPSTREAM_PORT, DEMO_EXPORTER_ADDR, DEMO_RATE (requests/s) to change them.
 set -eu
 
@@ -20,7 +22,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 scripts/install-deps.sh
-make -s all python
+make -s all
+VENV=$(cd "$(scripts/ccproxy-venv.sh "$OUT/ccproxy-venv")" && pwd)
 
 RUN=$(mktemp -d /tmp/ccproxy-demo.XXXXXX)
 pids=""
@@ -44,7 +47,7 @@ wait_http() { # url what
 	until $PY -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$1" \
 		2>/dev/null; do
 		i=$((i + 1))
-		if [ $i -gt 100 ]; then
+		if [ $i -gt 300 ]; then
 			echo "demo: $2 did not come up; logs kept in $RUN" >&2
 			keep_logs=1
 			exit 1
@@ -53,20 +56,34 @@ wait_http() { # url what
 	done
 }
 
-$PY examples/demo-proxy/fake_upstream.py --port "$UPORT" >"$RUN/upstream.log" 2>&1 &
+$PY tools/fake-llm/fake_upstream.py --port "$UPORT" >"$RUN/upstream.log" 2>&1 &
 pids="$pids $!"
 wait_http "http://127.0.0.1:$UPORT/health" "the fake upstream"
 
-PYTHONPATH="$OUT/python" $PY examples/demo-proxy/demo_proxy.py --port "$PORT" \
-	--upstream "http://127.0.0.1:$UPORT" --workers "$WORKERS" --pid-dir "$RUN" \
-	>"$RUN/proxy.log" 2>&1 &
-pids="$pids $!"
-wait_http "http://127.0.0.1:$PORT/health" "the demo proxy"
+"$VENV/bin/python3" tools/fake-llm/ccproxy_home.py "$RUN" --port "$PORT" \
+	--upstream "http://127.0.0.1:$UPORT" --workers "$WORKERS" \
+	--plugin metrics --plugin usdt_metrics
+(cd "$RUN" && HOME="$RUN/home" exec "$VENV/bin/ccproxy" serve -c "$RUN/ccproxy.toml") \
+	>"$RUN/ccproxy.log" 2>&1 &
+ccproxy=$!
+pids="$pids $ccproxy"
+wait_http "http://127.0.0.1:$PORT/health" "ccproxy"
+
+# The processes that serve requests: ccproxy itself, or its uvicorn workers.
+workers() {
+	if [ "$WORKERS" -eq 1 ]; then
+		echo "$ccproxy"
+		return
+	fi
+	for p in $(pgrep -P "$ccproxy"); do
+		grep -q ccproxy_usdt/_usdt "/proc/$p/maps" 2>/dev/null && echo "$p"
+	done
+}
 i=0
-while [ "$(ls "$RUN" | grep -c '^proxy-.*\.pid$')" -lt "$WORKERS" ]; do
+while [ "$(workers | wc -l)" -lt "$WORKERS" ]; do
 	i=$((i + 1))
-	if [ $i -gt 100 ]; then
-		echo "demo: proxy workers did not start; see $RUN/proxy.log" >&2
+	if [ $i -gt 300 ]; then
+		echo "demo: ccproxy workers did not start; see $RUN/ccproxy.log" >&2
 		keep_logs=1
 		exit 1
 	fi
@@ -74,20 +91,21 @@ while [ "$(ls "$RUN" | grep -c '^proxy-.*\.pid$')" -lt "$WORKERS" ]; do
 done
 
 pidflags=""
-for f in "$RUN"/proxy-*.pid; do
-	pidflags="$pidflags --pid $(cat "$f")"
+for p in $(workers); do
+	pidflags="$pidflags --pid $p"
 done
 # shellcheck disable=SC2086
 "$OUT/ccproxy_exporter" $pidflags --web.listen-address "$ADDR" >"$RUN/exporter.log" 2>&1 &
 pids="$pids $!"
 wait_http "http://$ADDR/metrics/health" "the exporter"
 
-$PY examples/demo-proxy/traffic.py --url "http://127.0.0.1:$PORT" --rate "$RATE" \
+$PY tools/fake-llm/traffic.py --url "http://127.0.0.1:$PORT" --rate "$RATE" \
 	>"$RUN/traffic.log" 2>&1 &
 pids="$pids $!"
 
-echo "demo: proxy http://127.0.0.1:$PORT (workers:$pidflags), upstream http://127.0.0.1:$UPORT"
-echo "demo: open http://$ADDR/metrics   (logs in $RUN; Ctrl-C stops everything)"
+echo "demo: ccproxy http://127.0.0.1:$PORT (attached:$pidflags), upstream http://127.0.0.1:$UPORT"
+echo "demo: open http://$ADDR/metrics, or ccproxy's own http://127.0.0.1:$PORT/metrics"
+echo "demo: logs in $RUN; Ctrl-C stops everything"
 while :; do
 	sleep 1
 	for p in $pids; do

@@ -4,6 +4,7 @@
 Every process a test starts is killed at teardown; every wait has a deadline.
 """
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -47,7 +48,8 @@ def http_get(port, path="/metrics", headers=None, method="GET", timeout=5):
 
 
 class Procs:
-    """Starts processes and guarantees they are gone at teardown."""
+    """Starts processes and guarantees they are gone at teardown. A process started with
+    start_new_session=True takes its whole session with it (a server's worker processes)."""
 
     def __init__(self):
         self.procs = []
@@ -56,12 +58,18 @@ class Procs:
         kw.setdefault("stdout", subprocess.PIPE)
         kw.setdefault("stderr", subprocess.PIPE)
         p = subprocess.Popen([str(a) for a in argv], **kw)
+        p.own_session = kw.get("start_new_session", False)
         self.procs.append(p)
         return p
 
     def stop_all(self):
         for p in self.procs:
-            if p.poll() is None:
+            if p.own_session:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            elif p.poll() is None:
                 p.kill()
             try:
                 p.communicate(timeout=5)

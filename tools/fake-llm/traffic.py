@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Light random traffic for the demo proxy: both APIs, several models, streaming and not,
-some upstream errors and some clients that hang up mid-stream.
+"""Light random traffic for ccproxy in front of the fake upstream: its Anthropic and OpenAI
+routes of the claude_api provider, several models, streaming and not, some upstream errors
+(429, 500, 529), some streams the upstream drops and some clients that hang up mid-stream.
+The fake's behaviour rides in the message text ("[fake ...]", see fake_upstream.py), since
+ccproxy does not forward a client's own headers upstream.
 
 Run: python3 traffic.py --url http://127.0.0.1:18080 --rate 5 [--duration 60]
 """
@@ -11,46 +14,44 @@ import time
 
 import httpx
 
-MODELS = {
-    "/v1/messages": ["claude-sonnet-4", "claude-haiku-3.5", "claude-opus-4"],
-    "/v1/chat/completions": ["gpt-4o", "gpt-4o-mini"],
-}
+ROUTES = ("/claude/v1/messages", "/claude/v1/chat/completions")
+MODELS = ("claude-sonnet-4-20250514", "claude-3-5-haiku-20241022", "claude-opus-4-20250514")
 
 
-def body(path, model, stream):
-    msgs = [{"role": "user", "content": "Say hello " + "please " * random.randint(1, 20)}]
-    b = {"model": model, "messages": msgs, "max_tokens": 256, "stream": stream}
-    if stream and path == "/v1/chat/completions":
+def body(path, model, stream, directive):
+    text = "Say hello " + "please " * random.randint(1, 20) + f" [fake {directive}]"
+    b = {"model": model, "messages": [{"role": "user", "content": text}], "max_tokens": 256,
+         "stream": stream}
+    if stream and path.endswith("/chat/completions"):
         b["stream_options"] = {"include_usage": True}
     return b
 
 
-async def one(client, url):
-    path = random.choice(list(MODELS))
-    model = random.choice(MODELS[path])
-    stream = random.random() < 0.5
-    headers = {"x-fake-latency-ms": str(random.randint(5, 400)),
-               "x-fake-chunks": str(random.randint(3, 12)),
-               "x-fake-chunk-delay-ms": str(random.randint(5, 60))}
+def directive():
+    d = (f"latency_ms={random.randint(5, 400)} chunks={random.randint(3, 12)} "
+         f"chunk_delay_ms={random.randint(5, 60)}")
     r = random.random()
     if r < 0.05:
-        headers["x-fake-status"] = random.choice(["500", "429", "529"])
+        d += " status=" + random.choice(["500", "429", "529"])
     elif r < 0.07:
-        headers["x-fake-fail"] = "reset"
+        d += " fail=reset"
+    return d
+
+
+async def one(client, url):
+    path = random.choice(ROUTES)
+    model = random.choice(MODELS)
+    stream = random.random() < 0.5
+    b = body(path, model, stream, directive())
     try:
-        if stream and random.random() < 0.05:  # hang up after the first chunk
-            async with client.stream("POST", url + path, json=body(path, model, True),
-                                     headers=headers) as resp:
-                async for _ in resp.aiter_raw():
-                    break
-            return
         if stream:
-            async with client.stream("POST", url + path, json=body(path, model, True),
-                                     headers=headers) as resp:
+            async with client.stream("POST", url + path, json=b) as resp:
+                hang_up = random.random() < 0.05
                 async for _ in resp.aiter_raw():
-                    pass
+                    if hang_up:
+                        break
         else:
-            await client.post(url + path, json=body(path, model, False), headers=headers)
+            await client.post(url + path, json=b)
     except httpx.HTTPError:
         pass
 
