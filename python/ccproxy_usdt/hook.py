@@ -37,7 +37,8 @@ Where values come from (first found wins):
   string or fragment), which bounds the label's cardinality unlike the Python plugin.
 - model: data, the upstream request remembered, metadata. service_type: the provider of the
   upstream request remembered ("-" spelled "_", as ccproxy names its provider plugins), data,
-  metadata, context.provider.
+  metadata, context.provider; "access_log", which 0.2.10 puts in every request's metadata,
+  is no provider and ignored.
 - status: data["response_status"], data["status_code"], data["status"], response.status_code.
 - duration: data["duration"] (s) or data["duration_ms"]; absent: the tracer measures the time
   since request_start itself.
@@ -227,10 +228,18 @@ class _Request:
         self.streamed = False
 
 
+# ccproxy 0.2.10's RequestIDMiddleware puts service_type="access_log" into every request's
+# metadata (a log category, not a provider); its stream events pass it on as the provider.
+_NOT_A_SERVICE = ("access_log",)
+
+
 def service_name(provider: Any) -> Any:
-    """ccproxy's provider name as its plugins spell it ("claude-api" -> "claude_api")."""
+    """ccproxy's provider name as its plugins spell it ("claude-api" -> "claude_api"), or
+    None for what is not a provider."""
     name = _text(provider)
-    return name.replace("-", "_") if isinstance(name, str) else name
+    if isinstance(name, str):
+        name = name.replace("-", "_")
+    return None if name in _NOT_A_SERVICE else name
 
 
 class UsdtMetricsHook:
@@ -330,9 +339,9 @@ class UsdtMetricsHook:
         if service is None:
             service = _first(data, ("service_type",))
         if service is None:
-            service = _first(meta, ("service_type",))
+            service = service_name(_first(meta, ("service_type",)))
         if service is None:
-            service = ctx.provider
+            service = service_name(ctx.provider)
         return {
             "method": _text(method),
             "endpoint": route_path(endpoint),

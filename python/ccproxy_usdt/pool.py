@@ -34,15 +34,15 @@ import time
 import weakref
 from typing import Any
 
+from .hook import PROBES
+
 POOL_PROBES = ("pool_acquire", "pool_release", "pool_connection_created",
                "pool_connection_closed", "pool_gauges")
 _WRAPPED = ("get_client", "get_shared_client")
 _MARK = "_ccproxy_usdt_pool_hook"
 
 
-def _pool_bits(probes: Any) -> int:
-    names = tuple(probes.PROBES)
-    return sum(1 << names.index(n) for n in POOL_PROBES)
+_POOL_BITS = sum(1 << PROBES.index(n) for n in POOL_PROBES)
 
 
 def connection_pool(client: Any) -> Any:
@@ -83,7 +83,6 @@ class PoolInstrument:
     def __init__(self, probes: Any) -> None:
         self.probes = probes
         self.dropped = 0
-        self._bits = _pool_bits(probes)
         self._manager: Any = None
         self._clients: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._conns: dict[int, weakref.ref] = {}
@@ -143,7 +142,7 @@ class PoolInstrument:
     def _request_hook(self) -> Any:
         async def on_request(request: Any) -> None:
             try:
-                if not self.probes.enabled_mask() & self._bits:
+                if not self.probes.enabled_mask() & _POOL_BITS:
                     self._tracking = False
                     return
                 if not self._tracking:
@@ -208,7 +207,7 @@ class PoolInstrument:
     def refresh(self) -> None:
         """Periodic: catch connections closed while idle and re-fire the gauges."""
         try:
-            if not self.probes.enabled_mask() & self._bits:
+            if not self.probes.enabled_mask() & _POOL_BITS:
                 self._tracking = False
                 self._conns.clear()
                 self._gauges = None

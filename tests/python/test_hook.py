@@ -217,3 +217,113 @@ def test_route_path(value, path):
 ])
 def test_usd_to_nusd(usd, nusd):
     assert plugin.usd_to_nusd(usd) == nusd
+
+
+# -- what ccproxy 0.2.10 really sends (see docs/ccproxy.md) -----------------------------
+
+def _real_request(h, rid="r9", model="claude-sonnet-4-20250514", body=None, status=200):
+    """The events of one unstreamed request as 0.2.10 emits them."""
+    meta = {"request_id": rid, "service_type": "access_log", "path": "/claude/v1/messages"}
+    url = "http://127.0.0.1:8000/claude/v1/messages"
+    h.handle(ctx(E.REQUEST_STARTED, data={"request_id": rid, "method": "POST", "url": url},
+                 metadata=meta))
+    h.handle(ctx(E.PROVIDER_REQUEST_PREPARED, provider="claude-api",
+                 data={"body": {"model": model}, "endpoint": "/v1/messages"},
+                 metadata={"request_id": rid}))
+    h.handle(ctx(E.HTTP_RESPONSE, data={"request_id": rid, "status_code": status,
+                                        "is_provider_response": True, "response_body": body}))
+    h.handle(ctx(E.HTTP_RESPONSE, data={"request_id": rid, "status_code": status,
+                                        "is_client_response": True, "response_body": body}))
+    h.handle(ctx(E.REQUEST_COMPLETED, metadata=meta, data={
+        "request_id": rid, "duration": 0.5, "response_status": status,
+        "streaming_completed": True, "method": "POST", "url": url}))
+
+
+def test_real_ccproxy_request_gets_model_provider_and_usage(rec):
+    h = hook_with(rec, pricer=lambda model, usage: 0.002 if model.startswith("claude") else None)
+    body = {"model": "claude-sonnet-4-20250514", "usage": {
+        "input_tokens": 10, "output_tokens": 20, "cache_read_input_tokens": 30,
+        "cache_creation_input_tokens": 40}}
+    _real_request(h, body=body)
+    assert rec.names() == ["request_start", "provider_request_sent",
+                           "provider_response_received", "request_complete"]
+    assert rec.calls[0][2]["service_type"] is None  # "access_log" is no provider
+    assert rec.calls[2][1] == ("r9", 200)
+    assert rec.calls[2][2] == {"model": "claude-sonnet-4-20250514", "service_type": "claude_api"}
+    name, args, kw = rec.calls[3]
+    assert args == ("r9", 200)
+    assert (kw["model"], kw["service_type"], kw["endpoint"]) == \
+        ("claude-sonnet-4-20250514", "claude_api", "/claude/v1/messages")
+    assert (kw["input_tokens"], kw["output_tokens"], kw["cache_read_tokens"],
+            kw["cache_write_tokens"], kw["cost_nusd"]) == (10, 20, 30, 40, 2_000_000)
+    assert h._requests == {}
+
+
+def test_real_ccproxy_stream_usage_from_the_sse_the_client_got(rec):
+    h = hook_with(rec)
+    sse = ('event: message_start\ndata: {"type":"message_start","message":{"model":"m1",'
+           '"usage":{"input_tokens":5,"output_tokens":1,"cache_read_input_tokens":6,'
+           '"cache_creation_input_tokens":7}}}\n\nevent: message_delta\ndata: {"type":'
+           '"message_delta","usage":{"output_tokens":42}}\n\ndata: [DONE]\n\n')
+    _real_request(h, model="m1", body=sse)
+    kw = rec.calls[-1][2]
+    assert (kw["input_tokens"], kw["output_tokens"], kw["cache_read_tokens"],
+            kw["cache_write_tokens"]) == (5, 42, 6, 7)
+    assert "cost_nusd" not in kw or kw["cost_nusd"] == 0  # no pricer: no cost
+
+
+def test_error_response_has_no_usage(rec):
+    h = hook_with(rec)
+    _real_request(h, body={"type": "error", "error": {"type": "api_error"}}, status=529)
+    name, args, kw = rec.calls[-1]
+    assert args == ("r9", 529) and kw["input_tokens"] == 0 and kw["output_tokens"] == 0
+
+
+def test_pricer_failure_is_no_cost_and_no_drop(rec):
+    def pricer(model, usage):
+        return None
+
+    h = hook_with(rec, pricer=pricer)
+    _real_request(h, body={"usage": {"input_tokens": 3}})
+    assert rec.calls[-1][2]["cost_nusd"] == 0 and h.dropped == 0
+
+
+def test_detached_remembers_nothing():
+    rec = Recorder(mask=0)
+    h = hook_with(rec)
+    _real_request(h, body={"usage": {"input_tokens": 3}})
+    assert rec.calls == [] and h._requests == {}
+
+
+def test_per_request_state_is_bounded(rec, monkeypatch):
+    monkeypatch.setattr(plugin, "_REQUESTS_MAX", 8)
+    h = hook_with(rec)
+    for i in range(100):  # prepared, never completed
+        h.handle(ctx(E.PROVIDER_REQUEST_PREPARED, provider="claude-api",
+                     data={"body": {"model": "m"}}, metadata={"request_id": i}))
+    assert len(h._requests) <= 8
+
+
+class _Weird:
+    def __getattr__(self, name):
+        raise RuntimeError(name)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ctx(E.REQUEST_COMPLETED, data=None, metadata=None),
+    lambda: ctx(E.REQUEST_COMPLETED, data={"request_id": ["x"], "response_status": "abc",
+                                           "duration": "nan", "usage": "junk"}),
+    lambda: ctx(E.HTTP_RESPONSE, data={"is_client_response": True, "request_id": "x",
+                                       "response_body": b"\xff\xfe data: {usage"}),
+    lambda: ctx(E.HTTP_RESPONSE, data={"is_client_response": True, "request_id": "x",
+                                       "response_body": "data: " + "{" * 5000}),
+    lambda: ctx(E.PROVIDER_REQUEST_PREPARED, provider=_Weird(), data={"body": "not a dict"}),
+    lambda: ctx(E.REQUEST_STARTED, data={"request_id": "x" * 1_000_000, "method": b"\xff" * 99,
+                                         "url": "\udcff" * 10}),
+    lambda: ctx("no.such.event", data={}),
+    lambda: _Weird(),
+])
+def test_bad_contexts_never_raise(rec, make):
+    h = hook_with(rec)
+    h.handle(make())
+    asyncio.run(h(make()))
