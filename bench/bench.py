@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+import ccproxy_bench
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
@@ -831,7 +833,7 @@ def parse_args():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true",
                     help="fewer events and runs, no 100k series (a smoke test)")
-    ap.add_argument("--rows", default="1,2,3,4,5")
+    ap.add_argument("--rows", default="1,2,3,4,5,6")
     ap.add_argument("--python", default="/usr/bin/python3")
     a = ap.parse_args()
     a.rows = {int(x) for x in a.rows.split(",")}
@@ -840,7 +842,11 @@ def parse_args():
     a.series = [SAMPLES_10K, 1000, 10000, 100000]
     a.mem_reps, a.idle_seconds, a.busy_seconds, a.rate = 3, 5, 10, 100000
     a.exact_reps, a.exact_events = 3, 4000000
+    a.ccproxy_reps, a.ccproxy_requests, a.ccproxy_warmup = 3, 1500, 200
+    a.ccproxy_concurrency, a.ccproxy_hook_requests = 8, 20000
     if a.quick:
+        a.ccproxy_reps, a.ccproxy_requests, a.ccproxy_warmup = 1, 300, 50
+        a.ccproxy_hook_requests = 4000
         a.reps, a.events, a.py_calls, a.series = 2, 200000, 40000, [SAMPLES_10K, 10000]
         a.mem_reps, a.idle_seconds, a.busy_seconds = 1, 2, 3
         a.exact_reps, a.exact_events = 1, 1000000
@@ -850,7 +856,9 @@ def parse_args():
 def run(a, env, res):
     steps = [(1, "row 1: C probe cost", row_c), (2, "row 2: Python probe cost", row_py),
              (3, "row 3: scrape", row_scrape), (4, "row 4: memory and CPU", row_mem),
-             (5, "row 5: exactness", row_exact)]
+             (5, "row 5: exactness", row_exact),
+             (6, "row 6: inside the real ccproxy",
+              lambda env, a, res: ccproxy_bench.row(PROCS, a, res, env.exporter))]
     for n, title, fn in steps:
         if n in a.rows:
             log(title)
@@ -871,12 +879,15 @@ def report(a, res, started, before):
         table_mem(t, res["mem"], a)
     if "exact" in res:
         table_exact(t, res["exact"])
+    if "ccproxy" in res:
+        ccproxy_bench.table(t, res["ccproxy"], med, ratio, ns)
     met = sum(1 for x in t.targets if x[3])
     head = [f"# make bench, {started:%Y-%m-%d %H:%M} UTC",
             "",
             f"Machine: {before}",
             f"After: {machine().rsplit(', ', 1)[1]}; runtime {time.time() - started.timestamp():.0f} s.",
-            f"Runs: {a.reps} (rows 1–3), {a.mem_reps} (row 4), {a.exact_reps} (row 5); "
+            f"Runs: {a.reps} (rows 1–3), {a.mem_reps} (row 4), {a.exact_reps} (row 5), "
+            f"{a.ccproxy_reps} (row 6); "
             f"ns per hit/call in thread CPU time; scrape times wall-clock from request to last byte.",
             "", ]
     tail = ["", f"Targets met: {met} of {len(t.targets)}."]

@@ -123,8 +123,24 @@ _ANY_REQUEST_PROBE = (_B_START | _B_COMPLETE | _B_FAIL | _B_SENT | _B_RECEIVED |
                       | _B_SSTART | _B_SCHUNK | _B_SEND)
 
 
+_ROUTES: dict = {}
+_ROUTES_MAX = 4096
+
+
 def route_path(value: Any) -> str:
-    """The route path of a URL or path: no scheme, host, query string or fragment."""
+    """The route path of a URL or path: no scheme, host, query string or fragment. The
+    paths of recent str values are remembered: a proxy sees few distinct URLs."""
+    if type(value) is str:
+        path = _ROUTES.get(value)
+        if path is None:
+            if len(_ROUTES) >= _ROUTES_MAX:
+                _ROUTES.clear()
+            path = _ROUTES[value] = _route_path(value)
+        return path
+    return _route_path(value)
+
+
+def _route_path(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -181,6 +197,10 @@ def _first(d: Any, keys: Iterable[str]) -> Any:
     return None
 
 
+def _get(d: Any, key: str) -> Any:
+    return d.get(key) if type(d) is dict else None
+
+
 def _text(v: Any) -> Any:
     """A label value as the probe takes it: str or bytes as is, other values str()'d."""
     if v is None or isinstance(v, (str, bytes)):
@@ -188,9 +208,17 @@ def _text(v: Any) -> Any:
     return str(getattr(v, "value", v))
 
 
+# Marks a usage dict that already has our names (ccproxy_usdt.usage's output).
+_NORMALISED = "_normalised"
+
+
 def usage_kwargs(usage: Any, metadata: Any = None) -> dict:
     """Probe keywords (input_tokens .. cache_write_tokens, cost_nusd) from a usage dict,
     falling back to ccproxy's request metadata keys."""
+    if type(usage) is dict and usage.get(_NORMALISED):
+        kw = {name: _count(usage.get(name)) for name, _, _ in _TOKEN_KEYS}
+        kw["cost_nusd"] = 0
+        return kw
     kw = {}
     for name, ukeys, mkeys in _TOKEN_KEYS:
         v = _first(usage, ukeys)
@@ -276,6 +304,8 @@ class UsdtMetricsHook:
             "provider.stream.chunk": self._stream_chunk,
             "provider.stream.end": self._stream_end,
         }
+        if hook_event is not None:  # an Enum hashes by name: key its members as well
+            self._handlers.update({hook_event(n): h for n, h in list(self._handlers.items())})
 
     async def __call__(self, context: Any) -> None:
         self.handle(context)
@@ -284,7 +314,10 @@ class UsdtMetricsHook:
         """Synchronous entry point, usable where awaiting is impossible (a generator being
         closed by a client disconnect)."""
         try:
-            handler = self._handlers.get(_event_name(context.event))
+            event = context.event
+            handler = self._handlers.get(event)
+            if handler is None and not isinstance(event, str):
+                handler = self._handlers.get(_event_name(event))
             if handler is not None:
                 handler(context, self.probes.enabled_mask())
         except Exception:  # a metrics hook must never fail a request
@@ -314,34 +347,38 @@ class UsdtMetricsHook:
 
     @staticmethod
     def _rid(ctx: Any) -> Any:
-        rid = _first(ctx.data, ("request_id",))
+        rid = _get(ctx.data, "request_id")
         if rid is None:
-            rid = _first(ctx.metadata, ("request_id",))
-        if rid is None:
-            return 0
-        if isinstance(rid, (int, str, bytes)) and not isinstance(rid, bool):
+            rid = _get(ctx.metadata, "request_id")
+            if rid is None:
+                return 0
+        if type(rid) is str or isinstance(rid, (int, bytes)) and not isinstance(rid, bool):
             return rid
         return str(rid)
 
     @staticmethod
     def _labels(ctx: Any, req: _Request | None = None) -> dict:
-        data, meta, r = ctx.data or {}, ctx.metadata or {}, ctx.request
-        method = data.get("method") or getattr(r, "method", None)
-        endpoint = _first(data, ("endpoint", "path", "url"))
-        if endpoint is None and r is not None:
-            endpoint = getattr(r, "url", None)
-        model = _first(data, ("model",))
+        data, meta = ctx.data, ctx.metadata
+        if type(data) is not dict:
+            data = {}
+        method = data.get("method") or getattr(ctx.request, "method", None)
+        endpoint = data.get("endpoint")
+        if endpoint is None:
+            endpoint = _first(data, ("path", "url"))
+            if endpoint is None and ctx.request is not None:
+                endpoint = getattr(ctx.request, "url", None)
+        model = data.get("model")
         if model is None and req is not None:
             model = req.model
         if model is None:
-            model = _first(meta, ("model",))
+            model = _get(meta, "model")
         service = req.service if req is not None else None
         if service is None:
-            service = _first(data, ("service_type",))
-        if service is None:
-            service = service_name(_first(meta, ("service_type",)))
-        if service is None:
-            service = service_name(ctx.provider)
+            service = data.get("service_type")
+            if service is None:
+                service = service_name(_get(meta, "service_type"))
+                if service is None:
+                    service = service_name(ctx.provider)
         return {
             "method": _text(method),
             "endpoint": route_path(endpoint),
@@ -349,30 +386,38 @@ class UsdtMetricsHook:
             "service_type": _text(service),
         }
 
-    def _provider_labels(self, ctx: Any, usage: Any = None) -> dict:
-        data, meta = ctx.data or {}, ctx.metadata or {}
-        req = self._requests.get(self._rid(ctx))
-        model = _first(data, ("model",))
+    def _provider_labels(self, ctx: Any, usage: Any = None, rid: Any = None) -> dict:
+        data = ctx.data
+        if type(data) is not dict:
+            data = {}
+        req = self._requests.get(self._rid(ctx) if rid is None else rid)
+        model = data.get("model")
         if model is None:
-            model = _first(usage, ("model",))
-        if model is None and req is not None:
-            model = req.model
-        if model is None:
-            model = _first(meta, ("model",))
-        service = req.service if req is not None and req.service is not None else None
+            model = _get(usage, "model")
+            if model is None and req is not None:
+                model = req.model
+            if model is None:
+                model = _get(ctx.metadata, "model")
+        service = req.service if req is not None else None
         if service is None:
             service = service_name(ctx.provider or _first(data, ("provider", "service_type")))
         return {"model": _text(model), "service_type": _text(service)}
 
     @staticmethod
     def _status(ctx: Any) -> int:
-        v = _first(ctx.data, ("response_status", "status_code", "status"))
+        data = ctx.data
+        v = None
+        if type(data) is dict:
+            v = data.get("response_status")
+            if v is None:
+                v = _first(data, ("status_code", "status"))
         if v is None:
             v = getattr(ctx.response, "status_code", None)
-        try:
-            v = int(v)
-        except (TypeError, ValueError):
-            return 0
+        if type(v) is not int:
+            try:
+                v = int(v)
+            except (TypeError, ValueError):
+                return 0
         return v if 0 < v < 1000 else 0
 
     @staticmethod
@@ -433,7 +478,8 @@ class UsdtMetricsHook:
             return
         data = ctx.data or {}
         body = data.get("body")
-        req = self._request(self._rid(ctx))
+        rid = self._rid(ctx)
+        req = self._request(rid)
         model = _first(data, ("model",))
         if model is None:
             model = _first(body, ("model",))
@@ -442,12 +488,13 @@ class UsdtMetricsHook:
         if ctx.provider:
             req.service = service_name(ctx.provider)
         if mask & _B_SENT:
-            self.probes.provider_request_sent(self._rid(ctx), **self._provider_labels(ctx))
+            self.probes.provider_request_sent(rid, **self._provider_labels(ctx, rid=rid))
 
     def _provider_response(self, ctx: Any, mask: int) -> None:
         if mask & _B_RECEIVED:
-            self.probes.provider_response_received(self._rid(ctx), self._status(ctx),
-                                                   **self._provider_labels(ctx))
+            rid = self._rid(ctx)
+            self.probes.provider_response_received(rid, self._status(ctx),
+                                                   **self._provider_labels(ctx, rid=rid))
 
     def _http_response(self, ctx: Any, mask: int) -> None:
         data = ctx.data or {}
@@ -459,6 +506,7 @@ class UsdtMetricsHook:
                 req = self._request(self._rid(ctx))
                 if req.model is None:
                     req.model = found.get("model")
+                found[_NORMALISED] = True
                 req.usage = found
 
     def _provider_error(self, ctx: Any, mask: int) -> None:
