@@ -327,3 +327,11 @@ def test_bad_contexts_never_raise(rec, make):
     h = hook_with(rec)
     h.handle(make())
     asyncio.run(h(make()))
+
+
+def test_what_cannot_be_read_is_counted(rec):
+    h = hook_with(rec)
+    h.handle(_Weird())
+    asyncio.run(h(_Weird()))
+    h.handle(ctx("no.such.event"))  # not ours: ignored, not a drop
+    assert h.dropped == 2 and rec.calls == []
