@@ -11,7 +11,6 @@ warm-up. Then the cost of one hook call of each plugin (bench/ccproxy_hooks.py).
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request

@@ -59,19 +59,27 @@ def check_pool(got, stats):
     assert got[g(f"{NS}_pool_health_check_failures_total")] == 0
 
 
-def test_known_mix_by_pid(procs, env, upstream, tmp_path):
+def mix_through(procs, env, upstream, tmp_path):
+    """ccproxy, the exporter on its PID, the known mix twice: (proxy, exporter), once the
+    exporter equals the client's tally."""
     proxy = start_ccproxy(procs, env, upstream, tmp_path / "p")
     exporter = start_exporter(procs, proxy.pids)
     wait_attached(exporter)
     tally = send_mix(proxy.url, rounds=2)
     assert not settle(lambda: read(exporter), tally)
+    return proxy, exporter
+
+
+def test_known_mix_by_pid(procs, env, upstream, tmp_path):
+    _, exporter = mix_through(procs, env, upstream, tmp_path)
     got = read(exporter)
     assert got[g(f"{NS}_active_requests")] == 0
     assert got[UP] == 1
     check_pool(got, get_json(upstream + "/stats"))
-    assert sum(v for k, v in tally.samples().items() if k[0] == f"{NS}_cost_usd_total") > 0
-    assert any(k[0] == f"{NS}_tokens_total" and dict(k[1])["type"] == "cache_write"
-               for k in tally.samples())
+    # The mix exercised what it should: priced requests and every token type.
+    assert sum(v for k, v in got.items() if k[0] == f"{NS}_cost_usd_total") > 0
+    assert {dict(k[1])["type"] for k in got if k[0] == f"{NS}_tokens_total"} == \
+        {"input", "output", "cache_read", "cache_write"}
 
 
 def test_discovery_attaches_to_a_proxy_started_later(procs, env, upstream, tmp_path):
@@ -138,11 +146,7 @@ def _by(got, family, keep, where=lambda labels: True):
 
 
 def test_same_traffic_as_ccproxys_own_plugin(procs, env, upstream, tmp_path):
-    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p")
-    exporter = start_exporter(procs, proxy.pids)
-    wait_attached(exporter)
-    tally = send_mix(proxy.url, rounds=2)
-    assert not settle(lambda: read(exporter), tally)
+    proxy, exporter = mix_through(procs, env, upstream, tmp_path)
     ours = read(exporter)
     theirs = _theirs(proxy.url)
     full_url = proxy.url + ROUTE

@@ -144,39 +144,44 @@ async def _openai_stream(b):
     yield b"data: [DONE]\n\n"
 
 
-async def messages(request: Request):
-    body = await request.json()
-    b = _behaviour(request, body)
-    await asyncio.sleep(b["latency"])
-    if b["status"]:
-        return _error(b, "anthropic")
-    if body.get("stream"):
-        return StreamingResponse(_anthropic_stream(b), media_type="text/event-stream")
+def _anthropic_message(b):
     i, o, cr, cw = b["usage"]
-    return JSONResponse({
+    return {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": b["model"],
         "content": [{"type": "text", "text": "hello from the fake upstream"}],
         "stop_reason": "end_turn",
         "usage": {"input_tokens": i, "output_tokens": o, "cache_read_input_tokens": cr,
-                  "cache_creation_input_tokens": cw}})
+                  "cache_creation_input_tokens": cw}}
 
 
-async def chat_completions(request: Request):
-    body = await request.json()
-    b = _behaviour(request, body)
-    await asyncio.sleep(b["latency"])
-    if b["status"]:
-        return _error(b, "openai")
-    if body.get("stream"):
-        return StreamingResponse(_openai_stream(b), media_type="text/event-stream")
+def _openai_completion(b):
     i, o, cr, _ = b["usage"]
-    return JSONResponse({
+    return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
         "model": b["model"],
         "choices": [{"index": 0, "finish_reason": "stop",
                      "message": {"role": "assistant", "content": "hello"}}],
         "usage": {"prompt_tokens": i + cr, "completion_tokens": o, "total_tokens": i + cr + o,
-                  "prompt_tokens_details": {"cached_tokens": cr}}})
+                  "prompt_tokens_details": {"cached_tokens": cr}}}
+
+
+async def _answer(request, api, stream, message):
+    body = await request.json()
+    b = _behaviour(request, body)
+    await asyncio.sleep(b["latency"])
+    if b["status"]:
+        return _error(b, api)
+    if body.get("stream"):
+        return StreamingResponse(stream(b), media_type="text/event-stream")
+    return JSONResponse(message(b))
+
+
+async def messages(request: Request):
+    return await _answer(request, "anthropic", _anthropic_stream, _anthropic_message)
+
+
+async def chat_completions(request: Request):
+    return await _answer(request, "openai", _openai_stream, _openai_completion)
 
 
 async def health(request: Request):
