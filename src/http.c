@@ -15,6 +15,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <zlib.h>
+#include "conns.h"
 #include "http.h"
 #include "log.h"
 
@@ -24,6 +25,8 @@
 /* Per-connection pool: a request whose headers do not fit is answered 431 by libmicrohttpd. */
 #define HTTP_CONN_MEMORY (32 * 1024)
 #define HTTP_BACKLOG	 128
+/* Connections libmicrohttpd may hold beyond the limit per thread, while conns refuses them. */
+#define HTTP_REFUSING	 16
 #define HTTP_HEALTH_PATH "/metrics/health"
 #define HTTP_ALLOW	 "GET, HEAD"
 #define HTTP_REALM	 "ccproxy_exporter"
@@ -40,6 +43,12 @@ struct http_server {
 	bool metrics_enabled;
 	struct strbuf landing;
 	const struct webconfig *web; /* NULL: no TLS, no auth */
+	struct conns *conns;	     /* the connection limit and the header deadline */
+};
+
+/* One per connection, libmicrohttpd's socket context. */
+struct http_conn {
+	struct conn guard;
 };
 
 enum http_route { ROUTE_NONE, ROUTE_LANDING, ROUTE_METRICS, ROUTE_HEALTH };
@@ -593,6 +602,14 @@ static bool is_get_or_head(const char *method)
 	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
 /*
  * libmicrohttpd calls this once with the headers, once per chunk of request body, and once at
  * the end. Other methods are answered on the first call: libmicrohttpd then closes the
@@ -608,10 +625,13 @@ static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, 
 	static int headers_seen;
 	struct http_server *srv = cls;
 	enum http_route route = route_of(srv, url);
+	struct http_conn *hc;
 	enum MHD_Result denied;
 
 	(void)version;
 	(void)upload_data;
+	if (!*req_cls && (hc = conn_of(conn)))
+		conns__headers_done(srv->conns, &hc->guard);
 	/* Before anything else: who may not connect learns nothing, not even 404 from 405. */
 	if (!*req_cls && !access_ok(srv, conn, &denied))
 		return denied;
@@ -629,6 +649,49 @@ static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, 
 		return MHD_YES;
 	}
 	return serve_route(srv, conn, route);
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+/* Counted and timed by conns from accept to close; refused there when over the limit. */
+static void http__on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+				enum MHD_ConnectionNotificationCode what)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *info;
+	struct http_conn *hc = *socket_ctx;
+
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (hc)
+			conns__close(srv->conns, &hc->guard);
+		free(hc);
+		*socket_ctx = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return;
+	hc = calloc(1, sizeof(*hc));
+	if (!hc) {
+		shutdown(info->connect_fd, SHUT_RDWR);
+		return;
+	}
+	*socket_ctx = hc;
+	if (conns__open(srv->conns, &hc->guard, info->connect_fd) == -EBUSY)
+		log_debug("refused a connection: all %u slots in use", conns__count(srv->conns));
+}
+
+/* The end of a request restarts the clock for the next one's headers. */
+static void http__on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			       enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_conn *hc = conn_of(conn);
+
+	(void)req_cls;
+	(void)toe;
+	if (hc)
+		conns__request_done(srv->conns, &hc->guard);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -684,23 +747,30 @@ static bool valid_path(const char *path)
 
 #define OPT(o, v, p) ((struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
 
-/* TLS from web: libmicrohttpd loads the PEM strings here, once. */
-static int start_daemon(struct http_server *srv, const struct http_opts *opts, int fd)
+#define FN(f) ((intptr_t)(f))
+
+/*
+ * libmicrohttpd's own limit stops accepting, which leaves the connections beyond it waiting
+ * in the backlog: it is set above ours, which conns enforces by refusing at once. Its
+ * timeout is the idle one; conns bounds the time to send the headers. TLS from web:
+ * libmicrohttpd loads the PEM strings here, once.
+ */
+static int start_daemon(struct http_server *srv, const struct http_opts *opts, int fd,
+			unsigned int limit, unsigned int timeout)
 {
-	unsigned int limit =
-		opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
-	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	unsigned int threads = limit < HTTP_THREADS ? 1 : HTTP_THREADS;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	const struct webconfig *web = opts->web;
-	struct MHD_OptionItem o[12];
+	struct MHD_OptionItem o[16];
 	size_t n = 0;
 
 	o[n++] = OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
-	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, limit, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, threads * (limit + HTTP_REFUSING), NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, FN(http__on_connection), srv);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, FN(http__on_completed), srv);
 	if (web && web->tls) {
 		if (!web->cert_pem || !web->key_pem)
 			return -EINVAL;
@@ -714,6 +784,25 @@ static int start_daemon(struct http_server *srv, const struct http_opts *opts, i
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http__on_request, srv,
 				       MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 	return srv->daemon ? 0 : -EINVAL;
+}
+
+/* The connection guard first: the daemon reports to it from its first connection on. */
+static int start_serving(struct http_server *srv, const struct http_opts *opts, int fd)
+{
+	unsigned int limit =
+		opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+	int err;
+
+	srv->conns = conns__new(limit, timeout * 1000);
+	if (!srv->conns)
+		return -errno;
+	err = start_daemon(srv, opts, fd, limit, timeout);
+	if (err) {
+		conns__free(srv->conns);
+		srv->conns = NULL;
+	}
+	return err;
 }
 
 static void http__free(struct http_server *srv)
@@ -755,7 +844,7 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 		err = fd;
 		goto fail;
 	}
-	err = start_daemon(srv, opts, fd);
+	err = start_serving(srv, opts, fd);
 	if (err) {
 		/* A refused start leaves the socket to us (checked against 0.9.75). */
 		close(fd);
@@ -774,5 +863,7 @@ void http__stop(struct http_server *srv)
 		return;
 	/* Joins the worker threads after their requests end, and closes the listening socket. */
 	MHD_stop_daemon(srv->daemon);
+	/* After the daemon: closing its connections reported each one here. */
+	conns__free(srv->conns);
 	http__free(srv);
 }

@@ -203,8 +203,8 @@ def test_slow_clients_are_cut_after_timeout(procs):
 
 
 def test_connection_limit(procs):
-    """Beyond --web.max-connections a connection is refused (closed), never queued forever,
-    and a slot freed is usable again."""
+    """Beyond --web.max-connections a connection is closed at once (within a second), not
+    left in the listen backlog until a slot frees, and a slot freed is usable again."""
     require_root()
     tgt = start_hostile(procs, "--valid", "1")
     ex = start_exporter(procs, [tgt.pid], "--web.max-connections", "4")
@@ -212,12 +212,68 @@ def test_connection_limit(procs):
     for c in held:
         c.sendall(b"GET / HTTP/1.1\r\n")
     time.sleep(0.3)
-    extra = raw_request(ex.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+    t0 = time.monotonic()
+    extra = raw_request(ex.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+    took = time.monotonic() - t0
+    print(f"over-limit connection closed after {took:.3f}s")
     assert not extra.startswith(b"HTTP/1.1 200")
+    assert took < 1.0, took
     for c in held:
         c.close()
-    wait_until(lambda: http_get(ex.port, "/metrics", timeout=1)[0] == 200, timeout=5,
-               what="a freed slot")
+    wait_until(lambda: get_status(ex.port) == 200, timeout=5, what="a freed slot")
+
+
+def get_status(port, path="/metrics", timeout=1):
+    """The status, or None when the connection is refused or closed."""
+    try:
+        return http_get(port, path, timeout=timeout)[0]
+    except OSError:
+        return None
+
+
+def test_slow_headers_do_not_hold_slots(procs):
+    """70 clients send their headers a byte every 0.2 s, so they are never idle, against the
+    64 slots and --web.timeout 1: each is cut a second after it connected (those beyond the
+    limit at once), and a scrape started during the attack is answered within 2 s."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    ex = start_exporter(procs, [tgt.pid], "--web.timeout", "1")
+    stop, lasted = threading.Event(), []
+
+    def dribble():
+        t0 = time.monotonic()
+        try:
+            with socket.create_connection(("127.0.0.1", ex.port), timeout=5) as c:
+                c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                while not stop.is_set():
+                    time.sleep(0.2)
+                    c.sendall(b"a")
+        except OSError:
+            lasted.append(time.monotonic() - t0)
+
+    clients = [threading.Thread(target=dribble) for _ in range(70)]
+    try:
+        for t in clients:
+            t.start()
+        time.sleep(0.3)
+        t0, status = time.monotonic(), None
+        while time.monotonic() - t0 < 6 and status != 200:
+            status = get_status(ex.port, timeout=0.5)
+            if status != 200:
+                time.sleep(0.05)
+        took = time.monotonic() - t0
+        time.sleep(1.0)
+        cut = len(lasted)
+    finally:
+        stop.set()
+        for t in clients:
+            t.join(timeout=10)
+    print(f"scrape answered {took:.2f}s into the attack; {cut}/70 cut, "
+          f"the longest after {max(lasted or [0]):.2f}s")
+    assert status == 200
+    assert took < 2.0, took
+    assert cut == 70
+    assert max(lasted) < 2.5
 
 
 # ---- web config: basic auth and TLS --------------------------------------------------------
