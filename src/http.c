@@ -49,6 +49,8 @@ struct http_server {
 /* One per connection, libmicrohttpd's socket context. */
 struct http_conn {
 	struct conn guard;
+	/* Where the request target received ended, to find a NUL byte inside it. */
+	uintptr_t target_end;
 };
 
 enum http_route { ROUTE_NONE, ROUTE_LANDING, ROUTE_METRICS, ROUTE_HEALTH };
@@ -611,6 +613,19 @@ static struct http_conn *conn_of(struct MHD_Connection *conn)
 }
 
 /*
+ * Whether the request target held no NUL byte, which would hide the rest of it from strcmp
+ * ("/metrics\0x" read as "/metrics"). libmicrohttpd keeps the request line in one buffer and
+ * ends the target where the space before the version was, so the version follows the
+ * target's end, unless a NUL came first.
+ */
+static bool target_intact(struct MHD_Connection *conn, const char *version)
+{
+	struct http_conn *hc = conn_of(conn);
+
+	return hc && hc->target_end && (uintptr_t)version == hc->target_end + 1;
+}
+
+/*
  * libmicrohttpd calls this once with the headers, once per chunk of request body, and once at
  * the end. Other methods are answered on the first call: libmicrohttpd then closes the
  * connection rather than read a body nobody wants. GET and HEAD are answered on the last
@@ -624,11 +639,10 @@ static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, 
 {
 	static int headers_seen;
 	struct http_server *srv = cls;
-	enum http_route route = route_of(srv, url);
+	enum http_route route = target_intact(conn, version) ? route_of(srv, url) : ROUTE_NONE;
 	struct http_conn *hc;
 	enum MHD_Result denied;
 
-	(void)version;
 	(void)upload_data;
 	if (!*req_cls && (hc = conn_of(conn)))
 		conns__headers_done(srv->conns, &hc->guard);
@@ -692,6 +706,50 @@ static void http__on_completed(void *cls, struct MHD_Connection *conn, void **re
 	(void)toe;
 	if (hc)
 		conns__request_done(srv->conns, &hc->guard);
+}
+
+/* Called with the request target as received, before it is split and unescaped. */
+static void *http__on_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_conn *hc = conn_of(conn);
+
+	(void)cls;
+	if (hc)
+		hc->target_end = uri ? (uintptr_t)(uri + strlen(uri)) : 0;
+	return NULL;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * libmicrohttpd's unescaping but for %00 and %2F: decoded, a NUL would end the path early
+ * ("/metrics%00.html" read as "/metrics") and a slash would turn one segment into two
+ * ("/metrics%2fhealth" read as "/metrics/health"). Left encoded, they match no route.
+ */
+static size_t http__unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *in = s, *out = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)conn;
+	while (*in) {
+		if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+		    hi * 16 + lo != 0 && hi * 16 + lo != '/') {
+			*out++ = (char)(hi * 16 + lo);
+			in += 3;
+			continue;
+		}
+		*out++ = *in++;
+	}
+	*out = '\0';
+	return (size_t)(out - s);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -771,6 +829,8 @@ static int start_daemon(struct http_server *srv, const struct http_opts *opts, i
 	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL);
 	o[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, FN(http__on_connection), srv);
 	o[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, FN(http__on_completed), srv);
+	o[n++] = OPT(MHD_OPTION_URI_LOG_CALLBACK, FN(http__on_target), srv);
+	o[n++] = OPT(MHD_OPTION_UNESCAPE_CALLBACK, FN(http__unescape), srv);
 	if (web && web->tls) {
 		if (!web->cert_pem || !web->key_pem)
 			return -EINVAL;

@@ -2,7 +2,8 @@
 /*
  * http: the exporter's web server (libmicrohttpd), routes and content negotiation only.
  *
- * Routes: "/" landing page, opts->telemetry_path (metrics), "/metrics/health" (JSON).
+ * Routes: "/" landing page, opts->telemetry_path (metrics), "/metrics/health" (JSON), compared
+ * whole: a target holding a NUL byte, %00 or %2F matches none of them.
  * GET and HEAD only (405 with Allow otherwise), 404 for anything else and for the telemetry
  * path while opts->metrics_enabled is false. Metrics responses carry the ccproxy headers
  * (Content-Type text/plain; version=0.0.4; charset=utf-8, Cache-Control, Pragma, Expires) and

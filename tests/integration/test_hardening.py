@@ -276,6 +276,19 @@ def test_slow_headers_do_not_hold_slots(procs):
     assert max(lasted) < 2.5
 
 
+def test_hidden_suffixes_are_404(idle):
+    """libmicrohttpd unescapes the target into a C string: %00, a raw NUL and %2F must not
+    turn an undocumented path into a documented one."""
+    ex = idle
+    for target in (b"/metrics%00.html", b"/metrics\0.html", b"/metrics%2fhealth",
+                   b"/metrics%2Fhealth", b"/%00"):
+        resp = raw_request(ex.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n")
+        assert resp.split(b" ")[1:2] in ([b"404"], [b"400"]), (target, resp[:60])
+    assert raw_request(ex.port, b"GET /metrics/health HTTP/1.1\r\nHost: x\r\n"
+                       b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200")
+
+
 # ---- web config: basic auth and TLS --------------------------------------------------------
 
 def basic(user, password):

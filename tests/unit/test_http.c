@@ -551,6 +551,39 @@ Test(server, query_string_is_ignored)
 	free_reply(&r);
 }
 
+/* libmicrohttpd unescapes the target and hands it over as a C string: the whole of it counts. */
+Test(server, hidden_suffixes_are_404)
+{
+	static const char *const paths[] = {"/metrics%00.html", "/metrics%2fhealth",
+					    "/metrics%2Fhealth", "/%00", "/metrics/health%00"};
+	static const char nul[] = "GET /metrics\0.html HTTP/1.1\r\nHost: x\r\n"
+				  "Connection: close\r\n\r\n";
+	struct reply r;
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		request("GET", paths[i], NULL, &r);
+		cr_expect_eq(r.status, 404, "%s: %d", paths[i], r.status);
+		free_reply(&r);
+	}
+	exchange_on(AF_INET, "127.0.0.1", nul, sizeof(nul) - 1, &r);
+	cr_expect(r.status == 404 || r.status == 400 || r.status == 0, "raw NUL: %d", r.status);
+	cr_expect_neq(r.status, 200);
+	free_reply(&r);
+}
+
+Test(server, other_escapes_still_match)
+{
+	struct reply r;
+
+	request("GET", "/%6detrics", NULL, &r);
+	cr_expect_eq(r.status, 200);
+	free_reply(&r);
+	request("GET", "/metrics/health?a=%00&b=%2f", NULL, &r);
+	cr_expect_eq(r.status, 200);
+	free_reply(&r);
+}
+
 Test(server, other_methods_are_405)
 {
 	static const char *const methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get"};
