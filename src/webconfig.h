@@ -55,6 +55,7 @@ struct webconfig {
 	enum webconfig_client_auth client_auth;
 	struct webconfig_user *users;
 	size_t nusers;
+	size_t slowest; /* the user whose hash has the highest cost */
 	/* Filled by webconfig__load: the files' contents, NUL-terminated. */
 	char *cert_pem, *key_pem, *ca_pem;
 };
@@ -74,9 +75,10 @@ void webconfig__free(struct webconfig *wc);
 /* Whether basic auth is on (at least one user). */
 bool webconfig__auth_required(const struct webconfig *wc);
 /*
- * Whether user/password match a configured user. Takes about the same time whether the user
- * exists or not (a dummy hash is checked for unknown users), and compares hashes in constant
- * time. Thread-safe. NULL user or password: false.
+ * Whether user/password match a configured user. A failure takes at least as long as the
+ * costliest configured hash, whether the user exists or not (an unknown user is checked
+ * against that hash, a known one with a cheaper hash is checked against it too), and hashes
+ * are compared in constant time. Thread-safe. NULL user or password: false.
  */
 bool webconfig__check_password(const struct webconfig *wc, const char *user, const char *password);
 /* "RequireAndVerifyClientCert" for WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT, ... */

@@ -20,6 +20,8 @@ import truth as truthlib
 HOSTILE = BUILD / "hostile_target"
 # bcrypt (cost 4) of "secret", made with Python's crypt.mksalt(crypt.METHOD_BLOWFISH).
 HASH_SECRET = "$2b$04$DxHYSxqNW3h/jVrDi460J.lXO6GkV3ylT7aG4bHo2LXzgsgwv0zIa"
+# The same at cost 12 (about 0.2 s a check).
+HASH_SECRET_12 = "$2b$12$oyWFRbqdH0FmwDtjUOguNeyje9vb1VgwhuaTacci5c/gD4685Yo1q"
 
 
 def drops(samples):
@@ -317,6 +319,36 @@ def test_basic_auth(procs, tmp_path):
     assert http_get(port, "/metrics", headers=basic("alice", "secret"))[0] == 200
     assert http_get(port, "/metrics", headers=basic("alice", "secret"), method="POST")[0] == 405
     assert p.poll() is None
+
+
+def test_basic_auth_timing_hides_user_names(procs, tmp_path):
+    """Users of bcrypt cost 4 and 12: a wrong password for either, and any password for an
+    unknown user, take about as long (the cost-12 hash), so timing does not tell which user
+    names exist."""
+    require_root()
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  cheap: {HASH_SECRET}\n  dear: {HASH_SECRET_12}\n")
+    tgt = start_hostile(procs, "--valid", "1")
+    port = free_port()
+    procs.start([BUILD / "ccproxy_exporter", "--pid", tgt.pid, "--web.listen-address",
+                 f"127.0.0.1:{port}", "--web.config.file", web])
+    wait_until(lambda: tcp_open(port), timeout=20, what="the exporter to listen")
+
+    def seconds(user):
+        times = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert http_get(port, "/metrics", headers=basic(user, "wrong"), timeout=10)[0] == 401
+            times.append(time.monotonic() - t0)
+        return sorted(times)[1]
+
+    dear, cheap, unknown = seconds("dear"), seconds("cheap"), seconds("nobody")
+    print(f"401 after: dear {dear * 1000:.1f} ms, cheap {cheap * 1000:.1f} ms, "
+          f"unknown {unknown * 1000:.1f} ms")
+    assert unknown >= 0.5 * dear, (unknown, dear)
+    assert cheap >= 0.5 * dear, (cheap, dear)
+    assert http_get(port, "/metrics", headers=basic("cheap", "secret"))[0] == 200
+    assert http_get(port, "/metrics", headers=basic("dear", "secret"))[0] == 200
 
 
 def tcp_open(port):

@@ -223,3 +223,22 @@ Test(webconfig, load_resolves_and_reads_files)
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	cr_expect_eq(system(path), 0);
 }
+
+/* Failures are checked against the costliest hash, wherever its user is listed. */
+Test(webconfig, slowest_user_is_the_costliest_hash)
+{
+	static const char doc[] =
+		"basic_auth_users:\n"
+		"  a: " H_SECRET "\n"
+		"  b: $2b$12$oyWFRbqdH0FmwDtjUOguNeyje9vb1VgwhuaTacci5c/gD4685Yo1q\n"
+		"  c: " H_HUNTER2 "\n";
+	struct webconfig wc;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&wc, doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(wc.slowest, 1);
+	webconfig__free(&wc);
+	cr_assert_eq(parse(&wc, "basic_auth_users:\n  a: " H_SECRET "\n", err, sizeof(err)), 0);
+	cr_expect_eq(wc.slowest, 0);
+	webconfig__free(&wc);
+}
