@@ -184,7 +184,10 @@ static int new_pusher(struct app *app)
 	app->pusher = pusher__new(&app->cfg, on_metrics, app, why, sizeof(why));
 	if (!app->pusher) {
 		err = -errno;
-		log_error("%s: %s", why[0] ? why : "failed to set up pushing", strerror(-err));
+		if (why[0])
+			log_error("%s", why);
+		else
+			log_error("failed to set up pushing: %s", strerror(-err));
 		return err;
 	}
 	return 0;
@@ -252,7 +255,10 @@ static int run(struct app *app)
 {
 	int err, sig;
 
+	/* The operator's files first: a bad one is reported before anything is loaded. */
 	err = load_web_config(&app->cfg, &app->web);
+	if (!err)
+		err = new_pusher(app);
 	if (err)
 		return err;
 	app->ex = exporter__new(&app->cfg);
@@ -262,9 +268,6 @@ static int run(struct app *app)
 			  load_hint(-err, &app->cfg));
 		return err;
 	}
-	err = new_pusher(app);
-	if (err)
-		return err;
 	/* The port first: a port in use must fail before any process is touched. */
 	app->listen_fd = http__listen(app->cfg.listen_address);
 	if (app->listen_fd < 0) {

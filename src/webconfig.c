@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "files.h"
 #include "webconfig.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -508,15 +509,11 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	char *buf;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = files__open_regular(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st)) {
 		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > max) {
@@ -553,9 +550,7 @@ static const char *file_error(int err)
 {
 	if (err == -EFBIG)
 		return "file too large";
-	if (err == -EINVAL)
-		return "not a regular file";
-	return strerror(-err);
+	return files__strerror(err);
 }
 
 static int load_pem(const char *cfg, const char *what, const char *path, char **out, char *err,

@@ -67,7 +67,10 @@ struct webconfig {
  */
 int webconfig__parse(struct webconfig *wc, const char *text, size_t len, const char *name,
 		     const char *base_dir, char *err, size_t errlen);
-/* Reads and parses path, then reads the certificate, key and CA files it names. */
+/*
+ * Reads and parses path, then reads the certificate, key and CA files it names (regular files
+ * only: files.h).
+ */
 int webconfig__load(struct webconfig *wc, const char *path, char *err, size_t errlen);
 /* NULL-safe; leaves wc zeroed. */
 void webconfig__free(struct webconfig *wc);

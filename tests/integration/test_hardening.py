@@ -4,6 +4,7 @@
 Each test says in its docstring what it proves; SECURITY.md lists them by threat.
 """
 import json
+import os
 import signal
 import socket
 import ssl
@@ -443,6 +444,30 @@ def test_bad_web_config_fails_start(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
     assert 'unknown or unsupported key "min_version"' in out.stderr
+
+
+def start_fails(*args, pid=1, timeout=5):
+    """Runs the exporter expected to refuse to start: (exit code, stderr lines, seconds)."""
+    t0 = time.monotonic()
+    out = subprocess.run([BUILD / "ccproxy_exporter", "--pid", str(pid),
+                          "--web.listen-address", f"127.0.0.1:{free_port()}", *args],
+                         capture_output=True, text=True, timeout=timeout)
+    return out.returncode, out.stderr.strip().splitlines(), time.monotonic() - t0
+
+
+def test_fifo_files_fail_start_at_once(tmp_path):
+    """A FIFO as the web config, or as a certificate it names, would block open(2) before
+    signals are handled: the exporter exits 1 at once with one line naming the file."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    web = tmp_path / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: {fifo}\n  key_file: {fifo}\n")
+    for config in (fifo, web):
+        code, lines, took = start_fails("--web.config.file", config)
+        print(f"{config.name}: exit {code} after {took:.3f}s: {lines}")
+        assert code == 1 and took < 2, (code, took)
+        assert len(lines) == 1, lines
+        assert f"{fifo}" in lines[0] and "not a regular file" in lines[0], lines
 
 
 # ---- faults --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <sys/stat.h>
 #include "webconfig.h"
 
 /* Cost 4 keeps the tests fast; made with Python's crypt.mksalt(METHOD_BLOWFISH). */
@@ -216,6 +217,14 @@ Test(webconfig, load_resolves_and_reads_files)
 	cr_expect_str_eq(wc.key_pem, "KEY");
 	cr_expect_null(wc.ca_pem);
 	webconfig__free(&wc);
+	/* A FIFO would block open(2): refused at once, named. */
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "key_file \"") && strstr(err, "/k.pem\": not a regular file"), "%s",
+		  err);
 	cr_expect_eq(webconfig__load(&wc, dir, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "not a regular file"), "%s", err);
 	cr_expect_eq(webconfig__load(&wc, "/nonexistent/web.yml", err, sizeof(err)), -ENOENT);
