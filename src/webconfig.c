@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "files.h"
 #include "webconfig.h"
+#include "webtls.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BCRYPT_LEN    60
@@ -591,6 +592,8 @@ int webconfig__load(struct webconfig *wc, const char *path, char *err, size_t er
 	if (!ret)
 		ret = load_pem(path, "client_ca_file", wc->client_ca_file, &wc->ca_pem, err,
 			       errlen);
+	if (!ret)
+		ret = webtls__check(wc, path, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
 	if (ret)

@@ -69,7 +69,7 @@ int webconfig__parse(struct webconfig *wc, const char *text, size_t len, const c
 		     const char *base_dir, char *err, size_t errlen);
 /*
  * Reads and parses path, then reads the certificate, key and CA files it names (regular files
- * only: files.h).
+ * only: files.h) and checks them (webtls.h).
  */
 int webconfig__load(struct webconfig *wc, const char *path, char *err, size_t errlen);
 /* NULL-safe; leaves wc zeroed. */

@@ -470,6 +470,33 @@ def test_fifo_files_fail_start_at_once(tmp_path):
         assert f"{fifo}" in lines[0] and "not a regular file" in lines[0], lines
 
 
+def test_bad_tls_material_fails_start(procs, pki):
+    """A key that does not match the certificate, a garbage certificate and an encrypted key
+    each stop the start at once, before BPF is loaded and the target attached, with one line
+    naming the file."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    d = pki
+    (d / "garbage.crt").write_text("-----BEGIN CERTIFICATE-----\ngarbage\n"
+                                   "-----END CERTIFICATE-----\n")
+    openssl("pkey", "-in", d / "server.key", "-aes256", "-passout", "pass:x", "-out",
+            d / "encrypted.key")
+    cases = {"mismatch": ("server.crt", "client.key", 'does not match cert_file'),
+             "garbage": ("garbage.crt", "server.key", "cert_file"),
+             "encrypted": ("server.crt", "encrypted.key", "encrypted private keys")}
+    for name, (cert, key, want) in cases.items():
+        web = d / f"{name}.yml"
+        web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+        code, lines, took = start_fails("--web.config.file", web, pid=tgt.pid, timeout=30)
+        print(f"{name}: exit {code} after {took:.3f}s: {lines}")
+        assert code == 1 and took < 2, (name, code, took)
+        assert len(lines) == 1, (name, lines)
+        assert want in lines[0], (name, lines)
+        named = cert if name == "garbage" else key
+        assert f"{d / named}" in lines[0], (name, lines)
+        assert "failed to serve" not in lines[0] and "attached" not in lines[0]
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 def scrape_loop(port, stop, results):

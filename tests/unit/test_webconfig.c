@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <sys/stat.h>
+#include "pem_fixtures.h"
 #include "webconfig.h"
 
 /* Cost 4 keeps the tests fast; made with Python's crypt.mksalt(METHOD_BLOWFISH). */
@@ -188,6 +189,18 @@ Test(webconfig, nul_and_size_limits)
 	cr_expect_eq(webconfig__parse(&wc, "x: y\n", 5, "w", NULL, NULL, 0), -EINVAL);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
 Test(webconfig, load_resolves_and_reads_files)
 {
 	char dir[] = "/tmp/webconfig-XXXXXX", path[256], err[256] = "";
@@ -203,18 +216,17 @@ Test(webconfig, load_resolves_and_reads_files)
 	/* Missing cert: the message names the key and the resolved path. */
 	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -ENOENT);
 	cr_expect(strstr(err, "cert_file \"") && strstr(err, "/c.pem\": No such file"), "%s", err);
-	snprintf(path, sizeof(path), "%s/c.pem", dir);
-	f = fopen(path, "w");
-	fputs("CERT", f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/k.pem", dir);
-	f = fopen(path, "w");
-	fputs("KEY", f);
-	fclose(f);
+	/* Not PEM: checked at load, the message names the file. */
+	write_file(dir, "c.pem", "CERT");
+	write_file(dir, "k.pem", "KEY");
 	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "cert_file \"") && strstr(err, "/c.pem\": "), "%s", err);
+	write_file(dir, "c.pem", PEM_CERT);
+	write_file(dir, "k.pem", PEM_KEY);
 	cr_assert_eq(webconfig__load(&wc, path, err, sizeof(err)), 0, "%s", err);
-	cr_expect_str_eq(wc.cert_pem, "CERT");
-	cr_expect_str_eq(wc.key_pem, "KEY");
+	cr_expect_str_eq(wc.cert_pem, PEM_CERT);
+	cr_expect_str_eq(wc.key_pem, PEM_KEY);
 	cr_expect_null(wc.ca_pem);
 	webconfig__free(&wc);
 	/* A FIFO would block open(2): refused at once, named. */
