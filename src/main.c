@@ -13,6 +13,7 @@
 #include "config.h"
 #include "exporter.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "privs.h"
 #include "pusher.h"
@@ -121,6 +122,24 @@ static int load_web_config(const struct config *cfg, struct webconfig *web)
 		log_info("web config %s: tls=%s client_auth=%s basic_auth_users=%zu",
 			 cfg->web_config_file, web->tls ? "on" : "off",
 			 webconfig__client_auth_name(web->client_auth), web->nusers);
+	return err;
+}
+
+/* Before anything is loaded: elsewhere than on bpffs libbpf fails late, blaming the limits. */
+static int check_pin_dir(const struct config *cfg)
+{
+	int err;
+
+	if (!cfg->bpf_pin_path[0])
+		return 0;
+	err = loader__check_pin_dir(cfg->bpf_pin_path);
+	if (err == -EMEDIUMTYPE)
+		log_error("--bpf-pin-path %s: not on a bpf filesystem (mount one there, e.g. "
+			  "mount -t bpf bpf /sys/fs/bpf)",
+			  cfg->bpf_pin_path);
+	else if (err)
+		log_error("--bpf-pin-path %s: %s", cfg->bpf_pin_path,
+			  err == -ENOENT ? "its parent directory does not exist" : strerror(-err));
 	return err;
 }
 
@@ -259,6 +278,8 @@ static int run(struct app *app)
 	err = load_web_config(&app->cfg, &app->web);
 	if (!err)
 		err = new_pusher(app);
+	if (!err)
+		err = check_pin_dir(&app->cfg);
 	if (err)
 		return err;
 	app->ex = exporter__new(&app->cfg);

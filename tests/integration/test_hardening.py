@@ -497,6 +497,19 @@ def test_bad_tls_material_fails_start(procs, pki):
         assert "failed to serve" not in lines[0] and "attached" not in lines[0]
 
 
+def test_pin_path_not_on_bpffs_fails_start(tmp_path):
+    """--bpf-pin-path elsewhere than on a bpf filesystem, new or existing: one line saying so,
+    exit 1 before anything is loaded, and no directory left behind."""
+    require_root()
+    for pin in (tmp_path / "pins", tmp_path):
+        code, lines, took = start_fails("--bpf-pin-path", pin, timeout=30)
+        print(f"{pin.name}: exit {code} after {took:.3f}s: {lines}")
+        assert code == 1, code
+        assert len(lines) == 1, lines
+        assert f"--bpf-pin-path {pin}: not on a bpf filesystem" in lines[0], lines
+    assert not (tmp_path / "pins").exists()
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 def scrape_loop(port, stop, results):
