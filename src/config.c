@@ -879,7 +879,9 @@ static const struct opt *env_opt(const char *field, size_t len)
 	return NULL;
 }
 
-int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t errlen)
+/* given, when not NULL: the options set by flags, whose variables are then not even read. */
+static int parse_env(struct config *cfg, char *const *envp, const bool *given, char *err,
+		     size_t errlen)
 {
 	const size_t plen = strlen(ENV_PREFIX);
 	char who[64];
@@ -892,7 +894,7 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
 		if (!eq || (size_t)(eq - var) <= plen || strncasecmp(var, ENV_PREFIX, plen))
 			continue;
 		o = env_opt(var + plen, eq - var - plen);
-		if (!o || (size_t)(eq - var) >= sizeof(who))
+		if (!o || (given && given[o - opts]) || (size_t)(eq - var) >= sizeof(who))
 			continue;
 		memcpy(who, var, eq - var);
 		who[eq - var] = '\0';
@@ -901,6 +903,11 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
 			return ret;
 	}
 	return 0;
+}
+
+int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t errlen)
+{
+	return parse_env(cfg, envp, NULL, err, errlen);
 }
 
 static void build_longopts(struct option *lo)
@@ -979,7 +986,9 @@ static int handle(struct config *cfg, int c, const char *tok, char *err, size_t 
 	return apply(cfg, o, optarg, who, err, errlen);
 }
 
-int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+/* given, when not NULL, records which options the flags set. */
+static int parse_args(struct config *cfg, int argc, char **argv, bool *given, char *err,
+		      size_t errlen)
 {
 	struct option lo[2 * NOPTS + 1];
 	const char *prev = NULL;
@@ -1003,6 +1012,8 @@ int config__parse_args(struct config *cfg, int argc, char **argv, char *err, siz
 		ret = handle(cfg, c, argv[tok], err, errlen);
 		if (ret)
 			return ret;
+		if (given)
+			given[c >= VAL_NEG ? c - VAL_NEG : c - VAL_SET] = true;
 		/* "--enabled false" is a flag and an operand: remembered to say so. */
 		prev = c < VAL_NEG && opts[c - VAL_SET].kind == K_BOOL && !optarg ? argv[tok]
 										  : NULL;
@@ -1011,6 +1022,33 @@ int config__parse_args(struct config *cfg, int argc, char **argv, char *err, siz
 	if (optind < argc)
 		return arg_error(1, argv[optind], NULL, err, errlen);
 	return 0;
+}
+
+int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	return parse_args(cfg, argc, argv, NULL, err, errlen);
+}
+
+/*
+ * The flags are read twice: once into a scratch copy, to learn which options they set (and
+ * to report their own errors, --help and --version first), then over the environment.
+ */
+int config__parse(struct config *cfg, int argc, char **argv, char *const *envp, char *err,
+		  size_t errlen)
+{
+	bool given[NOPTS] = {0};
+	struct config scratch = *cfg;
+	int ret;
+
+	ret = parse_args(&scratch, argc, argv, given, err, errlen);
+	if (ret == 1) {
+		cfg->show_help = scratch.show_help;
+		cfg->show_version = scratch.show_version;
+	}
+	if (ret)
+		return ret;
+	ret = parse_env(cfg, envp, given, err, errlen);
+	return ret ? ret : parse_args(cfg, argc, argv, NULL, err, errlen);
 }
 
 static int validate_labels(const struct config *cfg, const char *who, char *err, size_t errlen)

@@ -124,6 +124,13 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
  */
 int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 /*
+ * Both sources in order: envp (as config__parse_env) then argv (as config__parse_args), except
+ * that a variable whose option a flag sets is ignored, even when its value is invalid: flags
+ * win. Returns 1 for --help/--version, whatever the environment holds.
+ */
+int config__parse(struct config *cfg, int argc, char **argv, char *const *envp, char *err,
+		  size_t errlen);
+/*
  * Once after all sources: every field's own checks again (the struct may have been filled by
  * hand), then the cross-field ones (--pushgateway-enabled needs a URL). Messages name the flag.
  */

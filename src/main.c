@@ -87,9 +87,7 @@ static int parse_config(struct config *cfg, int argc, char **argv)
 	int ret;
 
 	config__defaults(cfg);
-	ret = config__parse_env(cfg, environ, err, sizeof(err));
-	if (!ret)
-		ret = config__parse_args(cfg, argc, argv, err, sizeof(err));
+	ret = config__parse(cfg, argc, argv, environ, err, sizeof(err));
 	if (ret == 1) {
 		if (cfg->show_version)
 			printf("ccproxy_exporter %s (probe ABI %d)\n", CCPROXY_EXPORTER_VERSION,

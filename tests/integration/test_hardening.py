@@ -510,6 +510,20 @@ def test_pin_path_not_on_bpffs_fails_start(tmp_path):
     assert not (tmp_path / "pins").exists()
 
 
+def test_flag_overrides_invalid_env(procs):
+    """Flags win: a bad PLUGINS__METRICS__ value that a flag overrides does not stop the start,
+    and one that no flag overrides still does (exit 2, naming the variable)."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    env = dict(os.environ, PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL="abc")
+    ex = start_exporter(procs, [tgt.pid], "--pushgateway-push-interval", "5", env=env)
+    assert ex.get("/metrics")[0] == 200
+    out = subprocess.run([BUILD / "ccproxy_exporter", "--pid", str(tgt.pid)], env=env,
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2
+    assert "PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL" in out.stderr
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 def scrape_loop(port, stop, results):
