@@ -3,6 +3,7 @@
  * One table of options drives the flags, the PLUGINS__METRICS__ variables, validation and the
  * usage text, so that a setting cannot exist in one of them and be missing from another.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -374,8 +375,38 @@ static const char *port_error(const char *s, size_t len)
 }
 
 /*
+ * Whether s[0..len) is a valid IPv4 address (digits and dots only) or IPv6 one (v6, with an
+ * optional %zone). Such hosts never reach the resolver, so they are checked here: "256.1.1.1"
+ * would otherwise be looked up as a name and fail only when the exporter listens.
+ */
+static bool valid_ip(int family, const char *s, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *pct = family == AF_INET6 ? memchr(s, '%', len) : NULL;
+
+	if (pct && pct + 1 < s + len)
+		len = (size_t)(pct - s);
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(family, buf, addr) == 1;
+}
+
+static bool is_numeric_host(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!is_digit(s[i]) && s[i] != '.')
+			return false;
+	return len > 0;
+}
+
+/*
  * "host", "host:port", "[v6]", "[v6]:port" in s[0..len). Returns NULL or why it is not one.
- * Names and IPv4 are checked for their characters only: the resolver has the last word.
+ * Names are checked for their characters only: the resolver has the last word.
  */
 static const char *hostport_error(const char *s, size_t len, bool need_host, bool need_port)
 {
@@ -389,7 +420,7 @@ static const char *hostport_error(const char *s, size_t len, bool need_host, boo
 		for (i = 1; s + i < close; i++)
 			if (!is_digit(s[i]) && !is_alpha(s[i]) && !strchr(":.%", s[i]))
 				return "has a bad [IPv6] address";
-		if (!memchr(s, ':', close - s))
+		if (!memchr(s, ':', close - s) || !valid_ip(AF_INET6, s + 1, close - s - 1))
 			return "has a bad [IPv6] address";
 		hlen = close - s + 1;
 		if (hlen < len && s[hlen] != ':')
@@ -403,8 +434,12 @@ static const char *hostport_error(const char *s, size_t len, bool need_host, boo
 	}
 	if (need_host && hlen == 0)
 		return "has no host";
+	if (hlen == len && need_port)
+		return "has no port";
+	if (host[0] != '[' && is_numeric_host(host, hlen) && !valid_ip(AF_INET, host, hlen))
+		return "has a bad IPv4 address";
 	if (hlen == len)
-		return need_port ? "has no port" : NULL;
+		return NULL;
 	return port_error(s + hlen + 1, len - hlen - 1);
 }
 

@@ -524,6 +524,17 @@ def test_flag_overrides_invalid_env(procs):
     assert "PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL" in out.stderr
 
 
+def test_bad_listen_ip_is_a_usage_error():
+    """An IP literal that is no address is a usage error (exit 2) naming the flag, found
+    before anything starts, not a failure to listen (exit 1)."""
+    for addr in ("256.1.1.1:80", "[::g]:80"):
+        out = subprocess.run([BUILD / "ccproxy_exporter", "--pid", "1",
+                              "--web.listen-address", addr],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 2, (addr, out.stderr)
+        assert f'--web.listen-address: "{addr}"' in out.stderr
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 def scrape_loop(port, stop, results):

@@ -1173,3 +1173,34 @@ Test(config, flag_overrides_an_invalid_env_value)
 	cr_expect_eq(config__parse(&cfg, 2, partial, envp, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "--pushgateway-push-interval: "), "%s", err);
 }
+
+/* IP literals never reach the resolver: a bad one is a usage error, not a failed listen. */
+Test(config, listen_address_ip_literals_are_checked)
+{
+	static const char *const bad[] = {"256.1.1.1:80",	    "1.2.3:80",
+					  "1.2.3.4.5:80",	    "[::g]:80",
+					  "[1:2:3:4:5:6:7:8:9]:80", "[fe80::1%]:80"};
+	static const char *const good[] = {"127.0.0.1:80",	"0.0.0.0:1", "[::1]:80",
+					   "[fe80::1%eth0]:80", ":80",	     "localhost:80",
+					   "host-1.example:80"};
+	char err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = {"x", "--web.listen-address", (char *)bad[i], NULL};
+
+		config__defaults(&cfg);
+		cr_expect_eq(config__parse_args(&cfg, 3, argv, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i]);
+		cr_expect(strstr(err, "--web.listen-address: ") && strstr(err, "address"), "%s",
+			  err);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *argv[] = {"x", "--web.listen-address", (char *)good[i], NULL};
+
+		config__defaults(&cfg);
+		cr_expect_eq(config__parse_args(&cfg, 3, argv, err, sizeof(err)), 0, "%s: %s",
+			     good[i], err);
+	}
+}
