@@ -210,15 +210,28 @@ static int new_pusher(struct app *app)
 	return 0;
 }
 
+/* The signals main waits for; every thread starts with them blocked. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/*
+ * SIGHUP asks daemons to reload; the configuration is read once, so it is logged and
+ * ignored rather than left to its default action, which killed the exporter silently.
+ */
 static int wait_for_signal(void)
 {
 	sigset_t set;
 	int sig = 0;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigwait(&set, &sig);
+	stop_signals(&set);
+	while (!sigwait(&set, &sig) && sig == SIGHUP)
+		log_info("received SIGHUP: ignored, the configuration is read only at start "
+			 "(restart to change it)");
 	return sig;
 }
 
@@ -226,9 +239,7 @@ static void block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 

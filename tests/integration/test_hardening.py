@@ -535,6 +535,22 @@ def test_bad_listen_ip_is_a_usage_error():
         assert f'--web.listen-address: "{addr}"' in out.stderr
 
 
+def test_sighup_is_logged_and_ignored(procs):
+    """SIGHUP does not kill the exporter: one log line says it is ignored (the configuration
+    is read only at start), it keeps serving, and SIGTERM still stops it cleanly."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    ex = start_exporter(procs, [tgt.pid])
+    ex.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert ex.proc.poll() is None, ex.proc.returncode
+    assert ex.get("/metrics")[0] == 200
+    code, err = ex.stop()
+    assert code == 0, err
+    hup = [l for l in err.splitlines() if "SIGHUP" in l]
+    assert len(hup) == 1 and "ignored" in hup[0], err
+
+
 # ---- faults --------------------------------------------------------------------------------
 
 def scrape_loop(port, stop, results):
