@@ -81,7 +81,7 @@ struct config {
 	unsigned int limit_inflight;
 	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
 	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
-	unsigned int web_timeout;	   /* seconds a connection may stay idle, 1..3600 */
+	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */
