@@ -76,7 +76,8 @@ static int fail_pem(char *err, size_t errlen, const char *name, const char *what
 /* A key in PKCS#8 "ENCRYPTED PRIVATE KEY" or legacy "Proc-Type: 4,ENCRYPTED" form. */
 static bool is_encrypted(const char *pem)
 {
-	return strstr(pem, "ENCRYPTED") != NULL;
+	return strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+	       strstr(pem, "Proc-Type: 4,ENCRYPTED");
 }
 
 int webtls__check(const struct webconfig *wc, const char *name, char *err, size_t errlen)
