@@ -3,6 +3,7 @@
  * One table of options drives the flags, the PLUGINS__METRICS__ variables, validation and the
  * usage text, so that a setting cannot exist in one of them and be missing from another.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -374,8 +375,38 @@ static const char *port_error(const char *s, size_t len)
 }
 
 /*
+ * Whether s[0..len) is a valid IPv4 address (digits and dots only) or IPv6 one (v6, with an
+ * optional %zone). Such hosts never reach the resolver, so they are checked here: "256.1.1.1"
+ * would otherwise be looked up as a name and fail only when the exporter listens.
+ */
+static bool valid_ip(int family, const char *s, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *pct = family == AF_INET6 ? memchr(s, '%', len) : NULL;
+
+	if (pct && pct + 1 < s + len)
+		len = (size_t)(pct - s);
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(family, buf, addr) == 1;
+}
+
+static bool is_numeric_host(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!is_digit(s[i]) && s[i] != '.')
+			return false;
+	return len > 0;
+}
+
+/*
  * "host", "host:port", "[v6]", "[v6]:port" in s[0..len). Returns NULL or why it is not one.
- * Names and IPv4 are checked for their characters only: the resolver has the last word.
+ * Names are checked for their characters only: the resolver has the last word.
  */
 static const char *hostport_error(const char *s, size_t len, bool need_host, bool need_port)
 {
@@ -389,7 +420,7 @@ static const char *hostport_error(const char *s, size_t len, bool need_host, boo
 		for (i = 1; s + i < close; i++)
 			if (!is_digit(s[i]) && !is_alpha(s[i]) && !strchr(":.%", s[i]))
 				return "has a bad [IPv6] address";
-		if (!memchr(s, ':', close - s))
+		if (!memchr(s, ':', close - s) || !valid_ip(AF_INET6, s + 1, close - s - 1))
 			return "has a bad [IPv6] address";
 		hlen = close - s + 1;
 		if (hlen < len && s[hlen] != ':')
@@ -403,8 +434,12 @@ static const char *hostport_error(const char *s, size_t len, bool need_host, boo
 	}
 	if (need_host && hlen == 0)
 		return "has no host";
+	if (hlen == len && need_port)
+		return "has no port";
+	if (host[0] != '[' && is_numeric_host(host, hlen) && !valid_ip(AF_INET, host, hlen))
+		return "has a bad IPv4 address";
 	if (hlen == len)
-		return need_port ? "has no port" : NULL;
+		return NULL;
 	return port_error(s + hlen + 1, len - hlen - 1);
 }
 
@@ -699,9 +734,10 @@ static const struct opt opts[] = {
 	STR_OPT("web.config.file", false, web_config_file, check_text, "FILE",
 		"exporter-toolkit web config: TLS and basic auth (empty: none)."),
 	UINT_OPT("web.max-connections", false, web_max_connections, 1,
-		 CONFIG_WEB_MAX_CONNECTIONS_MAX, "Concurrent HTTP connections; more are refused."),
+		 CONFIG_WEB_MAX_CONNECTIONS_MAX,
+		 "Concurrent HTTP connections; more are closed at once."),
 	UINT_OPT("web.timeout", false, web_timeout, 1, CONFIG_WEB_TIMEOUT_MAX,
-		 "Seconds an HTTP connection may stay idle (slow clients are cut)."),
+		 "Seconds an HTTP connection may stay idle, or take to send a request's headers."),
 	{.name = "pushgateway-label",
 	 .kind = K_LABEL,
 	 .arg = "NAME=VALUE",
@@ -879,7 +915,9 @@ static const struct opt *env_opt(const char *field, size_t len)
 	return NULL;
 }
 
-int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t errlen)
+/* given, when not NULL: the options set by flags, whose variables are then not even read. */
+static int parse_env(struct config *cfg, char *const *envp, const bool *given, char *err,
+		     size_t errlen)
 {
 	const size_t plen = strlen(ENV_PREFIX);
 	char who[64];
@@ -892,7 +930,7 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
 		if (!eq || (size_t)(eq - var) <= plen || strncasecmp(var, ENV_PREFIX, plen))
 			continue;
 		o = env_opt(var + plen, eq - var - plen);
-		if (!o || (size_t)(eq - var) >= sizeof(who))
+		if (!o || (given && given[o - opts]) || (size_t)(eq - var) >= sizeof(who))
 			continue;
 		memcpy(who, var, eq - var);
 		who[eq - var] = '\0';
@@ -901,6 +939,11 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
 			return ret;
 	}
 	return 0;
+}
+
+int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t errlen)
+{
+	return parse_env(cfg, envp, NULL, err, errlen);
 }
 
 static void build_longopts(struct option *lo)
@@ -979,7 +1022,9 @@ static int handle(struct config *cfg, int c, const char *tok, char *err, size_t 
 	return apply(cfg, o, optarg, who, err, errlen);
 }
 
-int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+/* given, when not NULL, records which options the flags set. */
+static int parse_args(struct config *cfg, int argc, char **argv, bool *given, char *err,
+		      size_t errlen)
 {
 	struct option lo[2 * NOPTS + 1];
 	const char *prev = NULL;
@@ -1003,6 +1048,8 @@ int config__parse_args(struct config *cfg, int argc, char **argv, char *err, siz
 		ret = handle(cfg, c, argv[tok], err, errlen);
 		if (ret)
 			return ret;
+		if (given)
+			given[c >= VAL_NEG ? c - VAL_NEG : c - VAL_SET] = true;
 		/* "--enabled false" is a flag and an operand: remembered to say so. */
 		prev = c < VAL_NEG && opts[c - VAL_SET].kind == K_BOOL && !optarg ? argv[tok]
 										  : NULL;
@@ -1011,6 +1058,33 @@ int config__parse_args(struct config *cfg, int argc, char **argv, char *err, siz
 	if (optind < argc)
 		return arg_error(1, argv[optind], NULL, err, errlen);
 	return 0;
+}
+
+int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	return parse_args(cfg, argc, argv, NULL, err, errlen);
+}
+
+/*
+ * The flags are read twice: once into a scratch copy, to learn which options they set (and
+ * to report their own errors, --help and --version first), then over the environment.
+ */
+int config__parse(struct config *cfg, int argc, char **argv, char *const *envp, char *err,
+		  size_t errlen)
+{
+	bool given[NOPTS] = {0};
+	struct config scratch = *cfg;
+	int ret;
+
+	ret = parse_args(&scratch, argc, argv, given, err, errlen);
+	if (ret == 1) {
+		cfg->show_help = scratch.show_help;
+		cfg->show_version = scratch.show_version;
+	}
+	if (ret)
+		return ret;
+	ret = parse_env(cfg, envp, given, err, errlen);
+	return ret ? ret : parse_args(cfg, argc, argv, NULL, err, errlen);
 }
 
 static int validate_labels(const struct config *cfg, const char *who, char *err, size_t errlen)

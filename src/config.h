@@ -81,7 +81,7 @@ struct config {
 	unsigned int limit_inflight;
 	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
 	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
-	unsigned int web_timeout;	   /* seconds a connection may stay idle, 1..3600 */
+	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */
@@ -123,6 +123,13 @@ int config__parse_env(struct config *cfg, char *const *envp, char *err, size_t e
  * state on every call, so it may be called repeatedly. On error cfg may be partly updated.
  */
 int config__parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+/*
+ * Both sources in order: envp (as config__parse_env) then argv (as config__parse_args), except
+ * that a variable whose option a flag sets is ignored, even when its value is invalid: flags
+ * win. Returns 1 for --help/--version, whatever the environment holds.
+ */
+int config__parse(struct config *cfg, int argc, char **argv, char *const *envp, char *err,
+		  size_t errlen);
 /*
  * Once after all sources: every field's own checks again (the struct may have been filled by
  * hand), then the cross-field ones (--pushgateway-enabled needs a URL). Messages name the flag.

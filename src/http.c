@@ -15,6 +15,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <zlib.h>
+#include "conns.h"
 #include "http.h"
 #include "log.h"
 
@@ -24,6 +25,8 @@
 /* Per-connection pool: a request whose headers do not fit is answered 431 by libmicrohttpd. */
 #define HTTP_CONN_MEMORY (32 * 1024)
 #define HTTP_BACKLOG	 128
+/* Connections libmicrohttpd may hold beyond the limit per thread, while conns refuses them. */
+#define HTTP_REFUSING	 16
 #define HTTP_HEALTH_PATH "/metrics/health"
 #define HTTP_ALLOW	 "GET, HEAD"
 #define HTTP_REALM	 "ccproxy_exporter"
@@ -40,6 +43,14 @@ struct http_server {
 	bool metrics_enabled;
 	struct strbuf landing;
 	const struct webconfig *web; /* NULL: no TLS, no auth */
+	struct conns *conns;	     /* the connection limit and the header deadline */
+};
+
+/* One per connection, libmicrohttpd's socket context. */
+struct http_conn {
+	struct conn guard;
+	/* Where the request target received ended, to find a NUL byte inside it. */
+	uintptr_t target_end;
 };
 
 enum http_route { ROUTE_NONE, ROUTE_LANDING, ROUTE_METRICS, ROUTE_HEALTH };
@@ -593,6 +604,27 @@ static bool is_get_or_head(const char *method)
 	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 }
 
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+/*
+ * Whether the request target held no NUL byte, which would hide the rest of it from strcmp
+ * ("/metrics\0x" read as "/metrics"). libmicrohttpd keeps the request line in one buffer and
+ * ends the target where the space before the version was, so the version follows the
+ * target's end, unless a NUL came first.
+ */
+static bool target_intact(struct MHD_Connection *conn, const char *version)
+{
+	struct http_conn *hc = conn_of(conn);
+
+	return hc && hc->target_end && (uintptr_t)version == hc->target_end + 1;
+}
+
 /*
  * libmicrohttpd calls this once with the headers, once per chunk of request body, and once at
  * the end. Other methods are answered on the first call: libmicrohttpd then closes the
@@ -607,11 +639,13 @@ static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, 
 {
 	static int headers_seen;
 	struct http_server *srv = cls;
-	enum http_route route = route_of(srv, url);
+	enum http_route route = target_intact(conn, version) ? route_of(srv, url) : ROUTE_NONE;
+	struct http_conn *hc;
 	enum MHD_Result denied;
 
-	(void)version;
 	(void)upload_data;
+	if (!*req_cls && (hc = conn_of(conn)))
+		conns__headers_done(srv->conns, &hc->guard);
 	/* Before anything else: who may not connect learns nothing, not even 404 from 405. */
 	if (!*req_cls && !access_ok(srv, conn, &denied))
 		return denied;
@@ -629,6 +663,93 @@ static enum MHD_Result http__on_request(void *cls, struct MHD_Connection *conn, 
 		return MHD_YES;
 	}
 	return serve_route(srv, conn, route);
+}
+
+/* ---- connections ------------------------------------------------------------------------- */
+
+/* Counted and timed by conns from accept to close; refused there when over the limit. */
+static void http__on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+				enum MHD_ConnectionNotificationCode what)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *info;
+	struct http_conn *hc = *socket_ctx;
+
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (hc)
+			conns__close(srv->conns, &hc->guard);
+		free(hc);
+		*socket_ctx = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return;
+	hc = calloc(1, sizeof(*hc));
+	if (!hc) {
+		shutdown(info->connect_fd, SHUT_RDWR);
+		return;
+	}
+	*socket_ctx = hc;
+	if (conns__open(srv->conns, &hc->guard, info->connect_fd) == -EBUSY)
+		log_debug("refused a connection: all %u slots in use", conns__count(srv->conns));
+}
+
+/* The end of a request restarts the clock for the next one's headers. */
+static void http__on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			       enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_conn *hc = conn_of(conn);
+
+	(void)req_cls;
+	(void)toe;
+	if (hc)
+		conns__request_done(srv->conns, &hc->guard);
+}
+
+/* Called with the request target as received, before it is split and unescaped. */
+static void *http__on_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_conn *hc = conn_of(conn);
+
+	(void)cls;
+	if (hc)
+		hc->target_end = uri ? (uintptr_t)(uri + strlen(uri)) : 0;
+	return NULL;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * libmicrohttpd's unescaping but for %00 and %2F: decoded, a NUL would end the path early
+ * ("/metrics%00.html" read as "/metrics") and a slash would turn one segment into two
+ * ("/metrics%2fhealth" read as "/metrics/health"). Left encoded, they match no route.
+ */
+static size_t http__unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *in = s, *out = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)conn;
+	while (*in) {
+		if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+		    hi * 16 + lo != 0 && hi * 16 + lo != '/') {
+			*out++ = (char)(hi * 16 + lo);
+			in += 3;
+			continue;
+		}
+		*out++ = *in++;
+	}
+	*out = '\0';
+	return (size_t)(out - s);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -684,23 +805,32 @@ static bool valid_path(const char *path)
 
 #define OPT(o, v, p) ((struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
 
-/* TLS from web: libmicrohttpd loads the PEM strings here, once. */
-static int start_daemon(struct http_server *srv, const struct http_opts *opts, int fd)
+#define FN(f) ((intptr_t)(f))
+
+/*
+ * libmicrohttpd's own limit stops accepting, which leaves the connections beyond it waiting
+ * in the backlog: it is set above ours, which conns enforces by refusing at once. Its
+ * timeout is the idle one; conns bounds the time to send the headers. TLS from web:
+ * libmicrohttpd loads the PEM strings here, once.
+ */
+static int start_daemon(struct http_server *srv, const struct http_opts *opts, int fd,
+			unsigned int limit, unsigned int timeout)
 {
-	unsigned int limit =
-		opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
-	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	unsigned int threads = limit < HTTP_THREADS ? 1 : HTTP_THREADS;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	const struct webconfig *web = opts->web;
-	struct MHD_OptionItem o[12];
+	struct MHD_OptionItem o[16];
 	size_t n = 0;
 
 	o[n++] = OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
-	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, limit, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, threads * (limit + HTTP_REFUSING), NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, FN(http__on_connection), srv);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, FN(http__on_completed), srv);
+	o[n++] = OPT(MHD_OPTION_URI_LOG_CALLBACK, FN(http__on_target), srv);
+	o[n++] = OPT(MHD_OPTION_UNESCAPE_CALLBACK, FN(http__unescape), srv);
 	if (web && web->tls) {
 		if (!web->cert_pem || !web->key_pem)
 			return -EINVAL;
@@ -714,6 +844,25 @@ static int start_daemon(struct http_server *srv, const struct http_opts *opts, i
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, http__on_request, srv,
 				       MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 	return srv->daemon ? 0 : -EINVAL;
+}
+
+/* The connection guard first: the daemon reports to it from its first connection on. */
+static int start_serving(struct http_server *srv, const struct http_opts *opts, int fd)
+{
+	unsigned int limit =
+		opts->max_connections ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+	unsigned int timeout = opts->timeout_s ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+	int err;
+
+	srv->conns = conns__new(limit, timeout * 1000);
+	if (!srv->conns)
+		return -errno;
+	err = start_daemon(srv, opts, fd, limit, timeout);
+	if (err) {
+		conns__free(srv->conns);
+		srv->conns = NULL;
+	}
+	return err;
 }
 
 static void http__free(struct http_server *srv)
@@ -755,7 +904,7 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 		err = fd;
 		goto fail;
 	}
-	err = start_daemon(srv, opts, fd);
+	err = start_serving(srv, opts, fd);
 	if (err) {
 		/* A refused start leaves the socket to us (checked against 0.9.75). */
 		close(fd);
@@ -774,5 +923,7 @@ void http__stop(struct http_server *srv)
 		return;
 	/* Joins the worker threads after their requests end, and closes the listening socket. */
 	MHD_stop_daemon(srv->daemon);
+	/* After the daemon: closing its connections reported each one here. */
+	conns__free(srv->conns);
 	http__free(srv);
 }

@@ -2,7 +2,8 @@
 /*
  * http: the exporter's web server (libmicrohttpd), routes and content negotiation only.
  *
- * Routes: "/" landing page, opts->telemetry_path (metrics), "/metrics/health" (JSON).
+ * Routes: "/" landing page, opts->telemetry_path (metrics), "/metrics/health" (JSON), compared
+ * whole: a target holding a NUL byte, %00 or %2F matches none of them.
  * GET and HEAD only (405 with Allow otherwise), 404 for anything else and for the telemetry
  * path while opts->metrics_enabled is false. Metrics responses carry the ccproxy headers
  * (Content-Type text/plain; version=0.0.4; charset=utf-8, Cache-Control, Pragma, Expires) and
@@ -36,8 +37,11 @@ struct http_opts {
 	int listen_fd;		    /* > 0: a socket from http__listen, owned from here on */
 	const char *telemetry_path; /* e.g. "/metrics" */
 	bool metrics_enabled;
-	unsigned int max_connections; /* 0: default (64) */
-	unsigned int timeout_s;	      /* per-connection idle timeout, 0: default (10) */
+	/* Connections at once, 0: default (64); more are closed at once, not queued. */
+	unsigned int max_connections;
+	/* Seconds a connection may stay idle, and may take to send a request's headers from
+	 * its start or its previous request's end; 0: default (10). */
+	unsigned int timeout_s;
 	/* TLS and basic auth (webconfig.h); NULL: plain HTTP, no auth. Borrowed: it must
 	 * outlive the server. */
 	const struct webconfig *web;

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ccproxy.skel.h"
@@ -15,6 +19,7 @@ struct loader {
 	bool filters;
 	struct bpf_program *progs[CCPROXY_PROBE_COUNT];
 	int ncpus;
+	const char *made_pin_dir; /* --bpf-pin-path when this load created it */
 };
 
 /* Every handler is named after its probe: the probe table maps to programs by name. */
@@ -23,6 +28,33 @@ static void loader__index_programs(struct loader *l)
 #define PROG(name, type) l->progs[CCPROXY_PROBE_##name] = l->skel->progs.name;
 	CCPROXY_PROBES(PROG)
 #undef PROG
+}
+
+int loader__check_pin_dir(const char *dir)
+{
+	char parent[PATH_MAX];
+	const char *on = dir;
+	struct statfs fs;
+	struct stat st;
+	char *slash;
+
+	if (!stat(dir, &st)) {
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	} else if (errno != ENOENT) {
+		return -errno;
+	} else {
+		/* Not there yet: it would be made in its parent. */
+		if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
+			return -ENAMETOOLONG;
+		slash = strrchr(parent, '/');
+		if (slash)
+			slash[slash == parent] = '\0';
+		on = parent;
+	}
+	if (statfs(on, &fs))
+		return -errno;
+	return fs.f_type == BPF_FS_MAGIC ? 0 : -EMEDIUMTYPE;
 }
 
 /* The maps whose contents outlive an exporter when pinned. The allow-list is rebuilt. */
@@ -37,7 +69,12 @@ static int loader__set_pin_paths(struct loader *l, const char *dir)
 	size_t i;
 	int err;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	err = loader__check_pin_dir(dir);
+	if (err)
+		return err;
+	if (!mkdir(dir, 0700))
+		l->made_pin_dir = dir;
+	else if (errno != EEXIST)
 		return -errno;
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i])) >=
@@ -162,6 +199,9 @@ struct loader *loader__load(const struct config *cfg)
 	loader__index_programs(l);
 	return l;
 fail:
+	/* A failed start leaves no trace: nothing is pinned in a directory it made. */
+	if (l->made_pin_dir)
+		rmdir(l->made_pin_dir);
 	loader__free(l);
 	errno = -err;
 	return NULL;

@@ -20,6 +20,12 @@ struct bpf_program;
  * NULL with errno set; EEXIST: the pinned maps were written with other buckets or keys.
  */
 struct loader *loader__load(const struct config *cfg);
+/*
+ * Whether --bpf-pin-path dir can be used: it, or the parent it would be made in, must be a
+ * directory on a bpf filesystem. 0, -EMEDIUMTYPE (another filesystem), -ENOTDIR, or the
+ * errno of stat/statfs (-ENOENT: no parent). loader__load checks it too.
+ */
+int loader__check_pin_dir(const char *dir);
 /* Destroys links-free state: programs and maps. NULL-safe. Detach targets first. */
 void loader__free(struct loader *l);
 

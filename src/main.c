@@ -13,6 +13,7 @@
 #include "config.h"
 #include "exporter.h"
 #include "http.h"
+#include "loader.h"
 #include "log.h"
 #include "privs.h"
 #include "pusher.h"
@@ -86,9 +87,7 @@ static int parse_config(struct config *cfg, int argc, char **argv)
 	int ret;
 
 	config__defaults(cfg);
-	ret = config__parse_env(cfg, environ, err, sizeof(err));
-	if (!ret)
-		ret = config__parse_args(cfg, argc, argv, err, sizeof(err));
+	ret = config__parse(cfg, argc, argv, environ, err, sizeof(err));
 	if (ret == 1) {
 		if (cfg->show_version)
 			printf("ccproxy_exporter %s (probe ABI %d)\n", CCPROXY_EXPORTER_VERSION,
@@ -121,6 +120,24 @@ static int load_web_config(const struct config *cfg, struct webconfig *web)
 		log_info("web config %s: tls=%s client_auth=%s basic_auth_users=%zu",
 			 cfg->web_config_file, web->tls ? "on" : "off",
 			 webconfig__client_auth_name(web->client_auth), web->nusers);
+	return err;
+}
+
+/* Before anything is loaded: elsewhere than on bpffs libbpf fails late, blaming the limits. */
+static int check_pin_dir(const struct config *cfg)
+{
+	int err;
+
+	if (!cfg->bpf_pin_path[0])
+		return 0;
+	err = loader__check_pin_dir(cfg->bpf_pin_path);
+	if (err == -EMEDIUMTYPE)
+		log_error("--bpf-pin-path %s: not on a bpf filesystem (mount one there, e.g. "
+			  "mount -t bpf bpf /sys/fs/bpf)",
+			  cfg->bpf_pin_path);
+	else if (err)
+		log_error("--bpf-pin-path %s: %s", cfg->bpf_pin_path,
+			  err == -ENOENT ? "its parent directory does not exist" : strerror(-err));
 	return err;
 }
 
@@ -184,21 +201,37 @@ static int new_pusher(struct app *app)
 	app->pusher = pusher__new(&app->cfg, on_metrics, app, why, sizeof(why));
 	if (!app->pusher) {
 		err = -errno;
-		log_error("%s: %s", why[0] ? why : "failed to set up pushing", strerror(-err));
+		if (why[0])
+			log_error("%s", why);
+		else
+			log_error("failed to set up pushing: %s", strerror(-err));
 		return err;
 	}
 	return 0;
 }
 
+/* The signals main waits for; every thread starts with them blocked. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/*
+ * SIGHUP asks daemons to reload; the configuration is read once, so it is logged and
+ * ignored rather than left to its default action, which killed the exporter silently.
+ */
 static int wait_for_signal(void)
 {
 	sigset_t set;
 	int sig = 0;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigwait(&set, &sig);
+	stop_signals(&set);
+	while (!sigwait(&set, &sig) && sig == SIGHUP)
+		log_info("received SIGHUP: ignored, the configuration is read only at start "
+			 "(restart to change it)");
 	return sig;
 }
 
@@ -206,9 +239,7 @@ static void block_signals(void)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -252,7 +283,12 @@ static int run(struct app *app)
 {
 	int err, sig;
 
+	/* The operator's files first: a bad one is reported before anything is loaded. */
 	err = load_web_config(&app->cfg, &app->web);
+	if (!err)
+		err = new_pusher(app);
+	if (!err)
+		err = check_pin_dir(&app->cfg);
 	if (err)
 		return err;
 	app->ex = exporter__new(&app->cfg);
@@ -262,9 +298,6 @@ static int run(struct app *app)
 			  load_hint(-err, &app->cfg));
 		return err;
 	}
-	err = new_pusher(app);
-	if (err)
-		return err;
 	/* The port first: a port in use must fail before any process is touched. */
 	app->listen_fd = http__listen(app->cfg.listen_address);
 	if (app->listen_fd < 0) {

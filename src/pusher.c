@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "expo.h"
+#include "files.h"
 #include "log.h"
 #include "push.h"
 #include "pusher.h"
@@ -112,10 +113,10 @@ static int read_password(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	int fd = files__open_regular(path), err = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while (len + 1 < size) {
 		n = read(fd, buf + len, size - 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -166,18 +167,25 @@ static int make_client(struct pusher *p, char *why, size_t whylen)
 	};
 	int err = 0;
 
-	if (cfg->pushgateway_password_file[0]) {
+	/* curl reads the CA file at each push: a bad one is reported now, not then. */
+	if (cfg->pushgateway_ca_file[0]) {
+		err = files__check_regular(cfg->pushgateway_ca_file);
+		if (err)
+			snprintf(why, whylen, "failed to read --pushgateway-ca-file %s: %s",
+				 cfg->pushgateway_ca_file, files__strerror(err));
+	}
+	if (!err && cfg->pushgateway_password_file[0]) {
 		err = read_password(cfg->pushgateway_password_file, password, sizeof(password));
 		if (err)
-			snprintf(why, whylen, "failed to read --pushgateway-password-file %s",
-				 cfg->pushgateway_password_file);
+			snprintf(why, whylen, "failed to read --pushgateway-password-file %s: %s",
+				 cfg->pushgateway_password_file, files__strerror(err));
 	}
 	if (!err) {
 		p->client = push__new(&o);
 		if (!p->client) {
 			err = -errno;
-			snprintf(why, whylen, "failed to set up the push client for %s",
-				 cfg->pushgateway_url);
+			snprintf(why, whylen, "failed to set up the push client for %s: %s",
+				 cfg->pushgateway_url, strerror(-err));
 		}
 	}
 	explicit_bzero(password, sizeof(password));

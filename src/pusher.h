@@ -61,9 +61,10 @@ typedef int (*pusher_render_fn)(void *ctx, struct strbuf *out);
 struct pusher;
 
 /*
- * Reads the password file and prepares the client; starts nothing. cfg is borrowed and must
- * outlive the pusher; render(ctx) must stay callable until pusher__free. NULL with errno
- * (ENOENT, EACCES... for the password file, EINVAL, ENOMEM, EIO); why says what failed.
+ * Checks the CA file, reads the password file (both must be regular files: files.h) and
+ * prepares the client; starts nothing. cfg is borrowed and must outlive the pusher;
+ * render(ctx) must stay callable until pusher__free. NULL with errno (ENOENT, EACCES,
+ * EINVAL... for the files, EINVAL, ENOMEM, EIO); why, when set, says what failed and why.
  */
 struct pusher *pusher__new(const struct config *cfg, pusher_render_fn render, void *ctx, char *why,
 			   size_t whylen);

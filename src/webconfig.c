@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "files.h"
 #include "webconfig.h"
+#include "webtls.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BCRYPT_LEN    60
@@ -306,6 +308,12 @@ static int tls_key(struct parser *p, const char *k, const char *v, bool null)
 		    k);
 }
 
+/* The cost of a hash is_bcrypt accepted. */
+static int bcrypt_cost(const char *h)
+{
+	return (h[4] - '0') * 10 + (h[5] - '0');
+}
+
 /* $2a$, $2b$ or $2y$, a two-digit cost 04..31, then 53 characters of bcrypt's base64. */
 static bool is_bcrypt(const char *h)
 {
@@ -348,6 +356,8 @@ static int user_key(struct parser *p, const char *k, const char *v, bool null)
 	u += wc->nusers;
 	u->name = strdup(k);
 	u->hash = strdup(v);
+	if (wc->nusers && bcrypt_cost(v) > bcrypt_cost(wc->users[wc->slowest].hash))
+		wc->slowest = wc->nusers;
 	wc->nusers++; /* counted before the check, so webconfig__free frees a half entry */
 	return u->name && u->hash ? 0 : -ENOMEM;
 }
@@ -500,15 +510,11 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	char *buf;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = files__open_regular(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st)) {
 		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > max) {
@@ -545,9 +551,7 @@ static const char *file_error(int err)
 {
 	if (err == -EFBIG)
 		return "file too large";
-	if (err == -EINVAL)
-		return "not a regular file";
-	return strerror(-err);
+	return files__strerror(err);
 }
 
 static int load_pem(const char *cfg, const char *what, const char *path, char **out, char *err,
@@ -588,6 +592,8 @@ int webconfig__load(struct webconfig *wc, const char *path, char *err, size_t er
 	if (!ret)
 		ret = load_pem(path, "client_ca_file", wc->client_ca_file, &wc->ca_pem, err,
 			       errlen);
+	if (!ret)
+		ret = webtls__check(wc, path, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "%s: out of memory", path);
 	if (ret)
@@ -615,7 +621,7 @@ static bool equal_ct(const char *a, const char *b)
 
 bool webconfig__check_password(const struct webconfig *wc, const char *user, const char *password)
 {
-	const struct webconfig_user *u = NULL;
+	const struct webconfig_user *u = NULL, *slowest;
 	struct crypt_data *cd;
 	const char *out;
 	bool ok = false;
@@ -630,10 +636,14 @@ bool webconfig__check_password(const struct webconfig *wc, const char *user, con
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
-	/* An unknown user costs one hash too, with the first user's cost and salt. */
-	out = crypt_rn(password, u ? u->hash : wc->users[0].hash, cd, sizeof(*cd));
+	/* Every failure costs at least the costliest user's hash, so that the time taken does
+	 * not tell an unknown name from one whose hash is cheaper. */
+	slowest = &wc->users[wc->slowest];
+	out = crypt_rn(password, u ? u->hash : slowest->hash, cd, sizeof(*cd));
 	if (u && out && strlen(out) == BCRYPT_LEN)
 		ok = equal_ct(out, u->hash);
+	if (!ok && u && bcrypt_cost(u->hash) < bcrypt_cost(slowest->hash))
+		crypt_rn(password, slowest->hash, cd, sizeof(*cd));
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok;

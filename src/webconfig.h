@@ -55,6 +55,7 @@ struct webconfig {
 	enum webconfig_client_auth client_auth;
 	struct webconfig_user *users;
 	size_t nusers;
+	size_t slowest; /* the user whose hash has the highest cost */
 	/* Filled by webconfig__load: the files' contents, NUL-terminated. */
 	char *cert_pem, *key_pem, *ca_pem;
 };
@@ -66,7 +67,10 @@ struct webconfig {
  */
 int webconfig__parse(struct webconfig *wc, const char *text, size_t len, const char *name,
 		     const char *base_dir, char *err, size_t errlen);
-/* Reads and parses path, then reads the certificate, key and CA files it names. */
+/*
+ * Reads and parses path, then reads the certificate, key and CA files it names (regular files
+ * only: files.h) and checks them (webtls.h).
+ */
 int webconfig__load(struct webconfig *wc, const char *path, char *err, size_t errlen);
 /* NULL-safe; leaves wc zeroed. */
 void webconfig__free(struct webconfig *wc);
@@ -74,9 +78,10 @@ void webconfig__free(struct webconfig *wc);
 /* Whether basic auth is on (at least one user). */
 bool webconfig__auth_required(const struct webconfig *wc);
 /*
- * Whether user/password match a configured user. Takes about the same time whether the user
- * exists or not (a dummy hash is checked for unknown users), and compares hashes in constant
- * time. Thread-safe. NULL user or password: false.
+ * Whether user/password match a configured user. A failure takes at least as long as the
+ * costliest configured hash, whether the user exists or not (an unknown user is checked
+ * against that hash, a known one with a cheaper hash is checked against it too), and hashes
+ * are compared in constant time. Thread-safe. NULL user or password: false.
  */
 bool webconfig__check_password(const struct webconfig *wc, const char *user, const char *password);
 /* "RequireAndVerifyClientCert" for WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT, ... */

@@ -4,6 +4,7 @@
 Each test says in its docstring what it proves; SECURITY.md lists them by threat.
 """
 import json
+import os
 import signal
 import socket
 import ssl
@@ -20,6 +21,8 @@ import truth as truthlib
 HOSTILE = BUILD / "hostile_target"
 # bcrypt (cost 4) of "secret", made with Python's crypt.mksalt(crypt.METHOD_BLOWFISH).
 HASH_SECRET = "$2b$04$DxHYSxqNW3h/jVrDi460J.lXO6GkV3ylT7aG4bHo2LXzgsgwv0zIa"
+# The same at cost 12 (about 0.2 s a check).
+HASH_SECRET_12 = "$2b$12$oyWFRbqdH0FmwDtjUOguNeyje9vb1VgwhuaTacci5c/gD4685Yo1q"
 
 
 def drops(samples):
@@ -203,8 +206,8 @@ def test_slow_clients_are_cut_after_timeout(procs):
 
 
 def test_connection_limit(procs):
-    """Beyond --web.max-connections a connection is refused (closed), never queued forever,
-    and a slot freed is usable again."""
+    """Beyond --web.max-connections a connection is closed at once (within a second), not
+    left in the listen backlog until a slot frees, and a slot freed is usable again."""
     require_root()
     tgt = start_hostile(procs, "--valid", "1")
     ex = start_exporter(procs, [tgt.pid], "--web.max-connections", "4")
@@ -212,12 +215,81 @@ def test_connection_limit(procs):
     for c in held:
         c.sendall(b"GET / HTTP/1.1\r\n")
     time.sleep(0.3)
-    extra = raw_request(ex.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+    t0 = time.monotonic()
+    extra = raw_request(ex.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
+    took = time.monotonic() - t0
+    print(f"over-limit connection closed after {took:.3f}s")
     assert not extra.startswith(b"HTTP/1.1 200")
+    assert took < 1.0, took
     for c in held:
         c.close()
-    wait_until(lambda: http_get(ex.port, "/metrics", timeout=1)[0] == 200, timeout=5,
-               what="a freed slot")
+    wait_until(lambda: get_status(ex.port) == 200, timeout=5, what="a freed slot")
+
+
+def get_status(port, path="/metrics", timeout=1):
+    """The status, or None when the connection is refused or closed."""
+    try:
+        return http_get(port, path, timeout=timeout)[0]
+    except OSError:
+        return None
+
+
+def test_slow_headers_do_not_hold_slots(procs):
+    """70 clients send their headers a byte every 0.2 s, so they are never idle, against the
+    64 slots and --web.timeout 1: each is cut a second after it connected (those beyond the
+    limit at once), and a scrape started during the attack is answered within 2 s."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    ex = start_exporter(procs, [tgt.pid], "--web.timeout", "1")
+    stop, lasted = threading.Event(), []
+
+    def dribble():
+        t0 = time.monotonic()
+        try:
+            with socket.create_connection(("127.0.0.1", ex.port), timeout=5) as c:
+                c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                while not stop.is_set():
+                    time.sleep(0.2)
+                    c.sendall(b"a")
+        except OSError:
+            lasted.append(time.monotonic() - t0)
+
+    clients = [threading.Thread(target=dribble) for _ in range(70)]
+    try:
+        for t in clients:
+            t.start()
+        time.sleep(0.3)
+        t0, status = time.monotonic(), None
+        while time.monotonic() - t0 < 6 and status != 200:
+            status = get_status(ex.port, timeout=0.5)
+            if status != 200:
+                time.sleep(0.05)
+        took = time.monotonic() - t0
+        time.sleep(1.0)
+        cut = len(lasted)
+    finally:
+        stop.set()
+        for t in clients:
+            t.join(timeout=10)
+    print(f"scrape answered {took:.2f}s into the attack; {cut}/70 cut, "
+          f"the longest after {max(lasted or [0]):.2f}s")
+    assert status == 200
+    assert took < 2.0, took
+    assert cut == 70
+    assert max(lasted) < 2.5
+
+
+def test_hidden_suffixes_are_404(idle):
+    """libmicrohttpd unescapes the target into a C string: %00, a raw NUL and %2F must not
+    turn an undocumented path into a documented one."""
+    ex = idle
+    for target in (b"/metrics%00.html", b"/metrics\0.html", b"/metrics%2fhealth",
+                   b"/metrics%2Fhealth", b"/%00"):
+        resp = raw_request(ex.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                           b"Connection: close\r\n\r\n")
+        assert resp.split(b" ")[1:2] in ([b"404"], [b"400"]), (target, resp[:60])
+    assert raw_request(ex.port, b"GET /metrics/health HTTP/1.1\r\nHost: x\r\n"
+                       b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200")
 
 
 # ---- web config: basic auth and TLS --------------------------------------------------------
@@ -248,6 +320,36 @@ def test_basic_auth(procs, tmp_path):
     assert http_get(port, "/metrics", headers=basic("alice", "secret"))[0] == 200
     assert http_get(port, "/metrics", headers=basic("alice", "secret"), method="POST")[0] == 405
     assert p.poll() is None
+
+
+def test_basic_auth_timing_hides_user_names(procs, tmp_path):
+    """Users of bcrypt cost 4 and 12: a wrong password for either, and any password for an
+    unknown user, take about as long (the cost-12 hash), so timing does not tell which user
+    names exist."""
+    require_root()
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  cheap: {HASH_SECRET}\n  dear: {HASH_SECRET_12}\n")
+    tgt = start_hostile(procs, "--valid", "1")
+    port = free_port()
+    procs.start([BUILD / "ccproxy_exporter", "--pid", tgt.pid, "--web.listen-address",
+                 f"127.0.0.1:{port}", "--web.config.file", web])
+    wait_until(lambda: tcp_open(port), timeout=20, what="the exporter to listen")
+
+    def seconds(user):
+        times = []
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert http_get(port, "/metrics", headers=basic(user, "wrong"), timeout=10)[0] == 401
+            times.append(time.monotonic() - t0)
+        return sorted(times)[1]
+
+    dear, cheap, unknown = seconds("dear"), seconds("cheap"), seconds("nobody")
+    print(f"401 after: dear {dear * 1000:.1f} ms, cheap {cheap * 1000:.1f} ms, "
+          f"unknown {unknown * 1000:.1f} ms")
+    assert unknown >= 0.5 * dear, (unknown, dear)
+    assert cheap >= 0.5 * dear, (cheap, dear)
+    assert http_get(port, "/metrics", headers=basic("cheap", "secret"))[0] == 200
+    assert http_get(port, "/metrics", headers=basic("dear", "secret"))[0] == 200
 
 
 def tcp_open(port):
@@ -342,6 +444,111 @@ def test_bad_web_config_fails_start(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
     assert 'unknown or unsupported key "min_version"' in out.stderr
+
+
+def start_fails(*args, pid=1, timeout=5):
+    """Runs the exporter expected to refuse to start: (exit code, stderr lines, seconds)."""
+    t0 = time.monotonic()
+    out = subprocess.run([BUILD / "ccproxy_exporter", "--pid", str(pid),
+                          "--web.listen-address", f"127.0.0.1:{free_port()}", *args],
+                         capture_output=True, text=True, timeout=timeout)
+    return out.returncode, out.stderr.strip().splitlines(), time.monotonic() - t0
+
+
+def test_fifo_files_fail_start_at_once(tmp_path):
+    """A FIFO as the web config, or as a certificate it names, would block open(2) before
+    signals are handled: the exporter exits 1 at once with one line naming the file."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    web = tmp_path / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: {fifo}\n  key_file: {fifo}\n")
+    for config in (fifo, web):
+        code, lines, took = start_fails("--web.config.file", config)
+        print(f"{config.name}: exit {code} after {took:.3f}s: {lines}")
+        assert code == 1 and took < 2, (code, took)
+        assert len(lines) == 1, lines
+        assert f"{fifo}" in lines[0] and "not a regular file" in lines[0], lines
+
+
+def test_bad_tls_material_fails_start(procs, pki):
+    """A key that does not match the certificate, a garbage certificate and an encrypted key
+    each stop the start at once, before BPF is loaded and the target attached, with one line
+    naming the file."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    d = pki
+    (d / "garbage.crt").write_text("-----BEGIN CERTIFICATE-----\ngarbage\n"
+                                   "-----END CERTIFICATE-----\n")
+    openssl("pkey", "-in", d / "server.key", "-aes256", "-passout", "pass:x", "-out",
+            d / "encrypted.key")
+    cases = {"mismatch": ("server.crt", "client.key", 'does not match cert_file'),
+             "garbage": ("garbage.crt", "server.key", "cert_file"),
+             "encrypted": ("server.crt", "encrypted.key", "encrypted private keys")}
+    for name, (cert, key, want) in cases.items():
+        web = d / f"{name}.yml"
+        web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+        code, lines, took = start_fails("--web.config.file", web, pid=tgt.pid, timeout=30)
+        print(f"{name}: exit {code} after {took:.3f}s: {lines}")
+        assert code == 1 and took < 2, (name, code, took)
+        assert len(lines) == 1, (name, lines)
+        assert want in lines[0], (name, lines)
+        named = cert if name == "garbage" else key
+        assert f"{d / named}" in lines[0], (name, lines)
+        assert "failed to serve" not in lines[0] and "attached" not in lines[0]
+
+
+def test_pin_path_not_on_bpffs_fails_start(tmp_path):
+    """--bpf-pin-path elsewhere than on a bpf filesystem, new or existing: one line saying so,
+    exit 1 before anything is loaded, and no directory left behind."""
+    require_root()
+    for pin in (tmp_path / "pins", tmp_path):
+        code, lines, took = start_fails("--bpf-pin-path", pin, timeout=30)
+        print(f"{pin.name}: exit {code} after {took:.3f}s: {lines}")
+        assert code == 1, code
+        assert len(lines) == 1, lines
+        assert f"--bpf-pin-path {pin}: not on a bpf filesystem" in lines[0], lines
+    assert not (tmp_path / "pins").exists()
+
+
+def test_flag_overrides_invalid_env(procs):
+    """Flags win: a bad PLUGINS__METRICS__ value that a flag overrides does not stop the start,
+    and one that no flag overrides still does (exit 2, naming the variable)."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    env = dict(os.environ, PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL="abc")
+    ex = start_exporter(procs, [tgt.pid], "--pushgateway-push-interval", "5", env=env)
+    assert ex.get("/metrics")[0] == 200
+    out = subprocess.run([BUILD / "ccproxy_exporter", "--pid", str(tgt.pid)], env=env,
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2
+    assert "PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL" in out.stderr
+
+
+def test_bad_listen_ip_is_a_usage_error():
+    """An IP literal that is no address is a usage error (exit 2) naming the flag, found
+    before anything starts, not a failure to listen (exit 1)."""
+    for addr in ("256.1.1.1:80", "[::g]:80"):
+        out = subprocess.run([BUILD / "ccproxy_exporter", "--pid", "1",
+                              "--web.listen-address", addr],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 2, (addr, out.stderr)
+        assert f'--web.listen-address: "{addr}"' in out.stderr
+
+
+def test_sighup_is_logged_and_ignored(procs):
+    """SIGHUP does not kill the exporter: one log line says it is ignored (the configuration
+    is read only at start), it keeps serving, and SIGTERM still stops it cleanly."""
+    require_root()
+    tgt = start_hostile(procs, "--valid", "1")
+    ex = start_exporter(procs, [tgt.pid])
+    ex.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert ex.proc.poll() is None, ex.proc.returncode
+    assert ex.get("/metrics")[0] == 200
+    code, err = ex.stop()
+    assert code == 0, err
+    hup = [l for l in err.splitlines() if "SIGHUP" in l]
+    assert len(hup) == 1 and "ignored" in hup[0], err
 
 
 # ---- faults --------------------------------------------------------------------------------

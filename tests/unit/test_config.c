@@ -1142,3 +1142,65 @@ Test(config, match_flags_only_without_pid)
 	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "--match-comm") != NULL, "%s", err);
 }
+
+/* A flag makes its variable irrelevant, so a bad value there is not an error (flags win). */
+Test(config, flag_overrides_an_invalid_env_value)
+{
+	char *envp[] = {"PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL=abc",
+			"plugins__metrics__enabled=bogus", "PLUGINS__METRICS__NAMESPACE=envns",
+			NULL};
+	char *argv[] = {"x", "--pushgateway-push-interval", "7", "--no-enabled", NULL};
+	char *help[] = {"x", "--help", NULL};
+	char *partial[] = {"x", "--no-enabled", NULL};
+	char err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+
+	config__defaults(&cfg);
+	cr_assert_eq(config__parse(&cfg, 4, argv, envp, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cfg.pushgateway_push_interval, 7);
+	cr_expect_not(cfg.enabled);
+	cr_expect_str_eq(cfg.namespace_, "envns");
+	config__defaults(&cfg);
+	cr_expect_eq(config__parse(&cfg, 2, help, envp, err, sizeof(err)), 1);
+	cr_expect(cfg.show_help);
+	/* Not overridden: still an error, naming the variable. */
+	config__defaults(&cfg);
+	cr_expect_eq(config__parse(&cfg, 2, partial, envp, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL: "), "%s", err);
+	/* A bad flag is reported before any variable. */
+	config__defaults(&cfg);
+	partial[1] = "--pushgateway-push-interval=0";
+	cr_expect_eq(config__parse(&cfg, 2, partial, envp, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "--pushgateway-push-interval: "), "%s", err);
+}
+
+/* IP literals never reach the resolver: a bad one is a usage error, not a failed listen. */
+Test(config, listen_address_ip_literals_are_checked)
+{
+	static const char *const bad[] = {"256.1.1.1:80",	    "1.2.3:80",
+					  "1.2.3.4.5:80",	    "[::g]:80",
+					  "[1:2:3:4:5:6:7:8:9]:80", "[fe80::1%]:80"};
+	static const char *const good[] = {"127.0.0.1:80",	"0.0.0.0:1", "[::1]:80",
+					   "[fe80::1%eth0]:80", ":80",	     "localhost:80",
+					   "host-1.example:80"};
+	char err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = {"x", "--web.listen-address", (char *)bad[i], NULL};
+
+		config__defaults(&cfg);
+		cr_expect_eq(config__parse_args(&cfg, 3, argv, err, sizeof(err)), -EINVAL, "%s",
+			     bad[i]);
+		cr_expect(strstr(err, "--web.listen-address: ") && strstr(err, "address"), "%s",
+			  err);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *argv[] = {"x", "--web.listen-address", (char *)good[i], NULL};
+
+		config__defaults(&cfg);
+		cr_expect_eq(config__parse_args(&cfg, 3, argv, err, sizeof(err)), 0, "%s: %s",
+			     good[i], err);
+	}
+}

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <criterion/criterion.h>
@@ -549,6 +551,39 @@ Test(server, query_string_is_ignored)
 	free_reply(&r);
 }
 
+/* libmicrohttpd unescapes the target and hands it over as a C string: the whole of it counts. */
+Test(server, hidden_suffixes_are_404)
+{
+	static const char *const paths[] = {"/metrics%00.html", "/metrics%2fhealth",
+					    "/metrics%2Fhealth", "/%00", "/metrics/health%00"};
+	static const char nul[] = "GET /metrics\0.html HTTP/1.1\r\nHost: x\r\n"
+				  "Connection: close\r\n\r\n";
+	struct reply r;
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		request("GET", paths[i], NULL, &r);
+		cr_expect_eq(r.status, 404, "%s: %d", paths[i], r.status);
+		free_reply(&r);
+	}
+	exchange_on(AF_INET, "127.0.0.1", nul, sizeof(nul) - 1, &r);
+	cr_expect(r.status == 404 || r.status == 400 || r.status == 0, "raw NUL: %d", r.status);
+	cr_expect_neq(r.status, 200);
+	free_reply(&r);
+}
+
+Test(server, other_escapes_still_match)
+{
+	struct reply r;
+
+	request("GET", "/%6detrics", NULL, &r);
+	cr_expect_eq(r.status, 200);
+	free_reply(&r);
+	request("GET", "/metrics/health?a=%00&b=%2f", NULL, &r);
+	cr_expect_eq(r.status, 200);
+	free_reply(&r);
+}
+
 Test(server, other_methods_are_405)
 {
 	static const char *const methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get"};
@@ -744,6 +779,120 @@ Test(server, stop_is_null_safe)
 }
 
 /* Suites below start their own servers. */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds until the server closes fd (EOF or reset), reading what it sends; -1 after max. */
+static double closed_after(int fd, double t0, double max)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[4096];
+	ssize_t n;
+
+	while (now_s() - t0 < max) {
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return now_s() - t0;
+	}
+	return -1;
+}
+
+static void start_limited(unsigned int max_connections, unsigned int timeout_s)
+{
+	struct http_opts opts = {.listen_address = addr,
+				 .telemetry_path = "/metrics",
+				 .metrics_enabled = true,
+				 .max_connections = max_connections,
+				 .timeout_s = timeout_s};
+
+	port = free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+	srv = http__start(&opts, &handlers);
+	cr_assert_not_null(srv, "http__start: %s", strerror(errno));
+}
+
+Test(limits, over_the_limit_is_closed_at_once, .fini = teardown, .timeout = 30)
+{
+	int held[2], extra, i;
+	double t0, took;
+	struct reply r;
+
+	start_limited(2, 10);
+	for (i = 0; i < 2; i++) {
+		held[i] = connect_to(AF_INET, "127.0.0.1", port);
+		cr_assert_geq(held[i], 0);
+		send(held[i], "GET / HTTP/1.1\r\n", 16, MSG_NOSIGNAL);
+	}
+	usleep(200 * 1000);
+	t0 = now_s();
+	extra = connect_to(AF_INET, "127.0.0.1", port);
+	cr_assert_geq(extra, 0);
+	send(extra, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 35, MSG_NOSIGNAL);
+	took = closed_after(extra, t0, 5);
+	close(extra);
+	cr_expect(took >= 0 && took < 1.0, "closed after %.2f s (-1: not within 5 s)", took);
+	/* A freed slot serves again. */
+	close(held[0]);
+	usleep(200 * 1000);
+	request("GET", "/metrics/health", NULL, &r);
+	cr_expect_eq(r.status, 200);
+	free_reply(&r);
+	close(held[1]);
+}
+
+/* The idle timer restarts with every byte; the headers' deadline does not. */
+Test(limits, slow_headers_are_cut_after_the_timeout, .fini = teardown, .timeout = 30)
+{
+	static const char req[] =
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+	double t0 = 0, took = -1;
+	size_t i;
+	int fd;
+
+	start_limited(4, 1);
+	fd = connect_to(AF_INET, "127.0.0.1", port);
+	cr_assert_geq(fd, 0);
+	t0 = now_s();
+	for (i = 0; i < sizeof(req) - 1 && now_s() - t0 < 5; i++) {
+		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		took = closed_after(fd, t0, now_s() - t0 + 0.2);
+		if (took >= 0)
+			break;
+	}
+	if (took < 0)
+		took = closed_after(fd, t0, 5);
+	close(fd);
+	cr_expect(took >= 0.8 && took < 2.0, "closed after %.2f s (-1: not within 5 s)", took);
+}
+
+/* The deadline is per request: a kept-alive connection serves many. */
+Test(limits, keep_alive_requests_each_get_the_deadline, .fini = teardown, .timeout = 30)
+{
+	static const char req[] = "GET /metrics/health HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[4096];
+	int fd, i;
+
+	start_limited(4, 1);
+	fd = connect_to(AF_INET, "127.0.0.1", port);
+	cr_assert_geq(fd, 0);
+	for (i = 0; i < 4; i++) {
+		usleep(600 * 1000);
+		cr_assert_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1,
+			     "request %d", i);
+		cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 12, "request %d", i);
+		cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0, "request %d", i);
+	}
+	close(fd);
+}
 
 Test(config, metrics_disabled_is_404, .fini = teardown, .timeout = 30)
 {

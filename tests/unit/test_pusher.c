@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "pusher.h"
@@ -183,6 +185,33 @@ Test(pusher, missing_password_file)
 	cr_expect_null(pusher__new(&cfg, render_fixed_body, NULL, why, sizeof(why)));
 	cr_expect_eq(errno, ENOENT);
 	cr_expect(strstr(why, "--pushgateway-password-file /nonexistent/pw"), "%s", why);
+}
+
+/* open(2) on a FIFO blocks until a writer comes: both files are refused at once instead. */
+Test(pusher, fifo_files_are_refused)
+{
+	char why[256], fifo[] = "/tmp/test_pusher_fifo.XXXXXX";
+	struct config cfg;
+	int fd = mkstemp(fifo);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	unlink(fifo);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	push_config(&cfg);
+	snprintf(cfg.pushgateway_ca_file, sizeof(cfg.pushgateway_ca_file), "%s", fifo);
+	errno = 0;
+	cr_expect_null(pusher__new(&cfg, render_fixed_body, NULL, why, sizeof(why)));
+	cr_expect_eq(errno, EINVAL);
+	cr_expect(strstr(why, "--pushgateway-ca-file") && strstr(why, "not a regular file"), "%s",
+		  why);
+	push_config(&cfg);
+	snprintf(cfg.pushgateway_username, sizeof(cfg.pushgateway_username), "u");
+	snprintf(cfg.pushgateway_password_file, sizeof(cfg.pushgateway_password_file), "%s", fifo);
+	cr_expect_null(pusher__new(&cfg, render_fixed_body, NULL, why, sizeof(why)));
+	cr_expect(strstr(why, "--pushgateway-password-file") && strstr(why, "not a regular file"),
+		  "%s", why);
+	unlink(fifo);
 }
 
 Test(pusher, failing_gateway_opens_the_breaker, .timeout = 30)

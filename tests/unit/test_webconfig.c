@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <sys/stat.h>
+#include "pem_fixtures.h"
 #include "webconfig.h"
 
 /* Cost 4 keeps the tests fast; made with Python's crypt.mksalt(METHOD_BLOWFISH). */
@@ -187,6 +189,18 @@ Test(webconfig, nul_and_size_limits)
 	cr_expect_eq(webconfig__parse(&wc, "x: y\n", 5, "w", NULL, NULL, 0), -EINVAL);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
 Test(webconfig, load_resolves_and_reads_files)
 {
 	char dir[] = "/tmp/webconfig-XXXXXX", path[256], err[256] = "";
@@ -202,24 +216,50 @@ Test(webconfig, load_resolves_and_reads_files)
 	/* Missing cert: the message names the key and the resolved path. */
 	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -ENOENT);
 	cr_expect(strstr(err, "cert_file \"") && strstr(err, "/c.pem\": No such file"), "%s", err);
-	snprintf(path, sizeof(path), "%s/c.pem", dir);
-	f = fopen(path, "w");
-	fputs("CERT", f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/k.pem", dir);
-	f = fopen(path, "w");
-	fputs("KEY", f);
-	fclose(f);
+	/* Not PEM: checked at load, the message names the file. */
+	write_file(dir, "c.pem", "CERT");
+	write_file(dir, "k.pem", "KEY");
 	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "cert_file \"") && strstr(err, "/c.pem\": "), "%s", err);
+	write_file(dir, "c.pem", PEM_CERT);
+	write_file(dir, "k.pem", PEM_KEY);
 	cr_assert_eq(webconfig__load(&wc, path, err, sizeof(err)), 0, "%s", err);
-	cr_expect_str_eq(wc.cert_pem, "CERT");
-	cr_expect_str_eq(wc.key_pem, "KEY");
+	cr_expect_str_eq(wc.cert_pem, PEM_CERT);
+	cr_expect_str_eq(wc.key_pem, PEM_KEY);
 	cr_expect_null(wc.ca_pem);
 	webconfig__free(&wc);
+	/* A FIFO would block open(2): refused at once, named. */
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	cr_expect_eq(webconfig__load(&wc, path, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "key_file \"") && strstr(err, "/k.pem\": not a regular file"), "%s",
+		  err);
 	cr_expect_eq(webconfig__load(&wc, dir, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "not a regular file"), "%s", err);
 	cr_expect_eq(webconfig__load(&wc, "/nonexistent/web.yml", err, sizeof(err)), -ENOENT);
 	cr_expect(strstr(err, "/nonexistent/web.yml: No such file"), "%s", err);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	cr_expect_eq(system(path), 0);
+}
+
+/* Failures are checked against the costliest hash, wherever its user is listed. */
+Test(webconfig, slowest_user_is_the_costliest_hash)
+{
+	static const char doc[] =
+		"basic_auth_users:\n"
+		"  a: " H_SECRET "\n"
+		"  b: $2b$12$oyWFRbqdH0FmwDtjUOguNeyje9vb1VgwhuaTacci5c/gD4685Yo1q\n"
+		"  c: " H_HUNTER2 "\n";
+	struct webconfig wc;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&wc, doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(wc.slowest, 1);
+	webconfig__free(&wc);
+	cr_assert_eq(parse(&wc, "basic_auth_users:\n  a: " H_SECRET "\n", err, sizeof(err)), 0);
+	cr_expect_eq(wc.slowest, 0);
+	webconfig__free(&wc);
 }
