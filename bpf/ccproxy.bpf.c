@@ -182,6 +182,43 @@ static __always_inline void *upsert(void *map, void *key, const void *zero,
 	return NULL;
 }
 
+/*
+ * Sums saturate at U64_MAX instead of wrapping: a counter must never go down. Below 2^63 a
+ * plain atomic add cannot wrap, as each addend is at most 2^50 (CCPROXY_*_MAX) and it would
+ * take 8192 adds racing between the load and the add to reach 2^64. Above, a compare-and-swap
+ * clips at the maximum; a clipped (or, under contention, lost) add counts as saturated.
+ */
+#define SAT_FROM  (1ULL << 63)
+#define SAT_TRIES 8
+
+static __always_inline void add_sat_slow(__u64 *sum, __u64 cur, __u64 v)
+{
+	__u64 next, seen;
+	int i;
+
+	for (i = 0; i < SAT_TRIES; i++) {
+		next = cur + v < cur ? ~0ULL : cur + v;
+		seen = __sync_val_compare_and_swap(sum, cur, next);
+		if (seen == cur) {
+			if (next == ~0ULL && cur + v != next)
+				count_drop(CCPROXY_DROP_SATURATED);
+			return;
+		}
+		cur = seen;
+	}
+	count_drop(CCPROXY_DROP_SATURATED);
+}
+
+static __always_inline void add_sat(__u64 *sum, __u64 v)
+{
+	__u64 cur = *(volatile __u64 *)sum;
+
+	if (cur < SAT_FROM)
+		__sync_fetch_and_add(sum, v);
+	else
+		add_sat_slow(sum, cur, v);
+}
+
 /* Non-cumulative buckets: slot i counts bounds[i-1] < v <= bounds[i], slot n is +Inf. */
 static __always_inline void observe(__u64 *buckets, __u64 *sum, const volatile __u64 *bounds,
 				    __u32 n, __u64 v)
@@ -195,7 +232,7 @@ static __always_inline void observe(__u64 *buckets, __u64 *sum, const volatile _
 	if (i > CCPROXY_MAX_BUCKETS)
 		return; /* unreachable; bounds the index for the verifier */
 	__sync_fetch_and_add(&buckets[i], 1);
-	__sync_fetch_and_add(sum, v);
+	add_sat(sum, v);
 }
 
 static __always_inline __u32 key_tgid(__u32 tgid)
@@ -236,10 +273,10 @@ static __always_inline void add_usage(struct ccproxy_usage *to, const struct ccp
 
 	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
 		if (collect_token && u->tokens[t])
-			__sync_fetch_and_add(&to->tokens[t], u->tokens[t]);
+			add_sat(&to->tokens[t], u->tokens[t]);
 	}
 	if (collect_cost && u->cost_nusd)
-		__sync_fetch_and_add(&to->cost_nusd, u->cost_nusd);
+		add_sat(&to->cost_nusd, u->cost_nusd);
 }
 
 /* Usage into the usage map. uk: model and service_type filled in, tgid and flags zero. */

@@ -3,9 +3,10 @@
  * Map keys, values and limits shared by bpf/ccproxy.bpf.c and the exporter.
  *
  * Fixed-width fields with explicit padding only: a key is hashed byte for byte, so both sides
- * zero every key before filling it. Counters are u64 and only ever grow; userspace sums keys
- * (and CPUs) at scrape time. Strings are copied from the probe's event as the proxy wrote them;
- * userspace cuts them at the first NUL and merges keys that then compare equal.
+ * zero every key before filling it. Counters are u64 and only ever grow: sums saturate at
+ * U64_MAX, on both sides; userspace sums keys (and CPUs) at scrape time. Strings are copied
+ * from the probe's event as the proxy wrote them; userspace cuts them at the first NUL and
+ * merges keys that then compare equal.
  */
 #ifndef CCPROXY_BPF_H
 #define CCPROXY_BPF_H
@@ -36,6 +37,7 @@ enum ccproxy_drop {
 	CCPROXY_DROP_UNPAIRED,	    /* completion with no duration and no matching start */
 	CCPROXY_DROP_FOLDED,	    /* recorded under the overflow series of a full map */
 	CCPROXY_DROP_MAP_FULL,	    /* lost: map full and no overflow series to fold into */
+	CCPROXY_DROP_SATURATED,	    /* a sum clipped at U64_MAX rather than wrapped */
 	CCPROXY_DROP_COUNT,
 };
 

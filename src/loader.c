@@ -354,10 +354,10 @@ static void add_pool(struct ccproxy_pool_val *to, const struct ccproxy_pool_val 
 	size_t i;
 
 	for (i = 0; i < CCPROXY_POOL_COUNTERS; i++)
-		to->counters[i] += from->counters[i];
-	to->wait_sum_ns += from->wait_sum_ns;
+		to->counters[i] = snap_add(to->counters[i], from->counters[i]);
+	to->wait_sum_ns = snap_add(to->wait_sum_ns, from->wait_sum_ns);
 	for (i = 0; i <= CCPROXY_POOL_BUCKETS; i++)
-		to->buckets[i] += from->buckets[i];
+		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
 }
 
 static int read_pool(struct loader *l, struct snapshot *snap)

@@ -22,7 +22,7 @@ static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
 	[CCPROXY_DROP_READ_FAULT] = "read_fault", [CCPROXY_DROP_BAD_ABI] = "bad_abi",
 	[CCPROXY_DROP_INVALID] = "invalid_value", [CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
 	[CCPROXY_DROP_UNPAIRED] = "unpaired",	  [CCPROXY_DROP_FOLDED] = "folded",
-	[CCPROXY_DROP_MAP_FULL] = "map_full",
+	[CCPROXY_DROP_MAP_FULL] = "map_full",	  [CCPROXY_DROP_SATURATED] = "saturated",
 };
 
 static const char *const probe_names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
@@ -155,7 +155,7 @@ static uint64_t bucket_total(const uint64_t *b, size_t n)
 	size_t i;
 
 	for (i = 0; i <= n; i++)
-		total += b[i];
+		total = snap_add(total, b[i]);
 	return total;
 }
 
@@ -193,7 +193,7 @@ static void histogram_series(struct strbuf *sb, const char *ns, const char *name
 		return;
 	}
 	for (i = 0; i <= nbounds; i++) {
-		cum += i < nbounds ? buckets[i] : 0;
+		cum = snap_add(cum, i < nbounds ? buckets[i] : 0);
 		strcpy(le, "le=\"");
 		if (i < nbounds)
 			expo__format_double(le + 4, EXPO_NUMBER_MAX, bounds[i]);
@@ -252,8 +252,8 @@ static int render_durations(const struct snapshot *snap, const struct render_opt
 			sum_ns = 0;
 		}
 		for (j = 0; j <= o->nbuckets; j++)
-			buckets[j] += idx[i]->val.buckets[j];
-		sum_ns += idx[i]->val.dur_sum_ns;
+			buckets[j] = snap_add(buckets[j], idx[i]->val.buckets[j]);
+		sum_ns = snap_add(sum_ns, idx[i]->val.dur_sum_ns);
 		if (i + 1 == n || cmp_hist_key(&idx[i], &idx[i + 1]))
 			render_duration_group(sb, snap, o, &idx[i]->key, buckets, sum_ns, &scratch);
 	}

@@ -65,11 +65,11 @@ static void add_req_val(struct ccproxy_req_val *to, const struct ccproxy_req_val
 {
 	size_t i;
 
-	to->requests += from->requests;
+	to->requests = snap_add(to->requests, from->requests);
 	add_usage(&to->usage, &from->usage);
-	to->dur_sum_ns += from->dur_sum_ns;
+	to->dur_sum_ns = snap_add(to->dur_sum_ns, from->dur_sum_ns);
 	for (i = 0; i <= CCPROXY_MAX_BUCKETS; i++)
-		to->buckets[i] += from->buckets[i];
+		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
 }
 
 static void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *from)
@@ -77,8 +77,8 @@ static void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *from
 	size_t i;
 
 	for (i = 0; i < CCPROXY_TOKEN_TYPES; i++)
-		to->tokens[i] += from->tokens[i];
-	to->cost_nusd += from->cost_nusd;
+		to->tokens[i] = snap_add(to->tokens[i], from->tokens[i]);
+	to->cost_nusd = snap_add(to->cost_nusd, from->cost_nusd);
 }
 
 /*
@@ -117,7 +117,9 @@ static void add_usage_entry(void *dst, const void *src)
 
 static void add_error_entry(void *dst, const void *src)
 {
-	((struct snap_error *)dst)->count += ((const struct snap_error *)src)->count;
+	struct snap_error *e = dst;
+
+	e->count = snap_add(e->count, ((const struct snap_error *)src)->count);
 }
 
 void snapshot__merge_requests(struct snap_request *v, size_t *n)

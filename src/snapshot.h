@@ -85,6 +85,14 @@ struct snapshot {
 
 extern const char *const snap_map_names[SNAP_MAP_COUNT];
 
+/* Sums saturate at UINT64_MAX, as the BPF side's do: a counter never goes down. */
+static inline uint64_t snap_add(uint64_t a, uint64_t b)
+{
+	uint64_t sum;
+
+	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
 void snapshot__free(struct snapshot *snap);
 
 /* Cuts each string field of a key at its first NUL (or at size - 1) and zero-pads it. */

@@ -4,10 +4,13 @@
  * known number of valid ones, so a test can check that each lie is counted under its drop
  * reason and that nothing leaks into the valid totals.
  *
- * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N]
+ * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--extremes 1]
  * Waits until a tracer raised the semaphores it uses, fires its script once, prints one JSON
  * line with what a tracer must have counted, then sleeps until killed. --models N instead
  * fires one valid request for each of N distinct models (to fill the requests map).
+ * --extremes 1 drives sums to 2^64 with the largest values the ABI accepts: it fires all but
+ * the last event of each series, prints a line, waits for a line on stdin, fires the last
+ * ones and prints a second line.
  */
 #define CCPROXY_PROBES_DEFINE
 #include <errno.h>
@@ -208,6 +211,50 @@ static void fire_models(unsigned long n)
 	printf("{\"models\": %lu}\n", n);
 }
 
+/* Each series reaches 2^64 (or just past it) with its last event. */
+#define EXTREME_COST_EVENTS	18447	    /* x 10^15 nano-USD: 1.8447e19 */
+#define EXTREME_DURATION_EVENTS 16384	    /* x 2^50 ns: 2^64 */
+#define EXTREME_TOKEN_EVENTS	(1UL << 24) /* x 2^40 tokens: 2^64 */
+
+static void extreme_event(struct ccproxy_event *ev, const char *model)
+{
+	base_event(ev, model);
+	ev->usage.tokens[CCPROXY_TOKENS_INPUT] = 0;
+	ev->usage.cost_nusd = 0;
+}
+
+static void fire_extremes(unsigned long cost, unsigned long duration, unsigned long tokens)
+{
+	struct ccproxy_event ev;
+	unsigned long i;
+
+	extreme_event(&ev, "max-cost");
+	ev.usage.cost_nusd = CCPROXY_COST_NUSD_MAX;
+	for (i = 0; i < cost; i++)
+		fire_complete(&ev);
+	extreme_event(&ev, "max-duration");
+	ev.duration_ns = CCPROXY_DURATION_NS_MAX;
+	for (i = 0; i < duration; i++)
+		fire_complete(&ev);
+	extreme_event(&ev, "max-tokens");
+	ev.usage.tokens[CCPROXY_TOKENS_INPUT] = CCPROXY_TOKENS_MAX;
+	for (i = 0; i < tokens; i++)
+		fire_complete(&ev);
+	printf("{\"cost\": %lu, \"duration\": %lu, \"tokens\": %lu}\n", cost, duration, tokens);
+	fflush(stdout);
+}
+
+static void extremes(void)
+{
+	char line[16];
+
+	fire_extremes(EXTREME_COST_EVENTS - 1, EXTREME_DURATION_EVENTS - 1,
+		      EXTREME_TOKEN_EVENTS - 1);
+	if (!fgets(line, sizeof(line), stdin))
+		exit(1);
+	fire_extremes(1, 1, 1);
+}
+
 static void print_tally(const struct tally *t)
 {
 	printf("{\"read_fault\": %lu, \"bad_abi\": %lu, \"invalid_value\": %lu, \"valid\": %lu, "
@@ -219,7 +266,7 @@ static void print_tally(const struct tally *t)
 
 int main(int argc, char **argv)
 {
-	unsigned long valid = 100, models = 0;
+	unsigned long valid = 100, models = 0, extreme = 0;
 	struct tally t = {0};
 	double wait = 20;
 	int i;
@@ -231,6 +278,8 @@ int main(int argc, char **argv)
 			valid = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--models"))
 			models = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--extremes"))
+			extreme = strtoul(argv[i + 1], NULL, 10);
 		else
 			return 2;
 	}
@@ -238,7 +287,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hostile_target: no tracer attached\n");
 		return 2;
 	}
-	if (models) {
+	if (extreme) {
+		extremes();
+	} else if (models) {
 		fire_models(models);
 	} else {
 		fire_valid(&t, valid);

@@ -4,6 +4,7 @@
 Each test says in its docstring what it proves; SECURITY.md lists them by threat.
 """
 import json
+import select
 import signal
 import socket
 import ssl
@@ -118,6 +119,71 @@ def test_full_maps_fold_and_count(procs):
     assert sum(req.values()) == len(req)
     assert drops(s)["folded"] == 200 - 16
     assert drops(s)["map_full"] == 0
+
+
+def extreme_sums(ex):
+    s = truthlib.parse_exposition(ex.metrics())
+    common = dict(service_type="hostile")
+    return (sample(s, "ccproxy_cost_usd_total", cost_type="total", model="max-cost",
+                   **common) or 0.0,
+            sample(s, "ccproxy_response_duration_seconds_sum", endpoint="/v1/messages",
+                   model="max-duration", **common) or 0.0,
+            sample(s, "ccproxy_tokens_total", model="max-tokens", type="input",
+                   **common) or 0.0,
+            s)
+
+
+def scrape_until_line(ex, tgt, seen, timeout=300):
+    """Scrapes every 0.2 s until the target prints a line; returns it, parsed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen.append(extreme_sums(ex)[:3])
+        ready, _, _ = select.select([tgt.stdout], [], [], 0.2)
+        if ready:
+            line = tgt.stdout.readline()
+            assert line, tgt.stderr.read().decode()
+            return json.loads(line)
+    raise AssertionError("the target did not finish firing")
+
+
+def test_sums_saturate_at_the_abi_extremes(procs):
+    """The largest values the ABI accepts, until 2^64: 18,447 costs of 10^15 nano-USD,
+    16,384 durations of 2^50 ns, 2^24 counts of 2^40 tokens. Exact up to the event before
+    the last; the last would wrap, so the sums hold at 2^64 - 1 (counted as "saturated").
+    Scraped all along: no value ever goes down."""
+    require_root()
+    if not HOSTILE.exists():
+        pytest.fail(f"{HOSTILE} is missing: run make hardening")
+    tgt = procs.start([HOSTILE, "--wait-attach", "20", "--extremes", "1"],
+                      stdin=subprocess.PIPE)
+    ex = start_exporter(procs, [tgt.pid])
+    seen = []
+    fired = scrape_until_line(ex, tgt, seen)
+    assert fired == {"cost": 18446, "duration": 16383, "tokens": 2**24 - 1}
+    cost, dur, tok, s = extreme_sums(ex)
+    assert cost == 18446 * 10**15 / 1e9  # 18,446,000,000 USD, exact
+    assert dur == 16383 * 2**50 / 1e9
+    assert tok == (2**24 - 1) * 2**40
+    assert drops(s).get("saturated", 0) == 0
+    seen.append((cost, dur, tok))
+
+    tgt.stdin.write(b"go\n")
+    tgt.stdin.flush()
+    assert scrape_until_line(ex, tgt, seen) == {"cost": 1, "duration": 1, "tokens": 1}
+    cost, dur, tok, s = extreme_sums(ex)
+    seen.append((cost, dur, tok))
+    for i in range(3):
+        series = [v[i] for v in seen]
+        assert series == sorted(series), (i, series[-3:])
+    top = float(2**64 - 1)
+    assert cost == top / 1e9  # 18,446,744,073.709553 USD
+    assert dur == top / 1e9
+    assert tok == top
+    assert drops(s)["saturated"] == 3
+    assert sample(s, "ccproxy_response_duration_seconds_count", endpoint="/v1/messages",
+                  model="max-duration", service_type="hostile") == 16384
+    assert sample(s, "ccproxy_requests_total", endpoint="/v1/messages", method="POST",
+                  model="max-tokens", service_type="hostile", status="200") == 2**24
 
 
 # ---- HTTP ----------------------------------------------------------------------------------

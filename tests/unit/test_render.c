@@ -689,6 +689,29 @@ Test(render, large_counters_are_exact)
 	expect_line(out, "ccproxy_pool_releases_total 9007199254740993.0");
 }
 
+/* Method and status fold into one histogram: its sums saturate there too, never wrap. */
+Test(render, histogram_sums_saturate_when_folded)
+{
+	struct snap_request *r;
+	const char *out;
+
+	r = add_request(200, "POST", "/", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[10] = UINT64_MAX;
+	r->val.dur_sum_ns = UINT64_MAX;
+	r = add_request(500, "POST", "/", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[10] = 1;
+	r->val.dur_sum_ns = 1ull << 50;
+	out = render_default();
+	expect_line(out, "ccproxy_response_duration_seconds_count{endpoint=\"/\",model=\"m\","
+			 "service_type=\"s\"} 18446744073709551615.0");
+	expect_line(out, "ccproxy_response_duration_seconds_bucket{endpoint=\"/\",le=\"+Inf\","
+			 "model=\"m\",service_type=\"s\"} 18446744073709551615.0");
+	expect_line(out, "ccproxy_response_duration_seconds_sum{endpoint=\"/\",model=\"m\","
+			 "service_type=\"s\"} 18446744073.709553");
+}
+
 Test(render, label_values_are_escaped)
 {
 	struct snap_request *r = add_request(200, "POST", "/q\"uote", "a\\b\nc", "bad\xff\xc3");
@@ -956,7 +979,7 @@ Test(render, self_families_and_labels)
 {
 	static const char *const reasons[CCPROXY_DROP_COUNT] = {
 		"read_fault", "bad_abi", "invalid_value", "inflight_full",
-		"unpaired",   "folded",	 "map_full",
+		"unpaired",   "folded",	 "map_full",	  "saturated",
 	};
 	static const char *const probes[CCPROXY_PROBE_COUNT] = {
 		"request_start",

@@ -401,3 +401,42 @@ Test(snapshot, fold_request_usage)
 	cr_expect_eq(snap.usage[0].val.cost_nusd, 5);
 	snapshot__free(&snap);
 }
+
+Test(snapshot, sums_saturate_instead_of_wrapping)
+{
+	struct snap_request r[2];
+	struct snap_usage u[2];
+	size_t nr = ARRAY_SIZE(r), nu = ARRAY_SIZE(u);
+
+	cr_expect_eq(snap_add(1, 2), 3);
+	cr_expect_eq(snap_add(UINT64_MAX - 1, 1), UINT64_MAX);
+	cr_expect_eq(snap_add(UINT64_MAX, 1), UINT64_MAX);
+	cr_expect_eq(snap_add(1ULL << 63, 1ULL << 63), UINT64_MAX);
+
+	/* Two saturated series that merge stay saturated: a counter never goes down. */
+	fill_req(&r[0], 200, "POST", "/", "m", "s", 0);
+	fill_req(&r[1], 200, "POST", "/", "m", "s", 'X');
+	r[0].val.requests = r[1].val.requests = 1;
+	r[0].val.dur_sum_ns = UINT64_MAX;
+	r[1].val.dur_sum_ns = 1ULL << 50;
+	r[0].val.usage.cost_nusd = r[1].val.usage.cost_nusd = 1ULL << 63;
+	r[0].val.buckets[CCPROXY_MAX_BUCKETS] = UINT64_MAX;
+	r[1].val.buckets[CCPROXY_MAX_BUCKETS] = 1;
+	snapshot__merge_requests(r, &nr);
+	cr_assert_eq(nr, 1);
+	cr_expect_eq(r[0].val.requests, 2);
+	cr_expect_eq(r[0].val.dur_sum_ns, UINT64_MAX);
+	cr_expect_eq(r[0].val.usage.cost_nusd, UINT64_MAX);
+	cr_expect_eq(r[0].val.buckets[CCPROXY_MAX_BUCKETS], UINT64_MAX);
+
+	memset(u, 0, sizeof(u));
+	PUT(u[0].key.model, "m");
+	PUT(u[1].key.model, "m");
+	u[0].val.tokens[CCPROXY_TOKENS_INPUT] = UINT64_MAX - (1ULL << 40) + 1;
+	u[1].val.tokens[CCPROXY_TOKENS_INPUT] = 1ULL << 40;
+	u[1].val.tokens[CCPROXY_TOKENS_OUTPUT] = 5;
+	snapshot__merge_usage(u, &nu);
+	cr_assert_eq(nu, 1);
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], UINT64_MAX);
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_OUTPUT], 5);
+}
