@@ -279,18 +279,49 @@ static __always_inline void add_usage(struct ccproxy_usage *to, const struct ccp
 		add_sat(&to->cost_nusd, u->cost_nusd);
 }
 
+static __always_inline void add_usage_to_map(struct ccproxy_usage_key *uk,
+					     const struct ccproxy_usage *u)
+{
+	struct ccproxy_usage *val = upsert(&usage, uk, &zero_usage, &overflow_usage);
+
+	if (val)
+		add_usage(val, u);
+}
+
 /* Usage into the usage map. uk: model and service_type filled in, tgid and flags zero. */
 static __always_inline void record_usage(const struct ccproxy_usage *u,
 					 struct ccproxy_usage_key *uk, __u32 tgid)
 {
-	struct ccproxy_usage *val;
-
 	if (!usage_counts(u) || !usage_valid(u))
 		return;
 	uk->tgid = key_tgid(tgid);
-	val = upsert(&usage, uk, &zero_usage, &overflow_usage);
-	if (val)
-		add_usage(val, u);
+	add_usage_to_map(uk, u);
+}
+
+/*
+ * A completion's usage, already checked. The first one of a requests entry takes the entry's
+ * usage key a place in the usage map, so --limits.usage bounds the usage series however they
+ * are reported; from then on the entry holds the usage itself and this costs one branch.
+ * Entries whose usage key found the map full, and the overflow entry (whose completions are
+ * of many models), send their usage through the usage map, where it folds if it must.
+ */
+static __always_inline void count_usage(struct ccproxy_req_val *val, struct ccproxy_req_key *rk,
+					const struct ccproxy_usage *u)
+{
+	/* rk ends in a usage key (ccproxy.h): same model, service_type and tgid, flags zero. */
+	struct ccproxy_usage_key *uk = (struct ccproxy_usage_key *)rk->labels.model;
+	__u32 to = *(volatile __u32 *)&val->usage_to;
+	long err;
+
+	if (to == CCPROXY_USAGE_UNDECIDED) {
+		err = bpf_map_update_elem(&usage, uk, &zero_usage, BPF_NOEXIST);
+		to = !err || err == -EEXIST ? CCPROXY_USAGE_HERE : CCPROXY_USAGE_VIA_MAP;
+		val->usage_to = to;
+	}
+	if (to == CCPROXY_USAGE_HERE)
+		add_usage(&val->usage, u);
+	else
+		add_usage_to_map(uk, u);
 }
 
 /* Forgets the request's start; returns its start time, or 0 if none was remembered. */
@@ -320,7 +351,7 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 	if (timed)
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
 	if (u)
-		add_usage(&val->usage, u);
+		count_usage(val, rk, u);
 }
 
 static __always_inline void count_error(struct ccproxy_error_key *ek)

@@ -54,10 +54,20 @@ struct ccproxy_req_key {
 	uint32_t flags; /* CCPROXY_KEY_* */
 };
 
+/* Where a requests entry's completions put their usage. */
+enum ccproxy_usage_to {
+	CCPROXY_USAGE_UNDECIDED, /* no usage seen yet */
+	CCPROXY_USAGE_HERE,	 /* in the entry: its usage key holds a place in the usage map */
+	CCPROXY_USAGE_VIA_MAP,	 /* in the usage map: it was full, or this is the overflow entry */
+};
+
 struct ccproxy_req_val {
 	uint64_t requests;
+	uint32_t usage_to; /* enum ccproxy_usage_to */
+	uint32_t pad;
 	/* The completions' tokens and cost: counting them here saves request_complete a second
-	 * map update; userspace adds them to the usage family by (model, service_type). */
+	 * map update; userspace adds them to the usage family by (model, service_type). The
+	 * usage map still gets an entry (zero) per usage key, so --limits.usage bounds them. */
 	struct ccproxy_usage usage;
 	uint64_t dur_sum_ns;
 	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a

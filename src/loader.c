@@ -107,13 +107,17 @@ static int loader__configure(struct loader *l, const struct config *cfg)
 	return err;
 }
 
-/* The overflow keys must exist before the maps fill up: BPF cannot insert into a full map. */
+/*
+ * The overflow keys must exist before the maps fill up: BPF cannot insert into a full map.
+ * The requests overflow entry holds completions of many models: their usage goes by model
+ * through the usage map.
+ */
 static int loader__seed_overflow(struct loader *l)
 {
 	struct ccproxy_req_key rk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_usage_key uk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_error_key ek = {.flags = CCPROXY_KEY_OVERFLOW};
-	struct ccproxy_req_val rv = {0};
+	struct ccproxy_req_val rv = {.usage_to = CCPROXY_USAGE_VIA_MAP};
 	struct ccproxy_usage uv = {0};
 	uint64_t ev = 0;
 	int err;

@@ -121,6 +121,34 @@ def test_full_maps_fold_and_count(procs):
     assert drops(s)["map_full"] == 0
 
 
+@pytest.mark.parametrize("limit_usage,limit_requests", [(16, 64), (64, 16)])
+def test_completion_usage_obeys_usage_limit(procs, limit_usage, limit_requests):
+    """40 models, one completion each with tokens and cost: the token and cost series are
+    bounded by --limits.usage, not by --limits.requests, and fill map_entries{map="usage"}."""
+    require_root()
+    models = 40
+    tgt = start_hostile(procs, "--models", str(models))
+    ex = start_exporter(procs, [tgt.pid], "--limits.usage", str(limit_usage),
+                        "--limits.requests", str(limit_requests))
+    assert hostile_tally(tgt)["models"] == models
+    s = truthlib.parse_exposition(ex.metrics())
+    tok = {dict(k[1])["model"]: v for k, v in s.items() if k[0] == "ccproxy_tokens_total"}
+    cost = {dict(k[1])["model"]: v for k, v in s.items() if k[0] == "ccproxy_cost_usd_total"}
+    req = {dict(k[1])["model"]: v for k, v in s.items() if k[0] == "ccproxy_requests_total"}
+    usage_series = min(models, limit_usage)
+    usage_folded = models - usage_series
+    req_folded = models - min(models, limit_requests)
+    assert tok.pop("__overflow__", 0) == 10 * usage_folded
+    assert len(tok) == usage_series and set(tok.values()) == {10}
+    assert cost.pop("__overflow__", 0) == pytest.approx(1000e-9 * usage_folded)
+    assert len(cost) == usage_series
+    assert req.pop("__overflow__", 0) == req_folded
+    assert len(req) == models - req_folded
+    assert sample(s, "ccproxy_exporter_map_entries", map="usage") == usage_series + 1
+    assert drops(s)["folded"] == usage_folded + req_folded
+    assert drops(s)["map_full"] == 0
+
+
 def extreme_sums(ex):
     s = truthlib.parse_exposition(ex.metrics())
     common = dict(service_type="hostile")
