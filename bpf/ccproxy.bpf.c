@@ -22,6 +22,8 @@ const volatile bool collect_cost = true;
 const volatile bool collect_error = true;
 const volatile bool collect_pool = true;
 const volatile bool per_process = false;
+/* Entries of the inflight map one process may hold. */
+const volatile __u32 inflight_per_process = CCPROXY_INFLIGHT_ENTRIES / 4;
 /* Objects attached for every process (pid -1) count only processes listed in `targets`. */
 const volatile bool filter_pids = false;
 
@@ -67,6 +69,13 @@ struct {
 	__type(key, struct ccproxy_inflight_key);
 	__type(value, __u64); /* bpf_ktime_get_ns() at request_start */
 } inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_PROCS_ENTRIES);
+	__type(key, __u32);   /* tgid */
+	__type(value, __s64); /* its entries in inflight; signed, so a miscount cannot wrap */
+} inflight_procs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -324,6 +333,34 @@ static __always_inline void count_usage(struct ccproxy_req_val *val, struct ccpr
 		add_usage_to_map(uk, u);
 }
 
+/* Takes one of the process's inflight places; false (and counted) if it holds its share. */
+static __always_inline bool take_inflight(__u32 tgid)
+{
+	__s64 *held = bpf_map_lookup_elem(&inflight_procs, &tgid);
+
+	if (!held) {
+		bpf_map_update_elem(&inflight_procs, &tgid, &zero_u64, BPF_NOEXIST);
+		held = bpf_map_lookup_elem(&inflight_procs, &tgid);
+		if (!held) {
+			count_drop(CCPROXY_DROP_INFLIGHT_FULL);
+			return false;
+		}
+	}
+	if (__sync_fetch_and_add(held, 1) < (__s64)inflight_per_process)
+		return true;
+	__sync_fetch_and_add(held, -1);
+	count_drop(CCPROXY_DROP_INFLIGHT_PROCESS);
+	return false;
+}
+
+static __always_inline void give_inflight(__u32 tgid)
+{
+	__s64 *held = bpf_map_lookup_elem(&inflight_procs, &tgid);
+
+	if (held)
+		__sync_fetch_and_add(held, -1);
+}
+
 /* Forgets the request's start; returns its start time, or 0 if none was remembered. */
 static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
 {
@@ -334,8 +371,30 @@ static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
 	if (!start)
 		return 0;
 	started = *start;
-	bpf_map_delete_elem(&inflight, &ik);
+	/* Only the completion that removed the entry gives its place back. */
+	if (!bpf_map_delete_elem(&inflight, &ik))
+		give_inflight(tgid);
 	return started;
+}
+
+/* Remembers a request's start within the process's share of the map. */
+static __always_inline void start_inflight(__u32 tgid, __u64 request_id)
+{
+	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
+	__u64 now = bpf_ktime_get_ns();
+	long err;
+
+	if (!take_inflight(tgid))
+		return;
+	err = bpf_map_update_elem(&inflight, &ik, &now, BPF_NOEXIST);
+	if (!err)
+		return;
+	/* A second start of the same id restarts its clock and holds no second place. */
+	give_inflight(tgid);
+	if (err == -EEXIST)
+		bpf_map_update_elem(&inflight, &ik, &now, BPF_EXIST);
+	else
+		count_drop(CCPROXY_DROP_INFLIGHT_FULL);
 }
 
 /* u: the completion's usage, already checked, or NULL. */
@@ -369,19 +428,13 @@ int BPF_USDT(request_start, const void *uev)
 		struct ccproxy_hdr hdr;
 		__u64 request_id;
 	} head;
-	struct ccproxy_inflight_key ik = {};
-	__u64 now;
 	__u32 tgid;
 
 	if (!accept(CCPROXY_PROBE_request_start, &tgid) || !collect_request)
 		return 0;
 	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_event)))
 		return 0;
-	ik.tgid = tgid;
-	ik.request_id = head.request_id;
-	now = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &ik, &now, BPF_ANY))
-		count_drop(CCPROXY_DROP_INFLIGHT_FULL);
+	start_inflight(tgid, head.request_id);
 	return 0;
 }
 

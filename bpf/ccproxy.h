@@ -30,14 +30,15 @@
 
 /* Why an event, or part of it, was not recorded as sent. Exported as a self-metric. */
 enum ccproxy_drop {
-	CCPROXY_DROP_READ_FAULT,    /* the event pointer could not be read */
-	CCPROXY_DROP_BAD_ABI,	    /* wrong abi number or a struct smaller than version 1 */
-	CCPROXY_DROP_INVALID,	    /* a value above its CCPROXY_*_MAX: part not recorded */
-	CCPROXY_DROP_INFLIGHT_FULL, /* request_start not tracked: no pairing, not active */
-	CCPROXY_DROP_UNPAIRED,	    /* completion with no duration and no matching start */
-	CCPROXY_DROP_FOLDED,	    /* recorded under the overflow series of a full map */
-	CCPROXY_DROP_MAP_FULL,	    /* lost: map full and no overflow series to fold into */
-	CCPROXY_DROP_SATURATED,	    /* a sum clipped at U64_MAX rather than wrapped */
+	CCPROXY_DROP_READ_FAULT,       /* the event pointer could not be read */
+	CCPROXY_DROP_BAD_ABI,	       /* wrong abi number or a struct smaller than version 1 */
+	CCPROXY_DROP_INVALID,	       /* a value above its CCPROXY_*_MAX: part not recorded */
+	CCPROXY_DROP_INFLIGHT_FULL,    /* request_start not tracked: no pairing, not active */
+	CCPROXY_DROP_UNPAIRED,	       /* completion with no duration and no matching start */
+	CCPROXY_DROP_FOLDED,	       /* recorded under the overflow series of a full map */
+	CCPROXY_DROP_MAP_FULL,	       /* lost: map full and no overflow series to fold into */
+	CCPROXY_DROP_SATURATED,	       /* a sum clipped at U64_MAX rather than wrapped */
+	CCPROXY_DROP_INFLIGHT_PROCESS, /* request_start not tracked: its process holds its share */
 	CCPROXY_DROP_COUNT,
 };
 
@@ -96,7 +97,11 @@ struct ccproxy_error_key {
 	uint32_t flags;
 };
 
-/* Requests between request_start and their completion, per process. */
+/*
+ * Requests between request_start and their completion, per process. Each process may hold at
+ * most its share of the map (a count per tgid in inflight_procs), so that one process that
+ * never completes its requests cannot take every other process's durations.
+ */
 struct ccproxy_inflight_key {
 	uint32_t tgid;
 	uint32_t pad;

@@ -29,9 +29,9 @@ static void loader__index_programs(struct loader *l)
 static int loader__set_pin_paths(struct loader *l, const char *dir)
 {
 	struct bpf_map *maps[] = {
-		l->skel->maps.requests, l->skel->maps.usage, l->skel->maps.errors,
-		l->skel->maps.inflight, l->skel->maps.pool,  l->skel->maps.procs,
-		l->skel->maps.stats,	l->skel->maps.meta,
+		l->skel->maps.requests, l->skel->maps.usage,	      l->skel->maps.errors,
+		l->skel->maps.inflight, l->skel->maps.inflight_procs, l->skel->maps.pool,
+		l->skel->maps.procs,	l->skel->maps.stats,	      l->skel->maps.meta,
 	};
 	char path[512];
 	size_t i;
@@ -86,6 +86,9 @@ static int loader__configure(struct loader *l, const struct config *cfg)
 	skel->rodata->collect_error = cfg->collect_error_metrics;
 	skel->rodata->collect_pool = cfg->collect_pool_metrics;
 	skel->rodata->per_process = cfg->per_process_labels;
+	skel->rodata->inflight_per_process = cfg->limit_inflight_per_process
+						     ? cfg->limit_inflight_per_process
+						     : cfg->limit_inflight / 4;
 	/* Plain discovery counts every process that maps a probe object, from its first event;
 	 * --pid and the match flags count only the processes they select. */
 	l->filters = cfg->npids || cfg->match_comm[0] || cfg->match_exe[0];
@@ -380,6 +383,26 @@ static int read_pool(struct loader *l, struct snapshot *snap)
 	return err;
 }
 
+/* The in-flight counts of processes that are gone; what they held was deleted with them. */
+static int forget_inflight_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive,
+				 void *ctx)
+{
+	const struct bpf_map *map = l->skel->maps.inflight_procs;
+	uint32_t *keys = NULL, n = 0, i;
+	int64_t *vals = NULL;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	for (i = 0; !err && i < n; i++) {
+		if (!alive(ctx, keys[i]))
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+	}
+	snap->maps[SNAP_MAP_INFLIGHT_PROCS] = (struct snap_map){n, bpf_map__max_entries(map)};
+	free(keys);
+	free(vals);
+	return err;
+}
+
 /* Requests in flight of live processes; those of dead ones are forgotten. */
 static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
@@ -399,7 +422,7 @@ static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_f
 	snap->maps[SNAP_MAP_INFLIGHT] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
-	return err;
+	return err ? err : forget_inflight_procs(l, snap, alive, ctx);
 }
 
 static int read_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)

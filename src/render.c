@@ -19,10 +19,15 @@ static const double pool_bounds[CCPROXY_POOL_BUCKETS] = {0.001, 0.005, 0.01, 0.0
 							 0.25,	0.5,   1.0,  2.5,  5.0};
 
 static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
-	[CCPROXY_DROP_READ_FAULT] = "read_fault", [CCPROXY_DROP_BAD_ABI] = "bad_abi",
-	[CCPROXY_DROP_INVALID] = "invalid_value", [CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
-	[CCPROXY_DROP_UNPAIRED] = "unpaired",	  [CCPROXY_DROP_FOLDED] = "folded",
-	[CCPROXY_DROP_MAP_FULL] = "map_full",	  [CCPROXY_DROP_SATURATED] = "saturated",
+	[CCPROXY_DROP_READ_FAULT] = "read_fault",
+	[CCPROXY_DROP_BAD_ABI] = "bad_abi",
+	[CCPROXY_DROP_INVALID] = "invalid_value",
+	[CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
+	[CCPROXY_DROP_UNPAIRED] = "unpaired",
+	[CCPROXY_DROP_FOLDED] = "folded",
+	[CCPROXY_DROP_MAP_FULL] = "map_full",
+	[CCPROXY_DROP_SATURATED] = "saturated",
+	[CCPROXY_DROP_INFLIGHT_PROCESS] = "inflight_per_process",
 };
 
 static const char *const probe_names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};

@@ -7,8 +7,13 @@
 #include "snapshot.h"
 
 const char *const snap_map_names[SNAP_MAP_COUNT] = {
-	[SNAP_MAP_REQUESTS] = "requests", [SNAP_MAP_USAGE] = "usage", [SNAP_MAP_ERRORS] = "errors",
-	[SNAP_MAP_INFLIGHT] = "inflight", [SNAP_MAP_POOL] = "pool",   [SNAP_MAP_PROCS] = "procs",
+	[SNAP_MAP_REQUESTS] = "requests",
+	[SNAP_MAP_USAGE] = "usage",
+	[SNAP_MAP_ERRORS] = "errors",
+	[SNAP_MAP_INFLIGHT] = "inflight",
+	[SNAP_MAP_POOL] = "pool",
+	[SNAP_MAP_PROCS] = "procs",
+	[SNAP_MAP_INFLIGHT_PROCS] = "inflight_procs",
 };
 
 void snapshot__free(struct snapshot *snap)

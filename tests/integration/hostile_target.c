@@ -4,10 +4,11 @@
  * known number of valid ones, so a test can check that each lie is counted under its drop
  * reason and that nothing leaks into the valid totals.
  *
- * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--extremes 1]
+ * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--hog N] [--extremes 1]
  * Waits until a tracer raised the semaphores it uses, fires its script once, prints one JSON
  * line with what a tracer must have counted, then sleeps until killed. --models N instead
  * fires one valid request for each of N distinct models (to fill the requests map).
+ * --hog N fires request_start for N distinct requests and never ends them.
  * --extremes 1 drives sums to 2^64 with the largest values the ABI accepts: it fires all but
  * the last event of each series, prints a line, waits for a line on stdin, fires the last
  * ones and prints a second line.
@@ -255,6 +256,20 @@ static void extremes(void)
 	fire_extremes(1, 1, 1);
 }
 
+/* Requests that never end: a process trying to take every in-flight place of the node. */
+static void fire_hog(unsigned long n)
+{
+	struct ccproxy_event ev;
+	unsigned long i;
+
+	base_event(&ev, "hog");
+	for (i = 0; i < n; i++) {
+		ev.request_id = i + 1;
+		CCPROXY_FIRE(request_start, &ev);
+	}
+	printf("{\"started\": %lu}\n", n);
+}
+
 static void print_tally(const struct tally *t)
 {
 	printf("{\"read_fault\": %lu, \"bad_abi\": %lu, \"invalid_value\": %lu, \"valid\": %lu, "
@@ -266,7 +281,7 @@ static void print_tally(const struct tally *t)
 
 int main(int argc, char **argv)
 {
-	unsigned long valid = 100, models = 0, extreme = 0;
+	unsigned long valid = 100, models = 0, extreme = 0, hog = 0;
 	struct tally t = {0};
 	double wait = 20;
 	int i;
@@ -278,6 +293,8 @@ int main(int argc, char **argv)
 			valid = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--models"))
 			models = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--hog"))
+			hog = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--extremes"))
 			extreme = strtoul(argv[i + 1], NULL, 10);
 		else
@@ -287,7 +304,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hostile_target: no tracer attached\n");
 		return 2;
 	}
-	if (extreme) {
+	if (hog) {
+		fire_hog(hog);
+	} else if (extreme) {
 		extremes();
 	} else if (models) {
 		fire_models(models);

@@ -4,6 +4,7 @@
 Each test says in its docstring what it proves; SECURITY.md lists them by threat.
 """
 import json
+import os
 import select
 import signal
 import socket
@@ -15,7 +16,7 @@ import time
 import pytest
 
 from conftest import (BUILD, LOADGEN, free_port, http_get, require_root, start_exporter,
-                      wait_until)
+                      start_loadgen, wait_truth, wait_until)
 import truth as truthlib
 
 HOSTILE = BUILD / "hostile_target"
@@ -119,6 +120,45 @@ def test_full_maps_fold_and_count(procs):
     assert sum(req.values()) == len(req)
     assert drops(s)["folded"] == 200 - 16
     assert drops(s)["map_full"] == 0
+
+
+def runs(proc, binary):
+    """True once proc has exec'd binary (attaching earlier finds no probes)."""
+    assert proc.poll() is None, proc.stderr.read().decode()
+    return os.path.realpath(f"/proc/{proc.pid}/exe") == str(binary.resolve())
+
+
+def test_one_process_cannot_take_the_inflight_map(procs, tmp_path):
+    """A process starts 20,000 requests and never ends them: it holds its share (a quarter of
+    the 16,384-entry map), the rest are refused as inflight_per_process, and a well-behaved
+    process started after it still gets every request paired: its scrape equals its truth."""
+    require_root()
+    hog = start_hostile(procs, "--hog", "20000")
+    go = tmp_path / "go"
+    lg, truth_path = start_loadgen(procs, tmp_path, "--events", "100000", "--threads", "2",
+                                   "--seed", "7", "--leave-active", "3", "--go-file", go)
+    for p, binary in ((hog, HOSTILE), (lg, LOADGEN)):
+        wait_until(lambda: runs(p, binary), what=f"{binary.name} to run")
+    ex = start_exporter(procs, [hog.pid, lg.pid], "--limits.requests", "16384",
+                        "--limits.errors", "8192", "--limits.usage", "4096")
+    assert hostile_tally(hog) == {"started": 20000}
+    share = 16384 // 4
+    go.touch()
+    wait_truth(lg, truth_path)
+    truth = json.loads(truth_path.read_text())
+    s = truthlib.parse_exposition(ex.metrics())
+    fired = truth["probe_hits"]
+    started = fired["request_start"] - truth["leave_active"]
+    d = drops(s)
+    assert d["unpaired"] == fired["request_complete"] + fired["request_fail"] - started
+    mismatches = truthlib.compare(truth, s, ignore_prefixes=("ccproxy_exporter_",
+                                                              "ccproxy_active_requests"))
+    assert not mismatches, "\n".join(mismatches[:20])
+    assert sample(s, "ccproxy_active_requests") == share + truth["leave_active"]
+    assert d["inflight_per_process"] == 20000 - share
+    assert d["inflight_full"] == 0
+    assert sample(s, "ccproxy_exporter_map_entries", map="inflight") == share + 3
+    assert sample(s, "ccproxy_exporter_map_entries", map="inflight_procs") == 2
 
 
 @pytest.mark.parametrize("limit_usage,limit_requests", [(16, 64), (64, 16)])

@@ -978,8 +978,8 @@ static const char *render_self(double seconds)
 Test(render, self_families_and_labels)
 {
 	static const char *const reasons[CCPROXY_DROP_COUNT] = {
-		"read_fault", "bad_abi", "invalid_value", "inflight_full",
-		"unpaired",   "folded",	 "map_full",	  "saturated",
+		"read_fault", "bad_abi",  "invalid_value", "inflight_full",	   "unpaired",
+		"folded",     "map_full", "saturated",	   "inflight_per_process",
 	};
 	static const char *const probes[CCPROXY_PROBE_COUNT] = {
 		"request_start",

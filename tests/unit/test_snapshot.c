@@ -364,8 +364,9 @@ Test(snapshot, free_is_null_safe_and_zeroes)
 
 Test(snapshot, map_names)
 {
-	static const char *const want[SNAP_MAP_COUNT] = {"requests", "usage", "errors",
-							 "inflight", "pool",  "procs"};
+	static const char *const want[SNAP_MAP_COUNT] = {
+		"requests", "usage", "errors", "inflight", "pool", "procs", "inflight_procs",
+	};
 	size_t i;
 
 	for (i = 0; i < SNAP_MAP_COUNT; i++)
