@@ -270,22 +270,22 @@ struct family {
 	size_t entry_size; /* sizeof(struct snap_*) */
 	size_t val_off;	   /* offsetof(struct snap_*, val) */
 	size_t tgid_off;   /* offsetof(key type, tgid) */
-	void (*merge)(void *entries, size_t *n);
+	int (*merge)(void *entries, size_t *n);
 };
 
-static void merge_requests(void *v, size_t *n)
+static int merge_requests(void *v, size_t *n)
 {
-	snapshot__merge_requests(v, n);
+	return snapshot__merge_requests(v, n);
 }
 
-static void merge_usage(void *v, size_t *n)
+static int merge_usage(void *v, size_t *n)
 {
-	snapshot__merge_usage(v, n);
+	return snapshot__merge_usage(v, n);
 }
 
-static void merge_errors(void *v, size_t *n)
+static int merge_errors(void *v, size_t *n)
 {
-	snapshot__merge_errors(v, n);
+	return snapshot__merge_errors(v, n);
 }
 
 static int read_family(const struct family *f, void **out, size_t *nout, struct snap_map *stat,
@@ -310,7 +310,7 @@ static int read_family(const struct family *f, void **out, size_t *nout, struct 
 		(*nout)++;
 	}
 	if (!err)
-		f->merge(entries, nout);
+		err = f->merge(entries, nout);
 	*out = entries;
 	*stat = (struct snap_map){n, bpf_map__max_entries(f->map)};
 	free(keys);

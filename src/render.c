@@ -6,7 +6,7 @@
 #include "expo.h"
 #include "render.h"
 
-#define U "unknown"
+#define U SNAP_EMPTY_LABEL
 
 static const char *const token_types[CCPROXY_TOKEN_TYPES] = {
 	[CCPROXY_TOKENS_INPUT] = "input",

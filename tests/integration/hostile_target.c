@@ -4,11 +4,14 @@
  * known number of valid ones, so a test can check that each lie is counted under its drop
  * reason and that nothing leaks into the valid totals.
  *
- * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--hog N] [--extremes 1]
+ * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--hog N]
+ *                       [--aliases 1] [--extremes 1]
  * Waits until a tracer raised the semaphores it uses, fires its script once, prints one JSON
  * line with what a tracer must have counted, then sleeps until killed. --models N instead
  * fires one valid request for each of N distinct models (to fill the requests map).
  * --hog N fires request_start for N distinct requests and never ends them.
+ * --aliases 1 fires pairs of label values that render alike ("" and "unknown"; different
+ * invalid UTF-8 that prints the same U+FFFD), each pair one series to a reader.
  * --extremes 1 drives sums to 2^64 with the largest values the ABI accepts: it fires all but
  * the last event of each series, prints a line, waits for a line on stdin, fires the last
  * ones and prints a second line.
@@ -256,6 +259,38 @@ static void extremes(void)
 	fire_extremes(1, 1, 1);
 }
 
+/* Each pair renders as one label value: "unknown", U+FFFD U+FFFD, "a" U+FFFD "b". */
+static const char *const alias_pairs[][2] = {
+	{"", "unknown"},
+	{"\xff\xfe", "\x80\xc0"},
+	{"a\342\202b", "a\360\237\230b"}, /* cut 3- and 4-byte sequences */
+};
+
+static void fire_aliases(void)
+{
+	struct ccproxy_event ev;
+	size_t p, i;
+
+	for (p = 0; p < sizeof(alias_pairs) / sizeof(alias_pairs[0]); p++) {
+		for (i = 0; i < 2; i++) {
+			const char *v = alias_pairs[p][i];
+
+			base_event(&ev, v);
+			fire_complete(&ev); /* model */
+			base_event(&ev, "m");
+			ccproxy_copy_str(ev.labels.endpoint, sizeof(ev.labels.endpoint), v);
+			ccproxy_copy_str(ev.labels.method, sizeof(ev.labels.method), v);
+			fire_complete(&ev); /* endpoint and method */
+			base_event(&ev, "m");
+			ccproxy_copy_str(ev.labels.service_type, sizeof(ev.labels.service_type), v);
+			CCPROXY_FIRE(provider_stream_end, &ev); /* usage only */
+			ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), v);
+			CCPROXY_FIRE(request_fail, &ev); /* error_type, service_type */
+		}
+	}
+	printf("{\"pairs\": %zu}\n", p);
+}
+
 /* Requests that never end: a process trying to take every in-flight place of the node. */
 static void fire_hog(unsigned long n)
 {
@@ -281,7 +316,7 @@ static void print_tally(const struct tally *t)
 
 int main(int argc, char **argv)
 {
-	unsigned long valid = 100, models = 0, extreme = 0, hog = 0;
+	unsigned long valid = 100, models = 0, extreme = 0, hog = 0, aliases = 0;
 	struct tally t = {0};
 	double wait = 20;
 	int i;
@@ -293,6 +328,8 @@ int main(int argc, char **argv)
 			valid = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--models"))
 			models = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--aliases"))
+			aliases = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--hog"))
 			hog = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--extremes"))
@@ -304,7 +341,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hostile_target: no tracer attached\n");
 		return 2;
 	}
-	if (hog) {
+	if (aliases) {
+		fire_aliases();
+	} else if (hog) {
 		fire_hog(hog);
 	} else if (extreme) {
 		extremes();

@@ -106,6 +106,34 @@ def test_hostile_events_counted_by_reason(procs):
     assert all("should not have \"_total\" suffix" in f for f in findings), findings
 
 
+def test_label_values_that_render_alike_are_one_series(procs):
+    """"" and "unknown", and different invalid UTF-8 that prints the same U+FFFD, in every
+    string label: each pair is one series (no line printed twice), with both counts."""
+    require_root()
+    tgt = start_hostile(procs, "--aliases", "1")
+    ex = start_exporter(procs, [tgt.pid])
+    assert hostile_tally(tgt) == {"pairs": 3}
+    s = truthlib.parse_exposition(ex.metrics())
+    assert not s.duplicates, s.duplicates
+    req = dict(endpoint="/v1/messages", method="POST", model="m", service_type="hostile",
+               status="200")
+    for r in ("unknown", "\ufffd\ufffd", "a\ufffdb"):
+        assert sample(s, "ccproxy_requests_total", **dict(req, model=r)) == 2, r
+        assert sample(s, "ccproxy_requests_total", **dict(req, endpoint=r, method=r)) == 2, r
+        assert sample(s, "ccproxy_response_duration_seconds_count", endpoint="/v1/messages",
+                      model=r, service_type="hostile") == 2, r
+        assert sample(s, "ccproxy_response_duration_seconds_count", endpoint=r, model="m",
+                      service_type="hostile") == 2, r
+        assert sample(s, "ccproxy_tokens_total", model=r, service_type="hostile",
+                      type="input") == 20, r
+        assert sample(s, "ccproxy_tokens_total", model="m", service_type=r,
+                      type="input") == 20, r
+        assert sample(s, "ccproxy_requests_total", **dict(req, service_type=r,
+                                                           status="error")) == 2, r
+        assert sample(s, "ccproxy_errors_total", endpoint="/v1/messages", error_type=r,
+                      model="m", service_type=r) == 2, r
+
+
 def test_full_maps_fold_and_count(procs):
     """--limits.requests 16 with 200 distinct models: 16 series and one overflow series,
     every request counted once, the folded ones under reason="folded"."""

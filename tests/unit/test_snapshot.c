@@ -441,3 +441,99 @@ Test(snapshot, sums_saturate_instead_of_wrapping)
 	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], UINT64_MAX);
 	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_OUTPUT], 5);
 }
+
+static uint64_t requests_of(const struct snap_request *v, size_t n, const char *method,
+			    const char *endpoint, const char *model)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v[i].key.labels.method, method) &&
+		    !strcmp(v[i].key.labels.endpoint, endpoint) &&
+		    !strcmp(v[i].key.labels.model, model))
+			return v[i].val.requests;
+	}
+	return 0;
+}
+
+/* "" and "unknown" both print "unknown"; "\xff\xfe" and "\x80\xc0" both print two U+FFFD. */
+Test(snapshot, merge_requests_joins_values_that_render_alike)
+{
+	struct snap_request v[8];
+	size_t n = ARRAY_SIZE(v), i;
+
+	fill_req(&v[0], 200, "POST", "/a", "", "s", 'A');
+	fill_req(&v[1], 200, "POST", "/a", "unknown", "s", 0);
+	fill_req(&v[2], 200, "POST", "/a", "\xff\xfe", "s", 'B');
+	fill_req(&v[3], 200, "POST", "/a", "\x80\xc0", "s", 0);
+	fill_req(&v[4], 200, "POST", "/a", "\xff", "s", 0); /* one U+FFFD: another series */
+	fill_req(&v[5], 200, "POST", "/a", "x", "s", 0);
+	fill_req(&v[6], 200, "", "unknown", "m", "s", 'C');
+	fill_req(&v[7], 200, "unknown", "", "m", "s", 0);
+	for (i = 0; i < n; i++) {
+		v[i].val.requests = 1ULL << i;
+		v[i].val.buckets[0] = 1;
+		v[i].val.dur_sum_ns = 10;
+	}
+	cr_assert_eq(snapshot__merge_requests(v, &n), 0);
+	cr_assert_eq(n, 5);
+	expect_sorted_requests(v, n);
+	/* Each group keeps its smallest raw value. */
+	cr_expect_eq(requests_of(v, n, "POST", "/a", ""), 1 + 2);
+	cr_expect_eq(requests_of(v, n, "POST", "/a", "\x80\xc0"), 4 + 8);
+	cr_expect_eq(requests_of(v, n, "POST", "/a", "\xff"), 16);
+	cr_expect_eq(requests_of(v, n, "POST", "/a", "x"), 32);
+	cr_expect_eq(requests_of(v, n, "", "", "m"), 64 + 128);
+	for (i = 0; i < n; i++) {
+		if (v[i].val.requests == 3 || v[i].val.requests == 12 || v[i].val.requests == 192) {
+			cr_expect_eq(v[i].val.buckets[0], 2);
+			cr_expect_eq(v[i].val.dur_sum_ns, 20);
+		}
+	}
+}
+
+Test(snapshot, merge_usage_and_errors_join_values_that_render_alike)
+{
+	struct snap_usage u[3];
+	struct snap_error e[3];
+	size_t nu = ARRAY_SIZE(u), ne = ARRAY_SIZE(e);
+
+	fill_usage(&u[0], "m", "", 'a');
+	fill_usage(&u[1], "m", "unknown", 0);
+	fill_usage(&u[2], "m", "s", 0);
+	u[0].val.tokens[CCPROXY_TOKENS_INPUT] = 1;
+	u[1].val.tokens[CCPROXY_TOKENS_INPUT] = 2;
+	u[1].val.cost_nusd = 5;
+	u[2].val.tokens[CCPROXY_TOKENS_INPUT] = 4;
+	cr_assert_eq(snapshot__merge_usage(u, &nu), 0);
+	cr_assert_eq(nu, 2);
+	cr_expect_str_eq(u[0].key.service_type, "");
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], 3);
+	cr_expect_eq(u[0].val.cost_nusd, 5);
+	cr_expect_eq(u[1].val.tokens[CCPROXY_TOKENS_INPUT], 4);
+
+	fill_error(&e[0], "/", "E\xff\xfe", "m", 'x', 1);
+	fill_error(&e[1], "/", "E\x80\xc0", "m", 0, 2);
+	fill_error(&e[2], "", "E", "unknown", 0, 4);
+	cr_assert_eq(snapshot__merge_errors(e, &ne), 0);
+	cr_assert_eq(ne, 2);
+	cr_expect_str_eq(e[0].key.labels.endpoint, "");
+	cr_expect_eq(e[0].count, 4);
+	cr_expect_str_eq(e[1].key.error_type, "E\x80\xc0");
+	cr_expect_eq(e[1].count, 3);
+}
+
+Test(snapshot, add_version_joins_versions_that_render_alike)
+{
+	struct snapshot s = {0};
+	static const char *const in[] = {"unknown", "1.0", "", "\xff", "\xfe", "unknown"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(in); i++)
+		cr_assert_eq(snapshot__add_version(&s, in[i]), 0);
+	cr_assert_eq(s.nversions, 3);
+	cr_expect_str_eq(s.versions[0], "1.0");
+	cr_expect_str_eq(s.versions[1], "unknown");
+	cr_expect_str_eq(s.versions[2], "\xff");
+	snapshot__free(&s);
+}
