@@ -135,23 +135,42 @@ static void render_requests(const struct snapshot *snap, const struct render_opt
 	}
 }
 
-/* Histogram series group requests by (endpoint, model, service_type): method and status fold. */
+/* The histogram labels of a requests key, as rendered: an overflow-like key reads as one. */
+struct hist_view {
+	const char *endpoint, *model, *service_type;
+	uint32_t tgid, flags;
+};
+
+static void hist_view(const struct ccproxy_req_key *k, struct hist_view *v)
+{
+	static const struct ccproxy_labels none;
+	bool of = snapshot__hist_overflow(k);
+	const struct ccproxy_labels *l = of ? &none : &k->labels;
+
+	*v = (struct hist_view){l->endpoint, l->model, l->service_type, k->tgid,
+				of ? CCPROXY_KEY_OVERFLOW : k->flags};
+}
+
+/*
+ * Histogram series group requests by (endpoint, model, service_type): method and status fold.
+ * Keys whose three labels read "__overflow__" group with the overflow series they print as.
+ */
 static int cmp_hist_key(const void *a, const void *b)
 {
-	const struct ccproxy_req_key *x = &(*(const struct snap_request *const *)a)->key;
-	const struct ccproxy_req_key *y = &(*(const struct snap_request *const *)b)->key;
+	struct hist_view x, y;
 	int c;
 
-	if ((c = memcmp(x->labels.endpoint, y->labels.endpoint, sizeof(x->labels.endpoint))))
+	hist_view(&(*(const struct snap_request *const *)a)->key, &x);
+	hist_view(&(*(const struct snap_request *const *)b)->key, &y);
+	if ((c = memcmp(x.endpoint, y.endpoint, CCPROXY_ENDPOINT_MAX)))
 		return c;
-	if ((c = memcmp(x->labels.model, y->labels.model, sizeof(x->labels.model))))
+	if ((c = memcmp(x.model, y.model, CCPROXY_MODEL_MAX)))
 		return c;
-	if ((c = memcmp(x->labels.service_type, y->labels.service_type,
-			sizeof(x->labels.service_type))))
+	if ((c = memcmp(x.service_type, y.service_type, CCPROXY_SERVICE_TYPE_MAX)))
 		return c;
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	return (int)x->flags - (int)y->flags;
+	if (x.tgid != y.tgid)
+		return x.tgid < y.tgid ? -1 : 1;
+	return (int)x.flags - (int)y.flags;
 }
 
 static uint64_t bucket_total(const uint64_t *b, size_t n)

@@ -226,6 +226,53 @@ static void add_error_entry(void *dst, const void *src)
 	e->count = snap_add(e->count, ((const struct snap_error *)src)->count);
 }
 
+static bool is_overflow_label(const char *s)
+{
+	return !strcmp(s, SNAP_OVERFLOW_LABEL);
+}
+
+bool snapshot__hist_overflow(const struct ccproxy_req_key *k)
+{
+	return (k->flags & CCPROXY_KEY_OVERFLOW) ||
+	       (is_overflow_label(k->labels.endpoint) && is_overflow_label(k->labels.model) &&
+		is_overflow_label(k->labels.service_type));
+}
+
+/* A key that prints as its family's overflow series becomes it (strings zero, flag set). */
+static void join_overflow(char *const *fields, const size_t *sizes, size_t n, uint32_t *flags)
+{
+	size_t i;
+
+	if (*flags & CCPROXY_KEY_OVERFLOW)
+		return;
+	for (i = 0; i < n; i++) {
+		if (!is_overflow_label(fields[i]))
+			return;
+	}
+	for (i = 0; i < n; i++)
+		memset(fields[i], 0, sizes[i]);
+	*flags |= CCPROXY_KEY_OVERFLOW;
+}
+
+static void join_usage_overflow(struct ccproxy_usage_key *k)
+{
+	char *const f[] = {k->model, k->service_type};
+	const size_t sz[] = {sizeof(k->model), sizeof(k->service_type)};
+
+	join_overflow(f, sz, 2, &k->flags);
+}
+
+/* method is no label of errors_total (and never "__overflow__": it has 7 bytes at most). */
+static void join_error_overflow(struct ccproxy_error_key *k)
+{
+	char *const f[] = {k->labels.endpoint, k->labels.model, k->labels.service_type,
+			   k->error_type};
+	const size_t sz[] = {sizeof(k->labels.endpoint), sizeof(k->labels.model),
+			     sizeof(k->labels.service_type), sizeof(k->error_type)};
+
+	join_overflow(f, sz, 4, &k->flags);
+}
+
 /* The label fields a family renders, unified in turn; 0 or -ENOMEM. */
 static int unify_labels(void *base, size_t n, size_t elem, size_t labels_off, bool method)
 {
@@ -268,6 +315,7 @@ int snapshot__merge_usage(struct snap_usage *v, size_t *n)
 	for (i = 0; i < *n; i++) {
 		snapshot__normalize_str(v[i].key.model, sizeof(v[i].key.model));
 		snapshot__normalize_str(v[i].key.service_type, sizeof(v[i].key.service_type));
+		join_usage_overflow(&v[i].key);
 	}
 	err = UNIFY(v, *n, key.model);
 	if (!err)
@@ -285,6 +333,7 @@ int snapshot__merge_errors(struct snap_error *v, size_t *n)
 	for (i = 0; i < *n; i++) {
 		normalize_labels(&v[i].key.labels);
 		snapshot__normalize_str(v[i].key.error_type, sizeof(v[i].key.error_type));
+		join_error_overflow(&v[i].key);
 	}
 	/* method is always empty here: not a label of errors_total. */
 	err = unify_labels(v, *n, sizeof(*v), offsetof(struct snap_error, key.labels), false);

@@ -101,12 +101,15 @@ void snapshot__free(struct snapshot *snap);
 void snapshot__normalize_str(char *s, size_t size);
 /* What an empty label value renders as. */
 #define SNAP_EMPTY_LABEL "unknown"
+/* What every string label of an overflow series (CCPROXY_KEY_OVERFLOW) renders as. */
+#define SNAP_OVERFLOW_LABEL "__overflow__"
 
 /*
  * Normalises, sorts and merges entries in place; updates the counts. Entries whose label
  * values render alike (an empty value and "unknown"; invalid UTF-8 sequences that all become
  * U+FFFD) merge too: each such value takes the smallest raw value that renders as it does.
- * 0, or -ENOMEM with only the first kind of merge done.
+ * A usage or error key whose every string label is SNAP_OVERFLOW_LABEL joins the overflow
+ * series. 0, or -ENOMEM with only the first kind of merge done.
  */
 int snapshot__merge_requests(struct snap_request *v, size_t *n);
 int snapshot__merge_usage(struct snap_usage *v, size_t *n);
@@ -120,6 +123,11 @@ int snapshot__fold_request_usage(struct snapshot *snap);
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */
 const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgid);
+/*
+ * True if a requests key's histogram series is the overflow one: its flag, or endpoint,
+ * model and service_type that all read SNAP_OVERFLOW_LABEL (they render alike).
+ */
+bool snapshot__hist_overflow(const struct ccproxy_req_key *k);
 /* Adds a version unless one that renders alike is listed; keeps the list sorted. 0 or -ENOMEM. */
 int snapshot__add_version(struct snapshot *snap, const char *version);
 

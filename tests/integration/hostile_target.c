@@ -5,13 +5,14 @@
  * reason and that nothing leaks into the valid totals.
  *
  * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--hog N]
- *                       [--aliases 1] [--extremes 1]
+ *                       [--aliases 1] [--fake-overflow N] [--extremes 1]
  * Waits until a tracer raised the semaphores it uses, fires its script once, prints one JSON
  * line with what a tracer must have counted, then sleeps until killed. --models N instead
  * fires one valid request for each of N distinct models (to fill the requests map).
  * --hog N fires request_start for N distinct requests and never ends them.
  * --aliases 1 fires pairs of label values that render alike ("" and "unknown"; different
  * invalid UTF-8 that prints the same U+FFFD), each pair one series to a reader.
+ * --fake-overflow N fires labels that all read "__overflow__", then N more label sets.
  * --extremes 1 drives sums to 2^64 with the largest values the ABI accepts: it fires all but
  * the last event of each series, prints a line, waits for a line on stdin, fires the last
  * ones and prints a second line.
@@ -291,6 +292,33 @@ static void fire_aliases(void)
 	printf("{\"pairs\": %zu}\n", p);
 }
 
+/*
+ * Labels that all read "__overflow__", first, then n label sets more than a tracer with limits
+ * of n - 4 keeps apart: the overflow series and the literal one print alike.
+ */
+static void fire_fake_overflow(unsigned long n)
+{
+	static const char of[] = "__overflow__";
+	struct ccproxy_event ev;
+	unsigned long i;
+	char name[32];
+
+	base_event(&ev, of);
+	ccproxy_copy_str(ev.labels.endpoint, sizeof(ev.labels.endpoint), of);
+	ccproxy_copy_str(ev.labels.service_type, sizeof(ev.labels.service_type), of);
+	fire_complete(&ev);
+	ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), of);
+	CCPROXY_FIRE(provider_error, &ev);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "fill-%lu", i);
+		base_event(&ev, name);
+		fire_complete(&ev);
+		ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), name);
+		CCPROXY_FIRE(provider_error, &ev);
+	}
+	printf("{\"fake_overflow\": %lu}\n", n);
+}
+
 /* Requests that never end: a process trying to take every in-flight place of the node. */
 static void fire_hog(unsigned long n)
 {
@@ -316,7 +344,7 @@ static void print_tally(const struct tally *t)
 
 int main(int argc, char **argv)
 {
-	unsigned long valid = 100, models = 0, extreme = 0, hog = 0, aliases = 0;
+	unsigned long valid = 100, models = 0, extreme = 0, hog = 0, aliases = 0, fake = 0;
 	struct tally t = {0};
 	double wait = 20;
 	int i;
@@ -328,6 +356,8 @@ int main(int argc, char **argv)
 			valid = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--models"))
 			models = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--fake-overflow"))
+			fake = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--aliases"))
 			aliases = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--hog"))
@@ -341,7 +371,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hostile_target: no tracer attached\n");
 		return 2;
 	}
-	if (aliases) {
+	if (fake) {
+		fire_fake_overflow(fake);
+	} else if (aliases) {
 		fire_aliases();
 	} else if (hog) {
 		fire_hog(hog);

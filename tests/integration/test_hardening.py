@@ -134,6 +134,27 @@ def test_label_values_that_render_alike_are_one_series(procs):
                       model="m", service_type=r) == 2, r
 
 
+def test_literal_overflow_labels_are_the_overflow_series(procs):
+    """A proxy whose labels all read "__overflow__", next to full maps: it prints as the
+    overflow series, so the two are one series (histogram, tokens, errors), not two lines."""
+    require_root()
+    tgt = start_hostile(procs, "--fake-overflow", "20")
+    ex = start_exporter(procs, [tgt.pid], "--limits.requests", "16", "--limits.usage", "16",
+                        "--limits.errors", "16")
+    assert hostile_tally(tgt) == {"fake_overflow": 20}
+    s = truthlib.parse_exposition(ex.metrics())
+    assert not s.duplicates, s.duplicates
+    of = "__overflow__"
+    # 21 label sets, 16 kept: the literal one (first) and 5 folded print as one series.
+    assert sample(s, "ccproxy_response_duration_seconds_count", endpoint=of, model=of,
+                  service_type=of) == 1 + 5
+    assert sample(s, "ccproxy_tokens_total", model=of, service_type=of,
+                  type="input") == 10 * (1 + 5)
+    assert sample(s, "ccproxy_errors_total", endpoint=of, error_type=of, model=of,
+                  service_type=of) == 1 + 5
+    assert sum(v for k, v in s.items() if k[0] == "ccproxy_requests_total") == 21
+
+
 def test_full_maps_fold_and_count(procs):
     """--limits.requests 16 with 200 distinct models: 16 series and one overflow series,
     every request counted once, the folded ones under reason="folded"."""

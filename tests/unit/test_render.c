@@ -612,6 +612,37 @@ Test(render, overflow_keys_use_overflow_label)
 #undef OF
 }
 
+/* A proxy's literal "__overflow__" labels print as the overflow series: one histogram. */
+Test(render, literal_overflow_labels_join_the_overflow_histogram)
+{
+	struct snap_request *r;
+	const char *out;
+
+	r = add_request(0, "", "", "", "");
+	r->key.flags = CCPROXY_KEY_OVERFLOW;
+	r->val.requests = 1;
+	r->val.buckets[0] = 1;
+	r->val.dur_sum_ns = 1000000;
+	r = add_request(200, "POST", "/a", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[0] = 1;
+	r = add_request(200, "POST", "__overflow__", "__overflow__", "__overflow__");
+	r->val.requests = 2;
+	r->val.buckets[1] = 2;
+	r->val.dur_sum_ns = 40000000;
+	out = render_default();
+
+#define OF "\"__overflow__\""
+	cr_expect_eq(count_prefix(out, "ccproxy_response_duration_seconds_count{"), 2);
+	expect_line(out, "ccproxy_response_duration_seconds_count{endpoint=" OF ",model=" OF
+			 ",service_type=" OF "} 3.0");
+	expect_line(out, "ccproxy_response_duration_seconds_sum{endpoint=" OF ",model=" OF
+			 ",service_type=" OF "} 0.041");
+	/* requests_total differs by method and status: two series. */
+	cr_expect_eq(count_prefix(out, "ccproxy_requests_total{endpoint=" OF), 2);
+#undef OF
+}
+
 Test(render, overflow_key_with_strings_still_renders_overflow)
 {
 	struct snap_request *r = add_request(404, "GET", "/real", "real", "real");

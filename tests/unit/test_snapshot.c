@@ -537,3 +537,47 @@ Test(snapshot, add_version_joins_versions_that_render_alike)
 	cr_expect_str_eq(s.versions[2], "\xff");
 	snapshot__free(&s);
 }
+
+/* Usage and error keys whose every label reads "__overflow__" print as the overflow series. */
+Test(snapshot, literal_overflow_labels_join_the_overflow_series)
+{
+	struct snap_usage u[3];
+	struct snap_error e[2];
+	size_t nu = ARRAY_SIZE(u), ne = ARRAY_SIZE(e);
+
+	fill_usage(&u[0], "", "", 0);
+	u[0].key.flags = CCPROXY_KEY_OVERFLOW;
+	u[0].val.tokens[CCPROXY_TOKENS_INPUT] = 1;
+	fill_usage(&u[1], "__overflow__", "__overflow__", 'j');
+	u[1].val.tokens[CCPROXY_TOKENS_INPUT] = 2;
+	fill_usage(&u[2], "__overflow__", "s", 0); /* only one label: its own series */
+	u[2].val.tokens[CCPROXY_TOKENS_INPUT] = 4;
+	cr_assert_eq(snapshot__merge_usage(u, &nu), 0);
+	cr_assert_eq(nu, 2);
+	cr_expect_eq(u[0].key.flags, CCPROXY_KEY_OVERFLOW);
+	cr_expect(all_zero(u[0].key.model, sizeof(u[0].key.model)));
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], 3);
+	cr_expect_eq(u[1].val.tokens[CCPROXY_TOKENS_INPUT], 4);
+
+	fill_error(&e[0], "", "", "", 0, 1);
+	memset(&e[0].key, 0, sizeof(e[0].key)); /* as the loader creates it */
+	e[0].key.flags = CCPROXY_KEY_OVERFLOW;
+	fill_error(&e[1], "__overflow__", "__overflow__", "__overflow__", 0, 2);
+	PUT(e[1].key.labels.service_type, "__overflow__");
+	cr_assert_eq(snapshot__merge_errors(e, &ne), 0);
+	cr_assert_eq(ne, 1);
+	cr_expect_eq(e[0].count, 3);
+}
+
+Test(snapshot, hist_overflow)
+{
+	struct snap_request r;
+
+	fill_req(&r, 200, "POST", "__overflow__", "__overflow__", "__overflow__", 0);
+	cr_expect(snapshot__hist_overflow(&r.key));
+	fill_req(&r, 200, "POST", "__overflow__", "__overflow__", "s", 0);
+	cr_expect_not(snapshot__hist_overflow(&r.key));
+	fill_req(&r, 200, "POST", "/a", "m", "s", 0);
+	r.key.flags = CCPROXY_KEY_OVERFLOW;
+	cr_expect(snapshot__hist_overflow(&r.key));
+}
