@@ -22,6 +22,8 @@ const volatile bool collect_cost = true;
 const volatile bool collect_error = true;
 const volatile bool collect_pool = true;
 const volatile bool per_process = false;
+/* Entries of the inflight map one process may hold. */
+const volatile __u32 inflight_per_process = CCPROXY_INFLIGHT_ENTRIES / 4;
 /* Objects attached for every process (pid -1) count only processes listed in `targets`. */
 const volatile bool filter_pids = false;
 
@@ -67,6 +69,13 @@ struct {
 	__type(key, struct ccproxy_inflight_key);
 	__type(value, __u64); /* bpf_ktime_get_ns() at request_start */
 } inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_PROCS_ENTRIES);
+	__type(key, __u32);   /* tgid */
+	__type(value, __s64); /* its entries in inflight; signed, so a miscount cannot wrap */
+} inflight_procs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -182,6 +191,43 @@ static __always_inline void *upsert(void *map, void *key, const void *zero,
 	return NULL;
 }
 
+/*
+ * Sums saturate at U64_MAX instead of wrapping: a counter must never go down. Below 2^63 a
+ * plain atomic add cannot wrap, as each addend is at most 2^50 (CCPROXY_*_MAX) and it would
+ * take 8192 adds racing between the load and the add to reach 2^64. Above, a compare-and-swap
+ * clips at the maximum; a clipped (or, under contention, lost) add counts as saturated.
+ */
+#define SAT_FROM  (1ULL << 63)
+#define SAT_TRIES 8
+
+static __always_inline void add_sat_slow(__u64 *sum, __u64 cur, __u64 v)
+{
+	__u64 next, seen;
+	int i;
+
+	for (i = 0; i < SAT_TRIES; i++) {
+		next = cur + v < cur ? ~0ULL : cur + v;
+		seen = __sync_val_compare_and_swap(sum, cur, next);
+		if (seen == cur) {
+			if (next == ~0ULL && cur + v != next)
+				count_drop(CCPROXY_DROP_SATURATED);
+			return;
+		}
+		cur = seen;
+	}
+	count_drop(CCPROXY_DROP_SATURATED);
+}
+
+static __always_inline void add_sat(__u64 *sum, __u64 v)
+{
+	__u64 cur = *(volatile __u64 *)sum;
+
+	if (cur < SAT_FROM)
+		__sync_fetch_and_add(sum, v);
+	else
+		add_sat_slow(sum, cur, v);
+}
+
 /* Non-cumulative buckets: slot i counts bounds[i-1] < v <= bounds[i], slot n is +Inf. */
 static __always_inline void observe(__u64 *buckets, __u64 *sum, const volatile __u64 *bounds,
 				    __u32 n, __u64 v)
@@ -195,7 +241,7 @@ static __always_inline void observe(__u64 *buckets, __u64 *sum, const volatile _
 	if (i > CCPROXY_MAX_BUCKETS)
 		return; /* unreachable; bounds the index for the verifier */
 	__sync_fetch_and_add(&buckets[i], 1);
-	__sync_fetch_and_add(sum, v);
+	add_sat(sum, v);
 }
 
 static __always_inline __u32 key_tgid(__u32 tgid)
@@ -236,24 +282,83 @@ static __always_inline void add_usage(struct ccproxy_usage *to, const struct ccp
 
 	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
 		if (collect_token && u->tokens[t])
-			__sync_fetch_and_add(&to->tokens[t], u->tokens[t]);
+			add_sat(&to->tokens[t], u->tokens[t]);
 	}
 	if (collect_cost && u->cost_nusd)
-		__sync_fetch_and_add(&to->cost_nusd, u->cost_nusd);
+		add_sat(&to->cost_nusd, u->cost_nusd);
+}
+
+static __always_inline void add_usage_to_map(struct ccproxy_usage_key *uk,
+					     const struct ccproxy_usage *u)
+{
+	struct ccproxy_usage *val = upsert(&usage, uk, &zero_usage, &overflow_usage);
+
+	if (val)
+		add_usage(val, u);
 }
 
 /* Usage into the usage map. uk: model and service_type filled in, tgid and flags zero. */
 static __always_inline void record_usage(const struct ccproxy_usage *u,
 					 struct ccproxy_usage_key *uk, __u32 tgid)
 {
-	struct ccproxy_usage *val;
-
 	if (!usage_counts(u) || !usage_valid(u))
 		return;
 	uk->tgid = key_tgid(tgid);
-	val = upsert(&usage, uk, &zero_usage, &overflow_usage);
-	if (val)
-		add_usage(val, u);
+	add_usage_to_map(uk, u);
+}
+
+/*
+ * A completion's usage, already checked. The first one of a requests entry takes the entry's
+ * usage key a place in the usage map, so --limits.usage bounds the usage series however they
+ * are reported; from then on the entry holds the usage itself and this costs one branch.
+ * Entries whose usage key found the map full, and the overflow entry (whose completions are
+ * of many models), send their usage through the usage map, where it folds if it must.
+ */
+static __always_inline void count_usage(struct ccproxy_req_val *val, struct ccproxy_req_key *rk,
+					const struct ccproxy_usage *u)
+{
+	/* rk ends in a usage key (ccproxy.h): same model, service_type and tgid, flags zero. */
+	struct ccproxy_usage_key *uk = (struct ccproxy_usage_key *)rk->labels.model;
+	__u32 to = *(volatile __u32 *)&val->usage_to;
+	long err;
+
+	if (to == CCPROXY_USAGE_UNDECIDED) {
+		err = bpf_map_update_elem(&usage, uk, &zero_usage, BPF_NOEXIST);
+		to = !err || err == -EEXIST ? CCPROXY_USAGE_HERE : CCPROXY_USAGE_VIA_MAP;
+		val->usage_to = to;
+	}
+	if (to == CCPROXY_USAGE_HERE)
+		add_usage(&val->usage, u);
+	else
+		add_usage_to_map(uk, u);
+}
+
+/* Takes one of the process's inflight places; false (and counted) if it holds its share. */
+static __always_inline bool take_inflight(__u32 tgid)
+{
+	__s64 *held = bpf_map_lookup_elem(&inflight_procs, &tgid);
+
+	if (!held) {
+		bpf_map_update_elem(&inflight_procs, &tgid, &zero_u64, BPF_NOEXIST);
+		held = bpf_map_lookup_elem(&inflight_procs, &tgid);
+		if (!held) {
+			count_drop(CCPROXY_DROP_INFLIGHT_FULL);
+			return false;
+		}
+	}
+	if (__sync_fetch_and_add(held, 1) < (__s64)inflight_per_process)
+		return true;
+	__sync_fetch_and_add(held, -1);
+	count_drop(CCPROXY_DROP_INFLIGHT_PROCESS);
+	return false;
+}
+
+static __always_inline void give_inflight(__u32 tgid)
+{
+	__s64 *held = bpf_map_lookup_elem(&inflight_procs, &tgid);
+
+	if (held)
+		__sync_fetch_and_add(held, -1);
 }
 
 /* Forgets the request's start; returns its start time, or 0 if none was remembered. */
@@ -266,8 +371,30 @@ static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
 	if (!start)
 		return 0;
 	started = *start;
-	bpf_map_delete_elem(&inflight, &ik);
+	/* Only the completion that removed the entry gives its place back. */
+	if (!bpf_map_delete_elem(&inflight, &ik))
+		give_inflight(tgid);
 	return started;
+}
+
+/* Remembers a request's start within the process's share of the map. */
+static __always_inline void start_inflight(__u32 tgid, __u64 request_id)
+{
+	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
+	__u64 now = bpf_ktime_get_ns();
+	long err;
+
+	if (!take_inflight(tgid))
+		return;
+	err = bpf_map_update_elem(&inflight, &ik, &now, BPF_NOEXIST);
+	if (!err)
+		return;
+	/* A second start of the same id restarts its clock and holds no second place. */
+	give_inflight(tgid);
+	if (err == -EEXIST)
+		bpf_map_update_elem(&inflight, &ik, &now, BPF_EXIST);
+	else
+		count_drop(CCPROXY_DROP_INFLIGHT_FULL);
 }
 
 /* u: the completion's usage, already checked, or NULL. */
@@ -283,7 +410,7 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 	if (timed)
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
 	if (u)
-		add_usage(&val->usage, u);
+		count_usage(val, rk, u);
 }
 
 static __always_inline void count_error(struct ccproxy_error_key *ek)
@@ -301,19 +428,13 @@ int BPF_USDT(request_start, const void *uev)
 		struct ccproxy_hdr hdr;
 		__u64 request_id;
 	} head;
-	struct ccproxy_inflight_key ik = {};
-	__u64 now;
 	__u32 tgid;
 
 	if (!accept(CCPROXY_PROBE_request_start, &tgid) || !collect_request)
 		return 0;
 	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_event)))
 		return 0;
-	ik.tgid = tgid;
-	ik.request_id = head.request_id;
-	now = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &ik, &now, BPF_ANY))
-		count_drop(CCPROXY_DROP_INFLIGHT_FULL);
+	start_inflight(tgid, head.request_id);
 	return 0;
 }
 

@@ -3,9 +3,10 @@
  * Map keys, values and limits shared by bpf/ccproxy.bpf.c and the exporter.
  *
  * Fixed-width fields with explicit padding only: a key is hashed byte for byte, so both sides
- * zero every key before filling it. Counters are u64 and only ever grow; userspace sums keys
- * (and CPUs) at scrape time. Strings are copied from the probe's event as the proxy wrote them;
- * userspace cuts them at the first NUL and merges keys that then compare equal.
+ * zero every key before filling it. Counters are u64 and only ever grow: sums saturate at
+ * U64_MAX, on both sides; userspace sums keys (and CPUs) at scrape time. Strings are copied
+ * from the probe's event as the proxy wrote them; userspace cuts them at the first NUL and
+ * merges keys that then compare equal.
  */
 #ifndef CCPROXY_BPF_H
 #define CCPROXY_BPF_H
@@ -29,13 +30,15 @@
 
 /* Why an event, or part of it, was not recorded as sent. Exported as a self-metric. */
 enum ccproxy_drop {
-	CCPROXY_DROP_READ_FAULT,    /* the event pointer could not be read */
-	CCPROXY_DROP_BAD_ABI,	    /* wrong abi number or a struct smaller than version 1 */
-	CCPROXY_DROP_INVALID,	    /* a value above its CCPROXY_*_MAX: part not recorded */
-	CCPROXY_DROP_INFLIGHT_FULL, /* request_start not tracked: no pairing, not active */
-	CCPROXY_DROP_UNPAIRED,	    /* completion with no duration and no matching start */
-	CCPROXY_DROP_FOLDED,	    /* recorded under the overflow series of a full map */
-	CCPROXY_DROP_MAP_FULL,	    /* lost: map full and no overflow series to fold into */
+	CCPROXY_DROP_READ_FAULT,       /* the event pointer could not be read */
+	CCPROXY_DROP_BAD_ABI,	       /* wrong abi number or a struct smaller than version 1 */
+	CCPROXY_DROP_INVALID,	       /* a value above its CCPROXY_*_MAX: part not recorded */
+	CCPROXY_DROP_INFLIGHT_FULL,    /* request_start not tracked: no pairing, not active */
+	CCPROXY_DROP_UNPAIRED,	       /* completion with no duration and no matching start */
+	CCPROXY_DROP_FOLDED,	       /* recorded under the overflow series of a full map */
+	CCPROXY_DROP_MAP_FULL,	       /* lost: map full and no overflow series to fold into */
+	CCPROXY_DROP_SATURATED,	       /* a sum clipped at U64_MAX rather than wrapped */
+	CCPROXY_DROP_INFLIGHT_PROCESS, /* request_start not tracked: its process holds its share */
 	CCPROXY_DROP_COUNT,
 };
 
@@ -52,10 +55,20 @@ struct ccproxy_req_key {
 	uint32_t flags; /* CCPROXY_KEY_* */
 };
 
+/* Where a requests entry's completions put their usage. */
+enum ccproxy_usage_to {
+	CCPROXY_USAGE_UNDECIDED, /* no usage seen yet */
+	CCPROXY_USAGE_HERE,	 /* in the entry: its usage key holds a place in the usage map */
+	CCPROXY_USAGE_VIA_MAP,	 /* in the usage map: it was full, or this is the overflow entry */
+};
+
 struct ccproxy_req_val {
 	uint64_t requests;
+	uint32_t usage_to; /* enum ccproxy_usage_to */
+	uint32_t pad;
 	/* The completions' tokens and cost: counting them here saves request_complete a second
-	 * map update; userspace adds them to the usage family by (model, service_type). */
+	 * map update; userspace adds them to the usage family by (model, service_type). The
+	 * usage map still gets an entry (zero) per usage key, so --limits.usage bounds them. */
 	struct ccproxy_usage usage;
 	uint64_t dur_sum_ns;
 	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a
@@ -84,7 +97,11 @@ struct ccproxy_error_key {
 	uint32_t flags;
 };
 
-/* Requests between request_start and their completion, per process. */
+/*
+ * Requests between request_start and their completion, per process. Each process may hold at
+ * most its share of the map (a count per tgid in inflight_procs), so that one process that
+ * never completes its requests cannot take every other process's durations.
+ */
 struct ccproxy_inflight_key {
 	uint32_t tgid;
 	uint32_t pad;

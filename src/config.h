@@ -79,6 +79,7 @@ struct config {
 	unsigned int limit_usage;
 	unsigned int limit_errors;
 	unsigned int limit_inflight;
+	unsigned int limit_inflight_per_process; /* 0: limit_inflight / 4 */
 	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
 	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
 	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */

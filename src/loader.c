@@ -61,9 +61,9 @@ int loader__check_pin_dir(const char *dir)
 static int loader__set_pin_paths(struct loader *l, const char *dir)
 {
 	struct bpf_map *maps[] = {
-		l->skel->maps.requests, l->skel->maps.usage, l->skel->maps.errors,
-		l->skel->maps.inflight, l->skel->maps.pool,  l->skel->maps.procs,
-		l->skel->maps.stats,	l->skel->maps.meta,
+		l->skel->maps.requests, l->skel->maps.usage,	      l->skel->maps.errors,
+		l->skel->maps.inflight, l->skel->maps.inflight_procs, l->skel->maps.pool,
+		l->skel->maps.procs,	l->skel->maps.stats,	      l->skel->maps.meta,
 	};
 	char path[512];
 	size_t i;
@@ -123,6 +123,9 @@ static int loader__configure(struct loader *l, const struct config *cfg)
 	skel->rodata->collect_error = cfg->collect_error_metrics;
 	skel->rodata->collect_pool = cfg->collect_pool_metrics;
 	skel->rodata->per_process = cfg->per_process_labels;
+	skel->rodata->inflight_per_process = cfg->limit_inflight_per_process
+						     ? cfg->limit_inflight_per_process
+						     : cfg->limit_inflight / 4;
 	/* Plain discovery counts every process that maps a probe object, from its first event;
 	 * --pid and the match flags count only the processes they select. */
 	l->filters = cfg->npids || cfg->match_comm[0] || cfg->match_exe[0];
@@ -144,13 +147,17 @@ static int loader__configure(struct loader *l, const struct config *cfg)
 	return err;
 }
 
-/* The overflow keys must exist before the maps fill up: BPF cannot insert into a full map. */
+/*
+ * The overflow keys must exist before the maps fill up: BPF cannot insert into a full map.
+ * The requests overflow entry holds completions of many models: their usage goes by model
+ * through the usage map.
+ */
 static int loader__seed_overflow(struct loader *l)
 {
 	struct ccproxy_req_key rk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_usage_key uk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_error_key ek = {.flags = CCPROXY_KEY_OVERFLOW};
-	struct ccproxy_req_val rv = {0};
+	struct ccproxy_req_val rv = {.usage_to = CCPROXY_USAGE_VIA_MAP};
 	struct ccproxy_usage uv = {0};
 	uint64_t ev = 0;
 	int err;
@@ -303,22 +310,22 @@ struct family {
 	size_t entry_size; /* sizeof(struct snap_*) */
 	size_t val_off;	   /* offsetof(struct snap_*, val) */
 	size_t tgid_off;   /* offsetof(key type, tgid) */
-	void (*merge)(void *entries, size_t *n);
+	int (*merge)(void *entries, size_t *n);
 };
 
-static void merge_requests(void *v, size_t *n)
+static int merge_requests(void *v, size_t *n)
 {
-	snapshot__merge_requests(v, n);
+	return snapshot__merge_requests(v, n);
 }
 
-static void merge_usage(void *v, size_t *n)
+static int merge_usage(void *v, size_t *n)
 {
-	snapshot__merge_usage(v, n);
+	return snapshot__merge_usage(v, n);
 }
 
-static void merge_errors(void *v, size_t *n)
+static int merge_errors(void *v, size_t *n)
 {
-	snapshot__merge_errors(v, n);
+	return snapshot__merge_errors(v, n);
 }
 
 static int read_family(const struct family *f, void **out, size_t *nout, struct snap_map *stat,
@@ -343,7 +350,7 @@ static int read_family(const struct family *f, void **out, size_t *nout, struct 
 		(*nout)++;
 	}
 	if (!err)
-		f->merge(entries, nout);
+		err = f->merge(entries, nout);
 	*out = entries;
 	*stat = (struct snap_map){n, bpf_map__max_entries(f->map)};
 	free(keys);
@@ -394,10 +401,10 @@ static void add_pool(struct ccproxy_pool_val *to, const struct ccproxy_pool_val 
 	size_t i;
 
 	for (i = 0; i < CCPROXY_POOL_COUNTERS; i++)
-		to->counters[i] += from->counters[i];
-	to->wait_sum_ns += from->wait_sum_ns;
+		to->counters[i] = snap_add(to->counters[i], from->counters[i]);
+	to->wait_sum_ns = snap_add(to->wait_sum_ns, from->wait_sum_ns);
 	for (i = 0; i <= CCPROXY_POOL_BUCKETS; i++)
-		to->buckets[i] += from->buckets[i];
+		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
 }
 
 static int read_pool(struct loader *l, struct snapshot *snap)
@@ -411,6 +418,26 @@ static int read_pool(struct loader *l, struct snapshot *snap)
 	for (i = 0; !err && i < n; i++)
 		add_pool(&snap->pool, &vals[i]);
 	snap->maps[SNAP_MAP_POOL] = (struct snap_map){n, bpf_map__max_entries(map)};
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* The in-flight counts of processes that are gone; what they held was deleted with them. */
+static int forget_inflight_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive,
+				 void *ctx)
+{
+	const struct bpf_map *map = l->skel->maps.inflight_procs;
+	uint32_t *keys = NULL, n = 0, i;
+	int64_t *vals = NULL;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	for (i = 0; !err && i < n; i++) {
+		if (!alive(ctx, keys[i]))
+			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+	}
+	snap->maps[SNAP_MAP_INFLIGHT_PROCS] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -435,7 +462,7 @@ static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_f
 	snap->maps[SNAP_MAP_INFLIGHT] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
-	return err;
+	return err ? err : forget_inflight_procs(l, snap, alive, ctx);
 }
 
 static int read_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)

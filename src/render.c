@@ -6,7 +6,7 @@
 #include "expo.h"
 #include "render.h"
 
-#define U "unknown"
+#define U SNAP_EMPTY_LABEL
 
 static const char *const token_types[CCPROXY_TOKEN_TYPES] = {
 	[CCPROXY_TOKENS_INPUT] = "input",
@@ -19,10 +19,15 @@ static const double pool_bounds[CCPROXY_POOL_BUCKETS] = {0.001, 0.005, 0.01, 0.0
 							 0.25,	0.5,   1.0,  2.5,  5.0};
 
 static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
-	[CCPROXY_DROP_READ_FAULT] = "read_fault", [CCPROXY_DROP_BAD_ABI] = "bad_abi",
-	[CCPROXY_DROP_INVALID] = "invalid_value", [CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
-	[CCPROXY_DROP_UNPAIRED] = "unpaired",	  [CCPROXY_DROP_FOLDED] = "folded",
+	[CCPROXY_DROP_READ_FAULT] = "read_fault",
+	[CCPROXY_DROP_BAD_ABI] = "bad_abi",
+	[CCPROXY_DROP_INVALID] = "invalid_value",
+	[CCPROXY_DROP_INFLIGHT_FULL] = "inflight_full",
+	[CCPROXY_DROP_UNPAIRED] = "unpaired",
+	[CCPROXY_DROP_FOLDED] = "folded",
 	[CCPROXY_DROP_MAP_FULL] = "map_full",
+	[CCPROXY_DROP_SATURATED] = "saturated",
+	[CCPROXY_DROP_INFLIGHT_PROCESS] = "inflight_per_process",
 };
 
 static const char *const probe_names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
@@ -130,23 +135,42 @@ static void render_requests(const struct snapshot *snap, const struct render_opt
 	}
 }
 
-/* Histogram series group requests by (endpoint, model, service_type): method and status fold. */
+/* The histogram labels of a requests key, as rendered: an overflow-like key reads as one. */
+struct hist_view {
+	const char *endpoint, *model, *service_type;
+	uint32_t tgid, flags;
+};
+
+static void hist_view(const struct ccproxy_req_key *k, struct hist_view *v)
+{
+	static const struct ccproxy_labels none;
+	bool of = snapshot__hist_overflow(k);
+	const struct ccproxy_labels *l = of ? &none : &k->labels;
+
+	*v = (struct hist_view){l->endpoint, l->model, l->service_type, k->tgid,
+				of ? CCPROXY_KEY_OVERFLOW : k->flags};
+}
+
+/*
+ * Histogram series group requests by (endpoint, model, service_type): method and status fold.
+ * Keys whose three labels read "__overflow__" group with the overflow series they print as.
+ */
 static int cmp_hist_key(const void *a, const void *b)
 {
-	const struct ccproxy_req_key *x = &(*(const struct snap_request *const *)a)->key;
-	const struct ccproxy_req_key *y = &(*(const struct snap_request *const *)b)->key;
+	struct hist_view x, y;
 	int c;
 
-	if ((c = memcmp(x->labels.endpoint, y->labels.endpoint, sizeof(x->labels.endpoint))))
+	hist_view(&(*(const struct snap_request *const *)a)->key, &x);
+	hist_view(&(*(const struct snap_request *const *)b)->key, &y);
+	if ((c = memcmp(x.endpoint, y.endpoint, CCPROXY_ENDPOINT_MAX)))
 		return c;
-	if ((c = memcmp(x->labels.model, y->labels.model, sizeof(x->labels.model))))
+	if ((c = memcmp(x.model, y.model, CCPROXY_MODEL_MAX)))
 		return c;
-	if ((c = memcmp(x->labels.service_type, y->labels.service_type,
-			sizeof(x->labels.service_type))))
+	if ((c = memcmp(x.service_type, y.service_type, CCPROXY_SERVICE_TYPE_MAX)))
 		return c;
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	return (int)x->flags - (int)y->flags;
+	if (x.tgid != y.tgid)
+		return x.tgid < y.tgid ? -1 : 1;
+	return (int)x.flags - (int)y.flags;
 }
 
 static uint64_t bucket_total(const uint64_t *b, size_t n)
@@ -155,7 +179,7 @@ static uint64_t bucket_total(const uint64_t *b, size_t n)
 	size_t i;
 
 	for (i = 0; i <= n; i++)
-		total += b[i];
+		total = snap_add(total, b[i]);
 	return total;
 }
 
@@ -193,7 +217,7 @@ static void histogram_series(struct strbuf *sb, const char *ns, const char *name
 		return;
 	}
 	for (i = 0; i <= nbounds; i++) {
-		cum += i < nbounds ? buckets[i] : 0;
+		cum = snap_add(cum, i < nbounds ? buckets[i] : 0);
 		strcpy(le, "le=\"");
 		if (i < nbounds)
 			expo__format_double(le + 4, EXPO_NUMBER_MAX, bounds[i]);
@@ -252,8 +276,8 @@ static int render_durations(const struct snapshot *snap, const struct render_opt
 			sum_ns = 0;
 		}
 		for (j = 0; j <= o->nbuckets; j++)
-			buckets[j] += idx[i]->val.buckets[j];
-		sum_ns += idx[i]->val.dur_sum_ns;
+			buckets[j] = snap_add(buckets[j], idx[i]->val.buckets[j]);
+		sum_ns = snap_add(sum_ns, idx[i]->val.dur_sum_ns);
 		if (i + 1 == n || cmp_hist_key(&idx[i], &idx[i + 1]))
 			render_duration_group(sb, snap, o, &idx[i]->key, buckets, sum_ns, &scratch);
 	}

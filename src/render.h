@@ -13,7 +13,7 @@
 #include "strbuf.h"
 
 /* Label value of every string label of a family's overflow series. */
-#define RENDER_OVERFLOW_LABEL "__overflow__"
+#define RENDER_OVERFLOW_LABEL SNAP_OVERFLOW_LABEL
 
 struct render_opts {
 	const char *namespace_; /* "" for no prefix */

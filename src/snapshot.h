@@ -3,9 +3,10 @@
  * snapshot: everything one scrape shows, read from the BPF maps in one pass.
  *
  * Keys are normalised as read (strings cut at the first NUL, or at size - 1, and zero-padded)
- * and entries whose keys then compare equal are merged, so a proxy that leaves garbage after
- * a NUL cannot split a series. Entries are sorted by key, which makes the output stable.
- * A snapshot owns its arrays; snapshot__free releases them (NULL-safe, zeroed struct ok).
+ * and entries whose keys then compare equal, or whose label values render alike, are merged,
+ * so a proxy that leaves garbage after a NUL cannot split a series nor print one twice.
+ * Entries are sorted by key, which makes the output stable. A snapshot owns its arrays;
+ * snapshot__free releases them (NULL-safe, zeroed struct ok).
  */
 #ifndef CCPROXY_SNAPSHOT_H
 #define CCPROXY_SNAPSHOT_H
@@ -37,6 +38,7 @@ enum snap_map_id {
 	SNAP_MAP_INFLIGHT,
 	SNAP_MAP_POOL,
 	SNAP_MAP_PROCS,
+	SNAP_MAP_INFLIGHT_PROCS,
 	SNAP_MAP_COUNT,
 };
 
@@ -85,14 +87,33 @@ struct snapshot {
 
 extern const char *const snap_map_names[SNAP_MAP_COUNT];
 
+/* Sums saturate at UINT64_MAX, as the BPF side's do: a counter never goes down. */
+static inline uint64_t snap_add(uint64_t a, uint64_t b)
+{
+	uint64_t sum;
+
+	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
 void snapshot__free(struct snapshot *snap);
 
 /* Cuts each string field of a key at its first NUL (or at size - 1) and zero-pads it. */
 void snapshot__normalize_str(char *s, size_t size);
-/* Normalises, sorts and merges entries in place; updates the counts. */
-void snapshot__merge_requests(struct snap_request *v, size_t *n);
-void snapshot__merge_usage(struct snap_usage *v, size_t *n);
-void snapshot__merge_errors(struct snap_error *v, size_t *n);
+/* What an empty label value renders as. */
+#define SNAP_EMPTY_LABEL "unknown"
+/* What every string label of an overflow series (CCPROXY_KEY_OVERFLOW) renders as. */
+#define SNAP_OVERFLOW_LABEL "__overflow__"
+
+/*
+ * Normalises, sorts and merges entries in place; updates the counts. Entries whose label
+ * values render alike (an empty value and "unknown"; invalid UTF-8 sequences that all become
+ * U+FFFD) merge too: each such value takes the smallest raw value that renders as it does.
+ * A usage or error key whose every string label is SNAP_OVERFLOW_LABEL joins the overflow
+ * series. 0, or -ENOMEM with only the first kind of merge done.
+ */
+int snapshot__merge_requests(struct snap_request *v, size_t *n);
+int snapshot__merge_usage(struct snap_usage *v, size_t *n);
+int snapshot__merge_errors(struct snap_error *v, size_t *n);
 /*
  * Adds the tokens and cost that completions counted in the requests entries to the usage
  * entries, by (model, service_type, process); then merges. 0 or -ENOMEM (usage unchanged).
@@ -102,7 +123,12 @@ int snapshot__fold_request_usage(struct snapshot *snap);
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */
 const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgid);
-/* Adds a version unless present; keeps the list sorted. 0 or -ENOMEM. */
+/*
+ * True if a requests key's histogram series is the overflow one: its flag, or endpoint,
+ * model and service_type that all read SNAP_OVERFLOW_LABEL (they render alike).
+ */
+bool snapshot__hist_overflow(const struct ccproxy_req_key *k);
+/* Adds a version unless one that renders alike is listed; keeps the list sorted. 0 or -ENOMEM. */
 int snapshot__add_version(struct snapshot *snap, const char *version);
 
 #endif /* CCPROXY_SNAPSHOT_H */

@@ -4,10 +4,18 @@
  * known number of valid ones, so a test can check that each lie is counted under its drop
  * reason and that nothing leaks into the valid totals.
  *
- * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N]
+ * usage: hostile_target [--wait-attach SECONDS] [--valid N] [--models N] [--hog N]
+ *                       [--aliases 1] [--fake-overflow N] [--extremes 1]
  * Waits until a tracer raised the semaphores it uses, fires its script once, prints one JSON
  * line with what a tracer must have counted, then sleeps until killed. --models N instead
  * fires one valid request for each of N distinct models (to fill the requests map).
+ * --hog N fires request_start for N distinct requests and never ends them.
+ * --aliases 1 fires pairs of label values that render alike ("" and "unknown"; different
+ * invalid UTF-8 that prints the same U+FFFD), each pair one series to a reader.
+ * --fake-overflow N fires labels that all read "__overflow__", then N more label sets.
+ * --extremes 1 drives sums to 2^64 with the largest values the ABI accepts: it fires all but
+ * the last event of each series, prints a line, waits for a line on stdin, fires the last
+ * ones and prints a second line.
  */
 #define CCPROXY_PROBES_DEFINE
 #include <errno.h>
@@ -208,6 +216,123 @@ static void fire_models(unsigned long n)
 	printf("{\"models\": %lu}\n", n);
 }
 
+/* Each series reaches 2^64 (or just past it) with its last event. */
+#define EXTREME_COST_EVENTS	18447	    /* x 10^15 nano-USD: 1.8447e19 */
+#define EXTREME_DURATION_EVENTS 16384	    /* x 2^50 ns: 2^64 */
+#define EXTREME_TOKEN_EVENTS	(1UL << 24) /* x 2^40 tokens: 2^64 */
+
+static void extreme_event(struct ccproxy_event *ev, const char *model)
+{
+	base_event(ev, model);
+	ev->usage.tokens[CCPROXY_TOKENS_INPUT] = 0;
+	ev->usage.cost_nusd = 0;
+}
+
+static void fire_extremes(unsigned long cost, unsigned long duration, unsigned long tokens)
+{
+	struct ccproxy_event ev;
+	unsigned long i;
+
+	extreme_event(&ev, "max-cost");
+	ev.usage.cost_nusd = CCPROXY_COST_NUSD_MAX;
+	for (i = 0; i < cost; i++)
+		fire_complete(&ev);
+	extreme_event(&ev, "max-duration");
+	ev.duration_ns = CCPROXY_DURATION_NS_MAX;
+	for (i = 0; i < duration; i++)
+		fire_complete(&ev);
+	extreme_event(&ev, "max-tokens");
+	ev.usage.tokens[CCPROXY_TOKENS_INPUT] = CCPROXY_TOKENS_MAX;
+	for (i = 0; i < tokens; i++)
+		fire_complete(&ev);
+	printf("{\"cost\": %lu, \"duration\": %lu, \"tokens\": %lu}\n", cost, duration, tokens);
+	fflush(stdout);
+}
+
+static void extremes(void)
+{
+	char line[16];
+
+	fire_extremes(EXTREME_COST_EVENTS - 1, EXTREME_DURATION_EVENTS - 1,
+		      EXTREME_TOKEN_EVENTS - 1);
+	if (!fgets(line, sizeof(line), stdin))
+		exit(1);
+	fire_extremes(1, 1, 1);
+}
+
+/* Each pair renders as one label value: "unknown", U+FFFD U+FFFD, "a" U+FFFD "b". */
+static const char *const alias_pairs[][2] = {
+	{"", "unknown"},
+	{"\xff\xfe", "\x80\xc0"},
+	{"a\342\202b", "a\360\237\230b"}, /* cut 3- and 4-byte sequences */
+};
+
+static void fire_aliases(void)
+{
+	struct ccproxy_event ev;
+	size_t p, i;
+
+	for (p = 0; p < sizeof(alias_pairs) / sizeof(alias_pairs[0]); p++) {
+		for (i = 0; i < 2; i++) {
+			const char *v = alias_pairs[p][i];
+
+			base_event(&ev, v);
+			fire_complete(&ev); /* model */
+			base_event(&ev, "m");
+			ccproxy_copy_str(ev.labels.endpoint, sizeof(ev.labels.endpoint), v);
+			ccproxy_copy_str(ev.labels.method, sizeof(ev.labels.method), v);
+			fire_complete(&ev); /* endpoint and method */
+			base_event(&ev, "m");
+			ccproxy_copy_str(ev.labels.service_type, sizeof(ev.labels.service_type), v);
+			CCPROXY_FIRE(provider_stream_end, &ev); /* usage only */
+			ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), v);
+			CCPROXY_FIRE(request_fail, &ev); /* error_type, service_type */
+		}
+	}
+	printf("{\"pairs\": %zu}\n", p);
+}
+
+/*
+ * Labels that all read "__overflow__", first, then n label sets more than a tracer with limits
+ * of n - 4 keeps apart: the overflow series and the literal one print alike.
+ */
+static void fire_fake_overflow(unsigned long n)
+{
+	static const char of[] = "__overflow__";
+	struct ccproxy_event ev;
+	unsigned long i;
+	char name[32];
+
+	base_event(&ev, of);
+	ccproxy_copy_str(ev.labels.endpoint, sizeof(ev.labels.endpoint), of);
+	ccproxy_copy_str(ev.labels.service_type, sizeof(ev.labels.service_type), of);
+	fire_complete(&ev);
+	ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), of);
+	CCPROXY_FIRE(provider_error, &ev);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "fill-%lu", i);
+		base_event(&ev, name);
+		fire_complete(&ev);
+		ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), name);
+		CCPROXY_FIRE(provider_error, &ev);
+	}
+	printf("{\"fake_overflow\": %lu}\n", n);
+}
+
+/* Requests that never end: a process trying to take every in-flight place of the node. */
+static void fire_hog(unsigned long n)
+{
+	struct ccproxy_event ev;
+	unsigned long i;
+
+	base_event(&ev, "hog");
+	for (i = 0; i < n; i++) {
+		ev.request_id = i + 1;
+		CCPROXY_FIRE(request_start, &ev);
+	}
+	printf("{\"started\": %lu}\n", n);
+}
+
 static void print_tally(const struct tally *t)
 {
 	printf("{\"read_fault\": %lu, \"bad_abi\": %lu, \"invalid_value\": %lu, \"valid\": %lu, "
@@ -219,7 +344,7 @@ static void print_tally(const struct tally *t)
 
 int main(int argc, char **argv)
 {
-	unsigned long valid = 100, models = 0;
+	unsigned long valid = 100, models = 0, extreme = 0, hog = 0, aliases = 0, fake = 0;
 	struct tally t = {0};
 	double wait = 20;
 	int i;
@@ -231,6 +356,14 @@ int main(int argc, char **argv)
 			valid = strtoul(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--models"))
 			models = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--fake-overflow"))
+			fake = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--aliases"))
+			aliases = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--hog"))
+			hog = strtoul(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--extremes"))
+			extreme = strtoul(argv[i + 1], NULL, 10);
 		else
 			return 2;
 	}
@@ -238,7 +371,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hostile_target: no tracer attached\n");
 		return 2;
 	}
-	if (models) {
+	if (fake) {
+		fire_fake_overflow(fake);
+	} else if (aliases) {
+		fire_aliases();
+	} else if (hog) {
+		fire_hog(hog);
+	} else if (extreme) {
+		extremes();
+	} else if (models) {
 		fire_models(models);
 	} else {
 		fire_valid(&t, valid);

@@ -5,6 +5,7 @@ Each test says in its docstring what it proves; SECURITY.md lists them by threat
 """
 import json
 import os
+import select
 import signal
 import socket
 import ssl
@@ -15,7 +16,7 @@ import time
 import pytest
 
 from conftest import (BUILD, LOADGEN, free_port, http_get, require_root, start_exporter,
-                      wait_until)
+                      start_loadgen, wait_truth, wait_until)
 import truth as truthlib
 
 HOSTILE = BUILD / "hostile_target"
@@ -107,6 +108,55 @@ def test_hostile_events_counted_by_reason(procs):
     assert all("should not have \"_total\" suffix" in f for f in findings), findings
 
 
+def test_label_values_that_render_alike_are_one_series(procs):
+    """"" and "unknown", and different invalid UTF-8 that prints the same U+FFFD, in every
+    string label: each pair is one series (no line printed twice), with both counts."""
+    require_root()
+    tgt = start_hostile(procs, "--aliases", "1")
+    ex = start_exporter(procs, [tgt.pid])
+    assert hostile_tally(tgt) == {"pairs": 3}
+    s = truthlib.parse_exposition(ex.metrics())
+    assert not s.duplicates, s.duplicates
+    req = dict(endpoint="/v1/messages", method="POST", model="m", service_type="hostile",
+               status="200")
+    for r in ("unknown", "\ufffd\ufffd", "a\ufffdb"):
+        assert sample(s, "ccproxy_requests_total", **dict(req, model=r)) == 2, r
+        assert sample(s, "ccproxy_requests_total", **dict(req, endpoint=r, method=r)) == 2, r
+        assert sample(s, "ccproxy_response_duration_seconds_count", endpoint="/v1/messages",
+                      model=r, service_type="hostile") == 2, r
+        assert sample(s, "ccproxy_response_duration_seconds_count", endpoint=r, model="m",
+                      service_type="hostile") == 2, r
+        assert sample(s, "ccproxy_tokens_total", model=r, service_type="hostile",
+                      type="input") == 20, r
+        assert sample(s, "ccproxy_tokens_total", model="m", service_type=r,
+                      type="input") == 20, r
+        assert sample(s, "ccproxy_requests_total", **dict(req, service_type=r,
+                                                           status="error")) == 2, r
+        assert sample(s, "ccproxy_errors_total", endpoint="/v1/messages", error_type=r,
+                      model="m", service_type=r) == 2, r
+
+
+def test_literal_overflow_labels_are_the_overflow_series(procs):
+    """A proxy whose labels all read "__overflow__", next to full maps: it prints as the
+    overflow series, so the two are one series (histogram, tokens, errors), not two lines."""
+    require_root()
+    tgt = start_hostile(procs, "--fake-overflow", "20")
+    ex = start_exporter(procs, [tgt.pid], "--limits.requests", "16", "--limits.usage", "16",
+                        "--limits.errors", "16")
+    assert hostile_tally(tgt) == {"fake_overflow": 20}
+    s = truthlib.parse_exposition(ex.metrics())
+    assert not s.duplicates, s.duplicates
+    of = "__overflow__"
+    # 21 label sets, 16 kept: the literal one (first) and 5 folded print as one series.
+    assert sample(s, "ccproxy_response_duration_seconds_count", endpoint=of, model=of,
+                  service_type=of) == 1 + 5
+    assert sample(s, "ccproxy_tokens_total", model=of, service_type=of,
+                  type="input") == 10 * (1 + 5)
+    assert sample(s, "ccproxy_errors_total", endpoint=of, error_type=of, model=of,
+                  service_type=of) == 1 + 5
+    assert sum(v for k, v in s.items() if k[0] == "ccproxy_requests_total") == 21
+
+
 def test_full_maps_fold_and_count(procs):
     """--limits.requests 16 with 200 distinct models: 16 series and one overflow series,
     every request counted once, the folded ones under reason="folded"."""
@@ -121,6 +171,138 @@ def test_full_maps_fold_and_count(procs):
     assert sum(req.values()) == len(req)
     assert drops(s)["folded"] == 200 - 16
     assert drops(s)["map_full"] == 0
+
+
+def runs(proc, binary):
+    """True once proc has exec'd binary (attaching earlier finds no probes)."""
+    assert proc.poll() is None, proc.stderr.read().decode()
+    return os.path.realpath(f"/proc/{proc.pid}/exe") == str(binary.resolve())
+
+
+def test_one_process_cannot_take_the_inflight_map(procs, tmp_path):
+    """A process starts 20,000 requests and never ends them: it holds its share (a quarter of
+    the 16,384-entry map), the rest are refused as inflight_per_process, and a well-behaved
+    process started after it still gets every request paired: its scrape equals its truth."""
+    require_root()
+    hog = start_hostile(procs, "--hog", "20000")
+    go = tmp_path / "go"
+    lg, truth_path = start_loadgen(procs, tmp_path, "--events", "100000", "--threads", "2",
+                                   "--seed", "7", "--leave-active", "3", "--go-file", go)
+    for p, binary in ((hog, HOSTILE), (lg, LOADGEN)):
+        wait_until(lambda: runs(p, binary), what=f"{binary.name} to run")
+    ex = start_exporter(procs, [hog.pid, lg.pid], "--limits.requests", "16384",
+                        "--limits.errors", "8192", "--limits.usage", "4096")
+    assert hostile_tally(hog) == {"started": 20000}
+    share = 16384 // 4
+    go.touch()
+    wait_truth(lg, truth_path)
+    truth = json.loads(truth_path.read_text())
+    s = truthlib.parse_exposition(ex.metrics())
+    fired = truth["probe_hits"]
+    started = fired["request_start"] - truth["leave_active"]
+    d = drops(s)
+    assert d["unpaired"] == fired["request_complete"] + fired["request_fail"] - started
+    mismatches = truthlib.compare(truth, s, ignore_prefixes=("ccproxy_exporter_",
+                                                              "ccproxy_active_requests"))
+    assert not mismatches, "\n".join(mismatches[:20])
+    assert sample(s, "ccproxy_active_requests") == share + truth["leave_active"]
+    assert d["inflight_per_process"] == 20000 - share
+    assert d["inflight_full"] == 0
+    assert sample(s, "ccproxy_exporter_map_entries", map="inflight") == share + 3
+    assert sample(s, "ccproxy_exporter_map_entries", map="inflight_procs") == 2
+
+
+@pytest.mark.parametrize("limit_usage,limit_requests", [(16, 64), (64, 16)])
+def test_completion_usage_obeys_usage_limit(procs, limit_usage, limit_requests):
+    """40 models, one completion each with tokens and cost: the token and cost series are
+    bounded by --limits.usage, not by --limits.requests, and fill map_entries{map="usage"}."""
+    require_root()
+    models = 40
+    tgt = start_hostile(procs, "--models", str(models))
+    ex = start_exporter(procs, [tgt.pid], "--limits.usage", str(limit_usage),
+                        "--limits.requests", str(limit_requests))
+    assert hostile_tally(tgt)["models"] == models
+    s = truthlib.parse_exposition(ex.metrics())
+    tok = {dict(k[1])["model"]: v for k, v in s.items() if k[0] == "ccproxy_tokens_total"}
+    cost = {dict(k[1])["model"]: v for k, v in s.items() if k[0] == "ccproxy_cost_usd_total"}
+    req = {dict(k[1])["model"]: v for k, v in s.items() if k[0] == "ccproxy_requests_total"}
+    usage_series = min(models, limit_usage)
+    usage_folded = models - usage_series
+    req_folded = models - min(models, limit_requests)
+    assert tok.pop("__overflow__", 0) == 10 * usage_folded
+    assert len(tok) == usage_series and set(tok.values()) == {10}
+    assert cost.pop("__overflow__", 0) == pytest.approx(1000e-9 * usage_folded)
+    assert len(cost) == usage_series
+    assert req.pop("__overflow__", 0) == req_folded
+    assert len(req) == models - req_folded
+    assert sample(s, "ccproxy_exporter_map_entries", map="usage") == usage_series + 1
+    assert drops(s)["folded"] == usage_folded + req_folded
+    assert drops(s)["map_full"] == 0
+
+
+def extreme_sums(ex):
+    s = truthlib.parse_exposition(ex.metrics())
+    common = dict(service_type="hostile")
+    return (sample(s, "ccproxy_cost_usd_total", cost_type="total", model="max-cost",
+                   **common) or 0.0,
+            sample(s, "ccproxy_response_duration_seconds_sum", endpoint="/v1/messages",
+                   model="max-duration", **common) or 0.0,
+            sample(s, "ccproxy_tokens_total", model="max-tokens", type="input",
+                   **common) or 0.0,
+            s)
+
+
+def scrape_until_line(ex, tgt, seen, timeout=300):
+    """Scrapes every 0.2 s until the target prints a line; returns it, parsed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen.append(extreme_sums(ex)[:3])
+        ready, _, _ = select.select([tgt.stdout], [], [], 0.2)
+        if ready:
+            line = tgt.stdout.readline()
+            assert line, tgt.stderr.read().decode()
+            return json.loads(line)
+    raise AssertionError("the target did not finish firing")
+
+
+def test_sums_saturate_at_the_abi_extremes(procs):
+    """The largest values the ABI accepts, until 2^64: 18,447 costs of 10^15 nano-USD,
+    16,384 durations of 2^50 ns, 2^24 counts of 2^40 tokens. Exact up to the event before
+    the last; the last would wrap, so the sums hold at 2^64 - 1 (counted as "saturated").
+    Scraped all along: no value ever goes down."""
+    require_root()
+    if not HOSTILE.exists():
+        pytest.fail(f"{HOSTILE} is missing: run make hardening")
+    tgt = procs.start([HOSTILE, "--wait-attach", "20", "--extremes", "1"],
+                      stdin=subprocess.PIPE)
+    ex = start_exporter(procs, [tgt.pid])
+    seen = []
+    fired = scrape_until_line(ex, tgt, seen)
+    assert fired == {"cost": 18446, "duration": 16383, "tokens": 2**24 - 1}
+    cost, dur, tok, s = extreme_sums(ex)
+    assert cost == 18446 * 10**15 / 1e9  # 18,446,000,000 USD, exact
+    assert dur == 16383 * 2**50 / 1e9
+    assert tok == (2**24 - 1) * 2**40
+    assert drops(s).get("saturated", 0) == 0
+    seen.append((cost, dur, tok))
+
+    tgt.stdin.write(b"go\n")
+    tgt.stdin.flush()
+    assert scrape_until_line(ex, tgt, seen) == {"cost": 1, "duration": 1, "tokens": 1}
+    cost, dur, tok, s = extreme_sums(ex)
+    seen.append((cost, dur, tok))
+    for i in range(3):
+        series = [v[i] for v in seen]
+        assert series == sorted(series), (i, series[-3:])
+    top = float(2**64 - 1)
+    assert cost == top / 1e9  # 18,446,744,073.709553 USD
+    assert dur == top / 1e9
+    assert tok == top
+    assert drops(s)["saturated"] == 3
+    assert sample(s, "ccproxy_response_duration_seconds_count", endpoint="/v1/messages",
+                  model="max-duration", service_type="hostile") == 16384
+    assert sample(s, "ccproxy_requests_total", endpoint="/v1/messages", method="POST",
+                  model="max-tokens", service_type="hostile", status="200") == 2**24
 
 
 # ---- HTTP ----------------------------------------------------------------------------------

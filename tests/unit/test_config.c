@@ -50,6 +50,7 @@ static const char *const fields[] = {
 	"limit_usage",
 	"limit_errors",
 	"limit_inflight",
+	"limit_inflight_per_process",
 	"web_config_file",
 	"web_max_connections",
 	"web_timeout",
@@ -114,6 +115,7 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	U(limit_usage);
 	U(limit_errors);
 	U(limit_inflight);
+	U(limit_inflight_per_process);
 	S("web_config_file", web_config_file);
 	U(web_max_connections);
 	U(web_timeout);
@@ -220,6 +222,7 @@ Test(config, defaults)
 	cr_expect_eq(cfg.limit_usage, CCPROXY_USAGE_ENTRIES);
 	cr_expect_eq(cfg.limit_errors, CCPROXY_ERRORS_ENTRIES);
 	cr_expect_eq(cfg.limit_inflight, CCPROXY_INFLIGHT_ENTRIES);
+	cr_expect_eq(cfg.limit_inflight_per_process, 0);
 	cr_expect(!cfg.show_help && !cfg.show_version);
 	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
@@ -312,6 +315,8 @@ static struct ok_case flag_cases[] = {
 	{{"--limits.usage", "100"}, 2, "limit_usage", "100"},
 	{{"--limits.errors=77"}, 1, "limit_errors", "77"},
 	{{"--limits.inflight", "500"}, 2, "limit_inflight", "500"},
+	{{"--limits.inflight-per-process", "0"}, 2, "limit_inflight_per_process", "0"},
+	{{"--limits.inflight-per-process=900"}, 1, "limit_inflight_per_process", "900"},
 	{{"--web.config.file", "/etc/web.yml"}, 2, "web_config_file", "/etc/web.yml"},
 	{{"--web.config.file="}, 1, "web_config_file", ""},
 	{{"--web.max-connections=1"}, 1, "web_max_connections", "1"},
@@ -479,6 +484,8 @@ static struct err_case flag_errors[] = {
 	{{"--limits.usage=x"}, 1, "--limits.usage: \"x\" is not a number"},
 	{{"--limits.usage=0"}, 1, "--limits.usage: \"0\" is out of range"},
 	{{"--limits.errors=2k"}, 1, "--limits.errors: \"2k\" is not a number"},
+	{{"--limits.inflight-per-process=1000001"}, 1,
+	 "--limits.inflight-per-process: \"1000001\" is out of range"},
 	{{"--limits.errors=1000001"}, 1, "--limits.errors: \"1000001\" is out of range"},
 	{{"--limits.inflight=-16"}, 1, "--limits.inflight: \"-16\" is not a number"},
 	{{"--limits.inflight=15"}, 1, "--limits.inflight: \"15\" is out of range"},

@@ -612,6 +612,37 @@ Test(render, overflow_keys_use_overflow_label)
 #undef OF
 }
 
+/* A proxy's literal "__overflow__" labels print as the overflow series: one histogram. */
+Test(render, literal_overflow_labels_join_the_overflow_histogram)
+{
+	struct snap_request *r;
+	const char *out;
+
+	r = add_request(0, "", "", "", "");
+	r->key.flags = CCPROXY_KEY_OVERFLOW;
+	r->val.requests = 1;
+	r->val.buckets[0] = 1;
+	r->val.dur_sum_ns = 1000000;
+	r = add_request(200, "POST", "/a", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[0] = 1;
+	r = add_request(200, "POST", "__overflow__", "__overflow__", "__overflow__");
+	r->val.requests = 2;
+	r->val.buckets[1] = 2;
+	r->val.dur_sum_ns = 40000000;
+	out = render_default();
+
+#define OF "\"__overflow__\""
+	cr_expect_eq(count_prefix(out, "ccproxy_response_duration_seconds_count{"), 2);
+	expect_line(out, "ccproxy_response_duration_seconds_count{endpoint=" OF ",model=" OF
+			 ",service_type=" OF "} 3.0");
+	expect_line(out, "ccproxy_response_duration_seconds_sum{endpoint=" OF ",model=" OF
+			 ",service_type=" OF "} 0.041");
+	/* requests_total differs by method and status: two series. */
+	cr_expect_eq(count_prefix(out, "ccproxy_requests_total{endpoint=" OF), 2);
+#undef OF
+}
+
 Test(render, overflow_key_with_strings_still_renders_overflow)
 {
 	struct snap_request *r = add_request(404, "GET", "/real", "real", "real");
@@ -687,6 +718,29 @@ Test(render, large_counters_are_exact)
 	expect_line(out, "ccproxy_requests_total{endpoint=\"/\",method=\"POST\",model=\"m\","
 			 "service_type=\"s\",status=\"200\"} 18446744073709551615.0");
 	expect_line(out, "ccproxy_pool_releases_total 9007199254740993.0");
+}
+
+/* Method and status fold into one histogram: its sums saturate there too, never wrap. */
+Test(render, histogram_sums_saturate_when_folded)
+{
+	struct snap_request *r;
+	const char *out;
+
+	r = add_request(200, "POST", "/", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[10] = UINT64_MAX;
+	r->val.dur_sum_ns = UINT64_MAX;
+	r = add_request(500, "POST", "/", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[10] = 1;
+	r->val.dur_sum_ns = 1ull << 50;
+	out = render_default();
+	expect_line(out, "ccproxy_response_duration_seconds_count{endpoint=\"/\",model=\"m\","
+			 "service_type=\"s\"} 18446744073709551615.0");
+	expect_line(out, "ccproxy_response_duration_seconds_bucket{endpoint=\"/\",le=\"+Inf\","
+			 "model=\"m\",service_type=\"s\"} 18446744073709551615.0");
+	expect_line(out, "ccproxy_response_duration_seconds_sum{endpoint=\"/\",model=\"m\","
+			 "service_type=\"s\"} 18446744073.709553");
 }
 
 Test(render, label_values_are_escaped)
@@ -955,8 +1009,8 @@ static const char *render_self(double seconds)
 Test(render, self_families_and_labels)
 {
 	static const char *const reasons[CCPROXY_DROP_COUNT] = {
-		"read_fault", "bad_abi", "invalid_value", "inflight_full",
-		"unpaired",   "folded",	 "map_full",
+		"read_fault", "bad_abi",  "invalid_value", "inflight_full",	   "unpaired",
+		"folded",     "map_full", "saturated",	   "inflight_per_process",
 	};
 	static const char *const probes[CCPROXY_PROBE_COUNT] = {
 		"request_start",

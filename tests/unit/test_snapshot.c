@@ -364,8 +364,9 @@ Test(snapshot, free_is_null_safe_and_zeroes)
 
 Test(snapshot, map_names)
 {
-	static const char *const want[SNAP_MAP_COUNT] = {"requests", "usage", "errors",
-							 "inflight", "pool",  "procs"};
+	static const char *const want[SNAP_MAP_COUNT] = {
+		"requests", "usage", "errors", "inflight", "pool", "procs", "inflight_procs",
+	};
 	size_t i;
 
 	for (i = 0; i < SNAP_MAP_COUNT; i++)
@@ -400,4 +401,183 @@ Test(snapshot, fold_request_usage)
 	cr_expect_eq(snap.usage[0].val.tokens[CCPROXY_TOKENS_OUTPUT], 7);
 	cr_expect_eq(snap.usage[0].val.cost_nusd, 5);
 	snapshot__free(&snap);
+}
+
+Test(snapshot, sums_saturate_instead_of_wrapping)
+{
+	struct snap_request r[2];
+	struct snap_usage u[2];
+	size_t nr = ARRAY_SIZE(r), nu = ARRAY_SIZE(u);
+
+	cr_expect_eq(snap_add(1, 2), 3);
+	cr_expect_eq(snap_add(UINT64_MAX - 1, 1), UINT64_MAX);
+	cr_expect_eq(snap_add(UINT64_MAX, 1), UINT64_MAX);
+	cr_expect_eq(snap_add(1ULL << 63, 1ULL << 63), UINT64_MAX);
+
+	/* Two saturated series that merge stay saturated: a counter never goes down. */
+	fill_req(&r[0], 200, "POST", "/", "m", "s", 0);
+	fill_req(&r[1], 200, "POST", "/", "m", "s", 'X');
+	r[0].val.requests = r[1].val.requests = 1;
+	r[0].val.dur_sum_ns = UINT64_MAX;
+	r[1].val.dur_sum_ns = 1ULL << 50;
+	r[0].val.usage.cost_nusd = r[1].val.usage.cost_nusd = 1ULL << 63;
+	r[0].val.buckets[CCPROXY_MAX_BUCKETS] = UINT64_MAX;
+	r[1].val.buckets[CCPROXY_MAX_BUCKETS] = 1;
+	snapshot__merge_requests(r, &nr);
+	cr_assert_eq(nr, 1);
+	cr_expect_eq(r[0].val.requests, 2);
+	cr_expect_eq(r[0].val.dur_sum_ns, UINT64_MAX);
+	cr_expect_eq(r[0].val.usage.cost_nusd, UINT64_MAX);
+	cr_expect_eq(r[0].val.buckets[CCPROXY_MAX_BUCKETS], UINT64_MAX);
+
+	memset(u, 0, sizeof(u));
+	PUT(u[0].key.model, "m");
+	PUT(u[1].key.model, "m");
+	u[0].val.tokens[CCPROXY_TOKENS_INPUT] = UINT64_MAX - (1ULL << 40) + 1;
+	u[1].val.tokens[CCPROXY_TOKENS_INPUT] = 1ULL << 40;
+	u[1].val.tokens[CCPROXY_TOKENS_OUTPUT] = 5;
+	snapshot__merge_usage(u, &nu);
+	cr_assert_eq(nu, 1);
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], UINT64_MAX);
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_OUTPUT], 5);
+}
+
+static uint64_t requests_of(const struct snap_request *v, size_t n, const char *method,
+			    const char *endpoint, const char *model)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(v[i].key.labels.method, method) &&
+		    !strcmp(v[i].key.labels.endpoint, endpoint) &&
+		    !strcmp(v[i].key.labels.model, model))
+			return v[i].val.requests;
+	}
+	return 0;
+}
+
+/* "" and "unknown" both print "unknown"; "\xff\xfe" and "\x80\xc0" both print two U+FFFD. */
+Test(snapshot, merge_requests_joins_values_that_render_alike)
+{
+	struct snap_request v[8];
+	size_t n = ARRAY_SIZE(v), i;
+
+	fill_req(&v[0], 200, "POST", "/a", "", "s", 'A');
+	fill_req(&v[1], 200, "POST", "/a", "unknown", "s", 0);
+	fill_req(&v[2], 200, "POST", "/a", "\xff\xfe", "s", 'B');
+	fill_req(&v[3], 200, "POST", "/a", "\x80\xc0", "s", 0);
+	fill_req(&v[4], 200, "POST", "/a", "\xff", "s", 0); /* one U+FFFD: another series */
+	fill_req(&v[5], 200, "POST", "/a", "x", "s", 0);
+	fill_req(&v[6], 200, "", "unknown", "m", "s", 'C');
+	fill_req(&v[7], 200, "unknown", "", "m", "s", 0);
+	for (i = 0; i < n; i++) {
+		v[i].val.requests = 1ULL << i;
+		v[i].val.buckets[0] = 1;
+		v[i].val.dur_sum_ns = 10;
+	}
+	cr_assert_eq(snapshot__merge_requests(v, &n), 0);
+	cr_assert_eq(n, 5);
+	expect_sorted_requests(v, n);
+	/* Each group keeps its smallest raw value. */
+	cr_expect_eq(requests_of(v, n, "POST", "/a", ""), 1 + 2);
+	cr_expect_eq(requests_of(v, n, "POST", "/a", "\x80\xc0"), 4 + 8);
+	cr_expect_eq(requests_of(v, n, "POST", "/a", "\xff"), 16);
+	cr_expect_eq(requests_of(v, n, "POST", "/a", "x"), 32);
+	cr_expect_eq(requests_of(v, n, "", "", "m"), 64 + 128);
+	for (i = 0; i < n; i++) {
+		if (v[i].val.requests == 3 || v[i].val.requests == 12 || v[i].val.requests == 192) {
+			cr_expect_eq(v[i].val.buckets[0], 2);
+			cr_expect_eq(v[i].val.dur_sum_ns, 20);
+		}
+	}
+}
+
+Test(snapshot, merge_usage_and_errors_join_values_that_render_alike)
+{
+	struct snap_usage u[3];
+	struct snap_error e[3];
+	size_t nu = ARRAY_SIZE(u), ne = ARRAY_SIZE(e);
+
+	fill_usage(&u[0], "m", "", 'a');
+	fill_usage(&u[1], "m", "unknown", 0);
+	fill_usage(&u[2], "m", "s", 0);
+	u[0].val.tokens[CCPROXY_TOKENS_INPUT] = 1;
+	u[1].val.tokens[CCPROXY_TOKENS_INPUT] = 2;
+	u[1].val.cost_nusd = 5;
+	u[2].val.tokens[CCPROXY_TOKENS_INPUT] = 4;
+	cr_assert_eq(snapshot__merge_usage(u, &nu), 0);
+	cr_assert_eq(nu, 2);
+	cr_expect_str_eq(u[0].key.service_type, "");
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], 3);
+	cr_expect_eq(u[0].val.cost_nusd, 5);
+	cr_expect_eq(u[1].val.tokens[CCPROXY_TOKENS_INPUT], 4);
+
+	fill_error(&e[0], "/", "E\xff\xfe", "m", 'x', 1);
+	fill_error(&e[1], "/", "E\x80\xc0", "m", 0, 2);
+	fill_error(&e[2], "", "E", "unknown", 0, 4);
+	cr_assert_eq(snapshot__merge_errors(e, &ne), 0);
+	cr_assert_eq(ne, 2);
+	cr_expect_str_eq(e[0].key.labels.endpoint, "");
+	cr_expect_eq(e[0].count, 4);
+	cr_expect_str_eq(e[1].key.error_type, "E\x80\xc0");
+	cr_expect_eq(e[1].count, 3);
+}
+
+Test(snapshot, add_version_joins_versions_that_render_alike)
+{
+	struct snapshot s = {0};
+	static const char *const in[] = {"unknown", "1.0", "", "\xff", "\xfe", "unknown"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(in); i++)
+		cr_assert_eq(snapshot__add_version(&s, in[i]), 0);
+	cr_assert_eq(s.nversions, 3);
+	cr_expect_str_eq(s.versions[0], "1.0");
+	cr_expect_str_eq(s.versions[1], "unknown");
+	cr_expect_str_eq(s.versions[2], "\xff");
+	snapshot__free(&s);
+}
+
+/* Usage and error keys whose every label reads "__overflow__" print as the overflow series. */
+Test(snapshot, literal_overflow_labels_join_the_overflow_series)
+{
+	struct snap_usage u[3];
+	struct snap_error e[2];
+	size_t nu = ARRAY_SIZE(u), ne = ARRAY_SIZE(e);
+
+	fill_usage(&u[0], "", "", 0);
+	u[0].key.flags = CCPROXY_KEY_OVERFLOW;
+	u[0].val.tokens[CCPROXY_TOKENS_INPUT] = 1;
+	fill_usage(&u[1], "__overflow__", "__overflow__", 'j');
+	u[1].val.tokens[CCPROXY_TOKENS_INPUT] = 2;
+	fill_usage(&u[2], "__overflow__", "s", 0); /* only one label: its own series */
+	u[2].val.tokens[CCPROXY_TOKENS_INPUT] = 4;
+	cr_assert_eq(snapshot__merge_usage(u, &nu), 0);
+	cr_assert_eq(nu, 2);
+	cr_expect_eq(u[0].key.flags, CCPROXY_KEY_OVERFLOW);
+	cr_expect(all_zero(u[0].key.model, sizeof(u[0].key.model)));
+	cr_expect_eq(u[0].val.tokens[CCPROXY_TOKENS_INPUT], 3);
+	cr_expect_eq(u[1].val.tokens[CCPROXY_TOKENS_INPUT], 4);
+
+	fill_error(&e[0], "", "", "", 0, 1);
+	memset(&e[0].key, 0, sizeof(e[0].key)); /* as the loader creates it */
+	e[0].key.flags = CCPROXY_KEY_OVERFLOW;
+	fill_error(&e[1], "__overflow__", "__overflow__", "__overflow__", 0, 2);
+	PUT(e[1].key.labels.service_type, "__overflow__");
+	cr_assert_eq(snapshot__merge_errors(e, &ne), 0);
+	cr_assert_eq(ne, 1);
+	cr_expect_eq(e[0].count, 3);
+}
+
+Test(snapshot, hist_overflow)
+{
+	struct snap_request r;
+
+	fill_req(&r, 200, "POST", "__overflow__", "__overflow__", "__overflow__", 0);
+	cr_expect(snapshot__hist_overflow(&r.key));
+	fill_req(&r, 200, "POST", "__overflow__", "__overflow__", "s", 0);
+	cr_expect_not(snapshot__hist_overflow(&r.key));
+	fill_req(&r, 200, "POST", "/a", "m", "s", 0);
+	r.key.flags = CCPROXY_KEY_OVERFLOW;
+	cr_expect(snapshot__hist_overflow(&r.key));
 }
