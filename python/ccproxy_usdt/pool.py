@@ -39,6 +39,14 @@ from .hook import PROBES
 POOL_PROBES = ("pool_acquire", "pool_release", "pool_connection_created",
                "pool_connection_closed", "pool_gauges")
 _WRAPPED = ("get_client", "get_shared_client")
+# The httpcore trace events that matter, by their full names (one dict lookup per event).
+_CONNECT, _ACQUIRE, _RELEASE = range(3)
+_STEPS = {}
+for _proto in ("http11", "http2"):
+    _STEPS[f"{_proto}.send_request_headers.started"] = _ACQUIRE
+    _STEPS[f"{_proto}.response_closed.complete"] = _RELEASE
+    _STEPS[f"{_proto}.response_closed.failed"] = _RELEASE
+_STEPS["connection.connect_tcp.started"] = _CONNECT
 _MARK = "_ccproxy_usdt_pool_hook"
 
 
@@ -69,10 +77,12 @@ class _RequestTrace:
         self.released = False
 
     async def __call__(self, name: str, info: dict) -> None:
-        try:
-            self.owner.on_trace(self, name)
-        except Exception:
-            self.owner.dropped += 1
+        step = _STEPS.get(name)
+        if step is not None:
+            try:
+                self.owner.on_step(self, step)
+            except Exception:
+                self.owner.dropped += 1
         if self.inner is not None:
             await self.inner(name, info)
 
@@ -157,16 +167,14 @@ class PoolInstrument:
 
     # -- events ------------------------------------------------------------------------
 
-    def on_trace(self, req: _RequestTrace, name: str) -> None:
-        if name.endswith("connect_tcp.started"):
+    def on_step(self, req: _RequestTrace, step: int) -> None:
+        if step == _CONNECT:
             self.scan()
-        elif name.endswith("send_request_headers.started") and not req.acquired:
+        elif step == _ACQUIRE and not req.acquired:
             req.acquired = True
             self.probes.pool_acquire(max(0, time.monotonic_ns() - req.start_ns))
             self.scan()
-        elif (name.endswith("response_closed.complete")
-              or name.endswith("response_closed.failed")) and req.acquired \
-                and not req.released:
+        elif step == _RELEASE and req.acquired and not req.released:
             req.released = True
             self.probes.pool_release()
             self.scan()
