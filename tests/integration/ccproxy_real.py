@@ -89,9 +89,10 @@ class Proxy:
 
 
 def start_ccproxy(procs, env_dir, upstream, workdir, plugins=("metrics", "usdt_metrics"),
-                  workers=1):
-    """`ccproxy serve` from the venv with the given plugins; returns a Proxy whose pids are
-    the processes that serve requests (the server itself, or its uvicorn workers)."""
+                  workers=1, settings=None):
+    """`ccproxy serve` from the venv with the given plugins and PLUGINS__* settings; returns
+    a Proxy whose pids are the processes that serve requests (the server itself, or its
+    uvicorn workers)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     py = env_dir / "bin" / "python3"
@@ -102,6 +103,7 @@ def start_ccproxy(procs, env_dir, upstream, workdir, plugins=("metrics", "usdt_m
     subprocess.run(args, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "PLUGINS__"))}
     env["HOME"] = str(workdir / "home")
+    env.update(settings or {})
     p = procs.start([env_dir / "bin" / "ccproxy", "serve", "-c", workdir / "ccproxy.toml"],
                     env=env, cwd=workdir, stdout=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

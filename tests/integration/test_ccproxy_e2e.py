@@ -208,3 +208,28 @@ def test_late_exporter_learns_info_and_pool(procs, env, upstream, tmp_path):
     got = read(exporter)
     assert got[g(f"{NS}_pool_clients_total")] >= 1
     assert got[g(f"{NS}_pool_connections_created_total")] == 0  # before attach: baseline
+
+
+def test_settings_come_from_ccproxys_environment(procs, env, upstream, tmp_path):
+    """PLUGINS__USDT_METRICS__* reach the plugin through ccproxy's own settings: with the
+    pool instrumentation off the pool families stay at 0 while requests are counted; with
+    the plugin disabled nothing is counted although the probes are loaded."""
+    proxy = start_ccproxy(procs, env, upstream, tmp_path / "nopool",
+                          settings={"PLUGINS__USDT_METRICS__INSTRUMENT_POOL": "false"})
+    exporter = start_exporter(procs, proxy.pids)
+    wait_attached(exporter)
+    tally = send_mix(proxy.url)
+    assert not settle(lambda: read(exporter), tally)
+    assert read(exporter)[g(f"{NS}_pool_acquisitions_total")] == 0
+
+    off = start_ccproxy(procs, env, upstream, tmp_path / "off",
+                        settings={"PLUGINS__USDT_METRICS__ENABLED": "false"})
+    exporter = start_exporter(procs, off.pids)
+    wait_until(lambda: read(exporter).get(g("ccproxy_exporter_attached_processes")) == 1,
+               timeout=30, what="the exporter to attach")
+    send_mix(off.url)
+    time.sleep(1.5)  # two announce intervals: an enabled plugin would have fired info
+    got = read(exporter)
+    assert not [k for k in got if k[0] == f"{NS}_requests_total"]
+    # The exporter shows an attached process it has heard nothing from as version unknown.
+    assert [dict(k[1])["version"] for k in got if k[0] == f"{NS}_info"] == ["unknown"]
