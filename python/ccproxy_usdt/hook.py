@@ -119,6 +119,8 @@ _TOKEN_KEYS = (
 # Per-request state is forgotten at completion; this bounds a leak when a proxy never
 # completes some requests.
 _REQUESTS_MAX = 65536
+# Seconds after the server is done with a request before an unended one counts as failed.
+REQUEST_GRACE = 2.0
 _ANY_REQUEST_PROBE = (_B_START | _B_COMPLETE | _B_FAIL | _B_SENT | _B_RECEIVED | _B_PERROR
                       | _B_SSTART | _B_SCHUNK | _B_SEND)
 
@@ -247,13 +249,14 @@ def _event_name(event: Any) -> str:
 class _Request:
     """What the hook learnt of one request before its completion."""
 
-    __slots__ = ("model", "service", "usage", "streamed")
+    __slots__ = ("model", "service", "usage", "streamed", "labels")
 
     def __init__(self) -> None:
         self.model: Any = None
         self.service: Any = None
         self.usage: dict | None = None
         self.streamed = False
+        self.labels: dict | None = None  # set by request.started: the request is open
 
 
 # ccproxy 0.2.10's RequestIDMiddleware puts service_type="access_log" into every request's
@@ -291,6 +294,7 @@ class UsdtMetricsHook:
         self.pricer = pricer
         self.dropped = 0
         self._requests: dict = {}
+        self._ended: dict = {}  # request id -> when the server was done with it
         self._handlers = {
             "request.started": self._request_started,
             "request.completed": self._request_completed,
@@ -330,6 +334,7 @@ class UsdtMetricsHook:
                 self.probes.info(self.version)
             if self.pool is not None:
                 self.pool.refresh()
+            self.sweep()
         except Exception:
             self.dropped += 1
 
@@ -340,6 +345,7 @@ class UsdtMetricsHook:
         if req is None:
             if len(self._requests) >= _REQUESTS_MAX:
                 self._requests.clear()
+                self._ended.clear()
             req = self._requests[rid] = _Request()
         return req
 
@@ -446,12 +452,49 @@ class UsdtMetricsHook:
     # -- handlers ----------------------------------------------------------------------
 
     def _request_started(self, ctx: Any, mask: int) -> None:
-        if mask & _B_START:
-            self.probes.request_start(self._rid(ctx), **self._labels(ctx))
+        if mask & (_B_START | _B_FAIL):
+            rid = self._rid(ctx)
+            labels = self._labels(ctx)
+            self._request(rid).labels = labels
+            if mask & _B_START:
+                self.probes.request_start(rid, **labels)
+
+    def request_ended(self, rid: Any, now: float | None = None) -> None:
+        """The server has sent request `rid`'s response, or given up on it (called by the
+        plugin's ASGI middleware, outside ccproxy's). ccproxy may still complete it: its
+        inner middlewares run on after the response is out. A request still open
+        REQUEST_GRACE seconds later was lost (0.2.10 drops request.failed when a client
+        disconnect cancels the response) and is failed as ccproxy would have failed it:
+        error_type "unknown"."""
+        try:
+            now = time.monotonic() if now is None else now
+            req = self._requests.get(rid)
+            if req is not None and req.labels is not None:
+                self._ended[rid] = now
+            self.sweep(now)
+        except Exception:
+            self.dropped += 1
+
+    def sweep(self, now: float | None = None) -> None:
+        """Fail the requests ended more than REQUEST_GRACE seconds ago and still open."""
+        now = time.monotonic() if now is None else now
+        while self._ended:
+            rid, ended = next(iter(self._ended.items()))
+            if now - ended < REQUEST_GRACE:
+                return
+            del self._ended[rid]
+            req = self._requests.pop(rid, None)
+            if req is not None and req.labels is not None and \
+                    self.probes.enabled_mask() & _B_FAIL:
+                labels = dict(req.labels)
+                labels["model"] = labels["model"] or _text(req.model)
+                labels["service_type"] = req.service or labels["service_type"]
+                self.probes.request_fail(rid, "unknown", **labels)
 
     def _request_completed(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
         req = self._requests.pop(rid, None)
+        self._ended.pop(rid, None)
         if not mask & _B_COMPLETE:
             return
         data = ctx.data or {}
@@ -468,6 +511,7 @@ class UsdtMetricsHook:
     def _request_failed(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
         req = self._requests.pop(rid, None)
+        self._ended.pop(rid, None)
         if mask & _B_FAIL:
             err = ctx.error
             error_type = type(err).__name__ if err is not None else "unknown"

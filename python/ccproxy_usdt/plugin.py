@@ -21,6 +21,7 @@ from typing import Any
 
 from ccproxy.core.logging import get_plugin_logger
 from ccproxy.core.plugins import (
+    MiddlewareSpec,
     PluginManifest,
     SystemPluginFactory,
     SystemPluginRuntime,
@@ -30,6 +31,7 @@ from ccproxy.core.plugins.hooks.events import HookEvent
 from pydantic import BaseModel, Field
 
 from .hook import UsdtMetricsHook
+from .middleware import HookTarget, RequestEndMiddleware
 from .pool import PoolInstrument
 
 PLUGIN_NAME = "usdt_metrics"
@@ -59,8 +61,9 @@ def _ccproxy_version() -> str | None:
 class UsdtMetricsRuntime(SystemPluginRuntime):
     """Registers the probe hook, instruments the HTTP pool, announces state periodically."""
 
-    def __init__(self, manifest: PluginManifest):
+    def __init__(self, manifest: PluginManifest, target: HookTarget):
         super().__init__(manifest)
+        self.target = target
         self.config = UsdtMetricsConfig()
         self.hook: UsdtMetricsHook | None = None
         self.pool: PoolInstrument | None = None
@@ -81,6 +84,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             logger.warning("usdt_metrics_no_hook_registry")
             return
         self._registry.register(self.hook)
+        self.target.hook = self.hook
         if self.config.instrument_pool:
             manager = self.context.get("http_pool_manager")
             if manager is not None:
@@ -144,6 +148,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             self._announcer = None
         if self.pool is not None:
             self.pool.detach()
+        self.target.hook = None
         if self._registry is not None and self.hook is not None:
             self._registry.unregister(self.hook)
 
@@ -158,18 +163,26 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
         }
 
 
+# Below ccproxy's own (RequestIDMiddleware is at 50): the outermost layer, so that its end
+# of a request comes after everything ccproxy does with it.
+_OUTERMOST = 0
+
+
 class UsdtMetricsFactory(SystemPluginFactory):
     def __init__(self) -> None:
+        self.target = HookTarget()
         super().__init__(PluginManifest(
             name=PLUGIN_NAME,
             version="0.1.0",
             description="ccproxy metrics as USDT probes, read by ccproxy_exporter",
             is_provider=False,
             config_class=UsdtMetricsConfig,
+            middleware=[MiddlewareSpec(RequestEndMiddleware, priority=_OUTERMOST,
+                                       kwargs={"target": self.target})],
         ))
 
     def create_runtime(self) -> UsdtMetricsRuntime:
-        return UsdtMetricsRuntime(self.manifest)
+        return UsdtMetricsRuntime(self.manifest, self.target)
 
 
 factory = UsdtMetricsFactory()

@@ -335,3 +335,37 @@ def test_what_cannot_be_read_is_counted(rec):
     asyncio.run(h(_Weird()))
     h.handle(ctx("no.such.event"))  # not ours: ignored, not a drop
     assert h.dropped == 2 and rec.calls == []
+
+
+def _started(h, rid):
+    h.handle(ctx(E.REQUEST_STARTED, data={"request_id": rid, "method": "POST",
+                                          "url": "http://h/claude/v1/messages"}))
+    h.handle(ctx(E.PROVIDER_REQUEST_PREPARED, provider="claude-api",
+                 data={"body": {"model": "m"}}, metadata={"request_id": rid}))
+
+
+def test_a_request_ccproxy_never_ends_is_failed_after_the_grace(rec):
+    h = hook_with(rec)
+    _started(h, "lost")
+    _started(h, "late")
+    h.request_ended("lost", now=100.0)
+    h.request_ended("late", now=100.5)
+    h.handle(ctx(E.REQUEST_COMPLETED, data={"request_id": "late", "response_status": 200}))
+    h.sweep(now=100.0 + plugin.REQUEST_GRACE - 0.01)
+    assert "request_fail" not in rec.names()
+    h.sweep(now=100.0 + plugin.REQUEST_GRACE + 1)
+    fails = [c for c in rec.calls if c[0] == "request_fail"]
+    assert fails == [("request_fail", ("lost", "unknown"), {
+        "method": "POST", "endpoint": "/claude/v1/messages", "model": "m",
+        "service_type": "claude_api"})]
+    assert h._requests == {} and h._ended == {}
+    h.request_ended("lost", now=200.0)  # already failed: nothing more
+    h.sweep(now=300.0)
+    assert len([c for c in rec.calls if c[0] == "request_fail"]) == 1
+
+
+def test_ended_unknown_ids_are_ignored(rec):
+    h = hook_with(rec)
+    h.request_ended("never-started", now=1.0)
+    h.sweep(now=100.0)
+    assert rec.calls == [] and h._ended == {}

@@ -21,6 +21,7 @@ _pure_package()
 plugin = importlib.import_module("ccproxy_usdt.hook")
 usage = importlib.import_module("ccproxy_usdt.usage")
 pool = importlib.import_module("ccproxy_usdt.pool")
+middleware = importlib.import_module("ccproxy_usdt.middleware")
 
 
 class Recorder:
