@@ -773,9 +773,18 @@ Test(server, many_requests)
 	}
 }
 
-Test(server, stop_is_null_safe)
+/* Stopping closes the listening socket at once: the port refuses connections. */
+Test(server, stop_closes_the_port)
 {
-	http__stop(NULL);
+	int fd = connect_to(AF_INET, "127.0.0.1", port);
+
+	cr_assert_geq(fd, 0, "the server does not listen before the stop");
+	close(fd);
+	http__stop(srv);
+	srv = NULL;
+	cr_expect_lt(connect_to(AF_INET, "127.0.0.1", port), 0, "port %u still open", port);
+	cr_expect_eq(errno, ECONNREFUSED, "%s", strerror(errno));
+	http__stop(NULL); /* NULL-safe: returns without touching anything */
 }
 
 /* Suites below start their own servers. */
