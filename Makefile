@@ -21,8 +21,9 @@ PROJ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
 ALL_CFLAGS = $(PROJ_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
 # Each object depends on the headers it includes, as the compiler lists them.
 DEPFLAGS  = -MMD -MP
-# libcrypt: bcrypt for basic auth; gnutls: client certificate checks (libmicrohttpd's TLS).
-LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lpthread -lm -lcurl
+# libcrypt: bcrypt for basic auth; gnutls: client certificate checks (libmicrohttpd's TLS);
+# libyaml: the web config file.
+LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lyaml -lpthread -lm -lcurl
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Clang's own system include dirs, so BPF code sees asm/ and bits/ headers (libbpf-bootstrap).
