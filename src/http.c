@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
-#include <zlib.h>
 #include "conns.h"
+#include "gzip.h"
 #include "http.h"
 #include "log.h"
 
@@ -336,63 +336,6 @@ bool http__accepts_gzip(const char *accept_encoding)
 	return star == 1;
 }
 
-/* ---- gzip -------------------------------------------------------------------------------- */
-
-static int gzip_run(z_stream *zs, const char *in, size_t len, struct strbuf *out)
-{
-	size_t room = deflateBound(zs, len > ULONG_MAX ? ULONG_MAX : len), chunk, avail;
-	int err, zerr;
-
-	zs->next_in = (Bytef *)in;
-	for (;;) {
-		/* zlib counts in uInt: feed inputs beyond 4 GiB in slices. */
-		if (zs->avail_in == 0 && len) {
-			chunk = len > UINT_MAX ? UINT_MAX : len;
-			zs->avail_in = (uInt)chunk;
-			len -= chunk;
-		}
-		err = strbuf__reserve(out, room);
-		if (err)
-			return err;
-		avail = room > UINT_MAX ? UINT_MAX : room;
-		zs->next_out = (Bytef *)out->buf + out->len;
-		zs->avail_out = (uInt)avail;
-		zerr = deflate(zs, len ? Z_NO_FLUSH : Z_FINISH);
-		out->len += avail - zs->avail_out;
-		out->buf[out->len] = '\0';
-		if (zerr == Z_STREAM_END)
-			return 0;
-		if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-			return -EIO;
-		room = 64 * 1024; /* the bound was not enough: grow in steps */
-	}
-}
-
-int http__gzip(const char *in, size_t len, struct strbuf *out)
-{
-	z_stream zs = {0};
-	int err;
-
-	if (!out || (!in && len))
-		return -EINVAL;
-	strbuf__reset(out);
-	/* 15 + 16: largest window, gzip wrapper rather than zlib's. */
-	switch (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-			     Z_DEFAULT_STRATEGY)) {
-	case Z_OK:
-		break;
-	case Z_MEM_ERROR:
-		return -ENOMEM;
-	default:
-		return -EINVAL;
-	}
-	err = gzip_run(&zs, in, len, out);
-	deflateEnd(&zs);
-	if (err)
-		strbuf__reset(out);
-	return err;
-}
-
 /* ---- responses --------------------------------------------------------------------------- */
 
 static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -483,7 +426,7 @@ static enum MHD_Result serve_handler(struct http_server *srv, struct MHD_Connect
 	r.len = body.len;
 	r.no_cache = metrics;
 	/* Identity is always acceptable, so a failed compression still answers, uncompressed. */
-	if (metrics && client_accepts_gzip(conn) && !http__gzip(body.buf, body.len, &gz)) {
+	if (metrics && client_accepts_gzip(conn) && !gzip__compress(body.buf, body.len, &gz)) {
 		r.body = gz.buf;
 		r.len = gz.len;
 		r.gzip = true;

@@ -72,7 +72,5 @@ void http__stop(struct http_server *srv);
  */
 int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port);
 bool http__accepts_gzip(const char *accept_encoding);
-/* gzip-compresses in into out (replacing its content); 0 or a negative errno. */
-int http__gzip(const char *in, size_t len, struct strbuf *out);
 
 #endif /* CCPROXY_HTTP_H */

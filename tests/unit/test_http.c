@@ -11,9 +11,9 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include "gunzip.h"
 #include "http.h"
 #include "log.h"
 
@@ -167,84 +167,6 @@ ParameterizedTest(struct ae_case *c, http, accepts_gzip)
 {
 	cr_expect_eq(http__accepts_gzip(c->null ? NULL : c->header), c->gzip, "\"%s\": want %s",
 		     c->null ? "(null)" : c->header, c->gzip ? "gzip" : "identity");
-}
-
-/* Inflates a gzip stream into a malloc'ed buffer; returns its length, or -1. */
-static long gunzip(const void *in, size_t len, char **out)
-{
-	z_stream zs = {0};
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	int zerr = Z_OK;
-
-	if (!buf || inflateInit2(&zs, 15 + 16) != Z_OK)
-		return -1;
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	while (zerr == Z_OK) {
-		if (n == cap)
-			buf = realloc(buf, cap *= 2);
-		zs.next_out = (Bytef *)buf + n;
-		zs.avail_out = (uInt)(cap - n);
-		zerr = inflate(&zs, Z_NO_FLUSH);
-		n = cap - zs.avail_out;
-	}
-	inflateEnd(&zs);
-	if (zerr != Z_STREAM_END || zs.avail_in != 0) {
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	return (long)n;
-}
-
-static void check_round_trip(const char *in, size_t len)
-{
-	struct strbuf out = STRBUF_INIT;
-	char *back = NULL;
-	long n;
-
-	strbuf__puts(&out, "previous content is replaced");
-	cr_assert_eq(http__gzip(in, len, &out), 0);
-	cr_assert_geq(out.len, 18, "shorter than a gzip header and trailer");
-	cr_expect_eq((unsigned char)out.buf[0], 0x1f);
-	cr_expect_eq((unsigned char)out.buf[1], 0x8b);
-	n = gunzip(out.buf, out.len, &back);
-	cr_assert_eq(n, (long)len, "inflated %ld bytes, want %zu", n, len);
-	cr_expect(len == 0 || memcmp(back, in, len) == 0);
-	free(back);
-	strbuf__free(&out);
-}
-
-Test(http, gzip_round_trip)
-{
-	static const char text[] = "# HELP ccproxy_requests_total Total requests\n"
-				   "ccproxy_requests_total{method=\"POST\"} 42\n";
-	size_t big = 3 * 1024 * 1024, i;
-	char *buf = malloc(big);
-	unsigned int x = 12345;
-
-	check_round_trip(text, sizeof(text) - 1);
-	check_round_trip(NULL, 0);
-	cr_assert_not_null(buf);
-	/* Incompressible bytes make the output larger than the input. */
-	for (i = 0; i < big; i++) {
-		x = x * 1103515245u + 12345u;
-		buf[i] = (char)(x >> 16);
-	}
-	check_round_trip(buf, big);
-	memset(buf, 'a', big);
-	check_round_trip(buf, big);
-	free(buf);
-}
-
-Test(http, gzip_bad_arguments)
-{
-	struct strbuf out = STRBUF_INIT;
-
-	cr_expect_eq(http__gzip("x", 1, NULL), -EINVAL);
-	cr_expect_eq(http__gzip(NULL, 1, &out), -EINVAL);
-	strbuf__free(&out);
 }
 
 /* ---- a real server ----------------------------------------------------------------------- */
