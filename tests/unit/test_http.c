@@ -103,6 +103,85 @@ Test(http, parse_listen_bad_arguments)
 	cr_expect_eq(http__parse_listen("abc:80", host, sizeof(host), &port), 0);
 }
 
+/* Config applies these rules at parse time: each reason must read after the quoted value. */
+struct check_case {
+	char value[32];
+	char why[64]; /* empty: accepted */
+};
+
+ParameterizedTestParameters(http, check_listen)
+{
+	static struct check_case cases[] = {
+		{":80", ""},
+		{"[fe80::1%eth-0]:80", ""},
+		{"exporter_1.example-net:80", ""},
+		{"1.2.3.4:80", ""},
+		{"", "has no port"},
+		{"10464", "has no port"},
+		{"[::1]", "has no port"},
+		{"[::1]x:80", "has junk after ]"},
+		{"[::g]:80", "has a bad [IPv6] address"},
+		{"[::1%]:80", "has a bad [IPv6] address"},
+		{"[1.2.3.4]:80", "has a bad [IPv6] address"},
+		{"a b:80", "has a bad host"},
+		{"256.1.1.1:80", "has a bad IPv4 address"},
+		{"1.2.3:80", "has a bad IPv4 address"},
+		{"::1:80", "has a bad port (1..65535)"},
+		{":0", "has a bad port (1..65535)"},
+	};
+
+	return cr_make_param_array(struct check_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct check_case *c, http, check_listen)
+{
+	const char *why = "untouched";
+	int ret = http__check_listen(c->value, &why);
+
+	if (!c->why[0]) {
+		cr_expect_eq(ret, 0, "\"%s\": %s", c->value, why);
+		cr_expect_null(why);
+	} else {
+		cr_expect_eq(ret, -EINVAL, "\"%s\" accepted", c->value);
+		cr_expect_str_eq(why ? why : "(null)", c->why, "\"%s\"", c->value);
+	}
+}
+
+ParameterizedTestParameters(http, check_path)
+{
+	static struct check_case cases[] = {
+		{"/metrics", ""},
+		{"/a/b-c_d.e", ""},
+		{"", "must start with /"},
+		{"metrics", "must start with /"},
+		{"/a b", "contains a space, control, non-ASCII, ? or # character"},
+		{"/a?x", "contains a space, control, non-ASCII, ? or # character"},
+		{"/a#x", "contains a space, control, non-ASCII, ? or # character"},
+		{"/\xc3\xa9", "contains a space, control, non-ASCII, ? or # character"},
+		{"/", "is the landing page"},
+		{"/metrics/health", "is the health endpoint"},
+	};
+
+	return cr_make_param_array(struct check_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct check_case *c, http, check_path)
+{
+	const char *why = "untouched";
+	int ret = http__check_path(c->value, &why);
+
+	cr_expect_eq(ret, c->why[0] ? -EINVAL : 0, "\"%s\"", c->value);
+	cr_expect_str_eq(why ? why : "", c->why, "\"%s\"", c->value);
+}
+
+Test(http, check_null_and_no_reason)
+{
+	cr_expect_eq(http__check_listen(NULL, NULL), -EINVAL);
+	cr_expect_eq(http__check_path(NULL, NULL), -EINVAL);
+	cr_expect_eq(http__check_listen(":80", NULL), 0);
+	cr_expect_eq(http__check_path("/m", NULL), 0);
+}
+
 struct ae_case {
 	bool null; /* header absent */
 	char header[48];
