@@ -96,10 +96,11 @@ $(OUTPUT)/ccproxy-loadgen: $(LOADGEN_SRCS) tools/loadgen/*.h include/ccproxy/pro
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itools/loadgen $(LOADGEN_SRCS) -lpthread -lm -o $@
 
+# The .d file adds the headers to the prerequisites: only sources and objects are compiled.
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SANFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $^ $(LDLIBS) \
-		-lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SANFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(filter %.c %.o,$^) \
+		$(LDLIBS) -lcriterion -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done

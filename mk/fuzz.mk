@@ -21,8 +21,8 @@ $(OUTPUT)/fuzz/obj/%.o: src/%.c | $(SKEL) $(OUTPUT)/fuzz/obj
 
 $(OUTPUT)/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZER,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $(DEPFLAGS) -MF $@.d -MT $@ $^ \
-		$(LDLIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $(DEPFLAGS) -MF $@.d -MT $@ \
+		$(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
 
