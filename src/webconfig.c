@@ -55,10 +55,14 @@ static const char *const auth_names[] = {
 static int perr(struct parser *p, size_t line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* "<name>:<line>: <message>"; line 0 is the document as a whole. */
+/*
+ * "<name>:<line>: <message>"; line 0 is the document as a whole. Quoted keys and values may
+ * hold any character: control ones become '?', so that the message stays one line.
+ */
 static int perr(struct parser *p, size_t line, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 	int n;
 
 	if (!p->err || !p->errlen)
@@ -70,6 +74,9 @@ static int perr(struct parser *p, size_t line, const char *fmt, ...)
 		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
 		va_end(ap);
 	}
+	for (c = p->err; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 
@@ -145,8 +152,24 @@ static bool is_null(const yaml_node_t *n)
 }
 
 /*
+ * Scalar tags taken as the text written, as Go's yaml decodes them into a string field: an
+ * explicit !!int 8080 is "8080". !!binary, !!null and local tags (!x) are not.
+ */
+static bool is_text_tag(const yaml_node_t *n)
+{
+	static const char *const tags[] = {YAML_STR_TAG, YAML_INT_TAG, YAML_FLOAT_TAG,
+					   YAML_BOOL_TAG, YAML_TIMESTAMP_TAG};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tags); i++)
+		if (has_tag(n, tags[i]))
+			return true;
+	return false;
+}
+
+/*
  * A string value into *out (borrowed from the document), or NULL for null. Mappings, lists,
- * other explicit tags (!!int, !!binary...), NUL bytes and overlong values are refused.
+ * other tags (is_text_tag), NUL bytes and overlong values are refused.
  */
 static int string_of(struct parser *p, const yaml_node_t *n, const char *what, size_t max,
 		     const char **out)
@@ -156,7 +179,7 @@ static int string_of(struct parser *p, const yaml_node_t *n, const char *what, s
 		return 0;
 	if (n->type != YAML_SCALAR_NODE)
 		return perr(p, line_of(n), "%s must be a string, not %s", what, kind_of(n));
-	if (!has_tag(n, YAML_STR_TAG))
+	if (!is_text_tag(n))
 		return perr(p, line_of(n), "%s must be a string, not %s", what,
 			    (const char *)n->tag);
 	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)

@@ -133,7 +133,7 @@ static struct spelling spellings[] = {
 	{"tls_server_config:\n  <<: [{cert_file: c.pem, key_file: x.pem}, {key_file: y.pem}]\n"
 	 "  key_file: k.pem\nbasic_auth_users:\n  <<: {alice: " H_SECRET "}\n  bob: " H_HUNTER2
 	 "\n"},
-	/* explicit string tags, block scalars */
+	/* explicit tags of text (Go's yaml reads !!int 8080 as "8080"), block scalars */
 	{"tls_server_config:\n  cert_file: !!str c.pem\n  key_file: >-\n    k.pem\n"
 	 "basic_auth_users:\n  alice: |-\n    " H_SECRET "\n  bob: " H_HUNTER2 "\n"},
 };
@@ -172,6 +172,19 @@ Test(webconfig, aliases)
 	cr_expect_str_eq(wc.key_file, "/etc/x/both.pem");
 	cr_assert_eq(wc.nusers, 2);
 	cr_expect(webconfig__check_password(&wc, "bob", "secret"));
+	webconfig__free(&wc);
+}
+
+/* Tags of text keep the text as written, as Go's yaml does for a string field. */
+Test(webconfig, text_tags)
+{
+	const char *doc = "tls_server_config: {cert_file: !!int 0123, key_file: !!bool yes}\n";
+	struct webconfig wc;
+	char err[256] = "";
+
+	cr_assert_eq(parse(&wc, doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(wc.cert_file, "/etc/x/0123");
+	cr_expect_str_eq(wc.key_file, "/etc/x/yes");
 	webconfig__free(&wc);
 }
 
@@ -215,6 +228,9 @@ static struct bad_case bad_cases[] = {
 	{"tls_server_config:\n  cert_file:\n    x: y\n", "web.yml:3: cert_file must be a string, not a mapping"},
 	{"tls_server_config:\n  cert_file: [a, b]\n", "web.yml:2: cert_file must be a string, not a list"},
 	{"tls_server_config:\n  cert_file: !!binary YQ==\n", "cert_file must be a string, not tag:yaml.org,2002:binary"},
+	{"tls_server_config:\n  cert_file: !local a\n", "cert_file must be a string, not !local"},
+	/* the message stays one line, whatever a quoted key holds */
+	{"tls_server_config:\n  \"min\\nversion\": a\n", "web.yml:2: unknown or unsupported key \"min?version\""},
 	{"basic_auth_users:\n  a: {x: y}\n", "web.yml:2: a password must be a string, not a mapping"},
 	{"tls_server_config:\n  [a]: b\n", "web.yml:2: a key must be a string, not a list"},
 	{"tls_server_config:\n  ~: b\n", "web.yml:2: a key must not be null"},
