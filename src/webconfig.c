@@ -26,6 +26,9 @@
 #define USER_NAME_MAX 256
 /* "<<" merges may merge mappings that merge others; a cycle of aliases must end. */
 #define MERGE_DEPTH_MAX 8
+/* Pairs visited, merged ones included: aliases merged again and again could otherwise make
+ * a small file cost exponential time. Far above what the users limit allows. */
+#define PAIRS_MAX 4096
 
 struct parser {
 	struct webconfig *wc;
@@ -36,6 +39,7 @@ struct parser {
 	bool seen_tls, seen_users;
 	bool seen[4]; /* tls keys, by index in tls_keys */
 	bool any_tls_value;
+	size_t pairs; /* visited so far, PAIRS_MAX at most */
 };
 
 /* What a mapping's pairs are handed to; merged: the pair came through a "<<" merge key. */
@@ -253,6 +257,9 @@ static int each_pair(struct parser *p, yaml_node_t *map, pair_fn fn, bool merged
 			v = yaml_document_get_node(p->doc, pair->value);
 			if (is_merge_key(k) != (pass == 1))
 				continue;
+			if (++p->pairs > PAIRS_MAX)
+				return perr(p, line_of(k),
+					    "more than %d keys, merged ones included", PAIRS_MAX);
 			if (pass == 1) {
 				err = merge(p, v, fn, depth);
 			} else {

@@ -243,6 +243,9 @@ static struct bad_case bad_cases[] = {
 	{"tls_server_config:\n  <<: [x]\n", "\"<<\" must merge a mapping, not a scalar"},
 	{"tls_server_config:\n  <<: {min_version: TLS13}\n", "web.yml:2: unknown or unsupported key \"min_version\""},
 	{"tls_server_config: &t\n  <<: *t\n", "merge keys nested deeper than"},
+	{"tls_server_config:\n  <<: [&a {cert_file: x}, &b {<<: [*a,*a,*a,*a,*a,*a,*a,*a]},\n"
+	 "  &c {<<: [*b,*b,*b,*b,*b,*b,*b,*b]}, &d {<<: [*c,*c,*c,*c,*c,*c,*c,*c]},\n"
+	 "  *d,*d,*d,*d,*d,*d,*d,*d]\n", "more than 4096 keys, merged ones included"},
 	/* not YAML, or more than one document: libyaml's message, at its line */
 	{"tls_server_config:\n    cert_file: a\n  key_file: b\n", "web.yml:3: "},
 	{"tls_server_config:\n\tcert_file: a\n", "web.yml:2: "},
