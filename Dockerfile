@@ -12,7 +12,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         make gcc libc6-dev clang llvm pkg-config bpftool \
-        libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev \
+        libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libyaml-dev \
         systemtap-sdt-dev libcurl4-openssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -24,7 +24,8 @@ FROM debian:bookworm-slim
 # the CA certificates an https:// Pushgateway is checked against.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libbpf1 libelf1 zlib1g libmicrohttpd12 libgnutls30 libcrypt1 libcurl4 ca-certificates \
+        libbpf1 libelf1 zlib1g libmicrohttpd12 libgnutls30 libcrypt1 libyaml-0-2 libcurl4 \
+        ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ccproxy_exporter /usr/local/bin/ccproxy_exporter
 # Fails the build here, not on a node, when a shared library is missing.

@@ -11,11 +11,19 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -Iinclude -Ibpf -Isrc -I$(OUTPUT)
-CFLAGS    ?= -g -O2
 VERSION   := 0.1.0
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -DCCPROXY_EXPORTER_VERSION=\"$(VERSION)\"
-# libcrypt: bcrypt for basic auth; gnutls: client certificate checks (libmicrohttpd's TLS).
-LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lpthread -lm -lcurl
+# CFLAGS is the user's (make CFLAGS=-O0): recipes add the project's flags beside it, so an
+# override changes optimisation or debug info, never the includes, defines and warnings.
+CFLAGS    ?= -g -O2
+PROJ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
+	       -DCCPROXY_EXPORTER_VERSION=\"$(VERSION)\"
+# SAN_CFLAGS: set per target by the SAN=1 build (mk/hardening.mk).
+ALL_CFLAGS = $(PROJ_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
+# Each object depends on the headers it includes, as the compiler lists them.
+DEPFLAGS  = -MMD -MP
+# libcrypt: bcrypt for basic auth; gnutls: client certificate checks (libmicrohttpd's TLS);
+# libyaml: the web config file.
+LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lyaml -lpthread -lm -lcurl
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Clang's own system include dirs, so BPF code sees asm/ and bits/ headers (libbpf-bootstrap).
@@ -69,26 +77,30 @@ $(SKEL): $(OUTPUT)/ccproxy.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name ccproxy_bpf > $@
 
-$(OUTPUT)/obj/%.o: src/%.c src/*.h bpf/ccproxy.h include/ccproxy/probes.h $(SKEL) | $(OUTPUT)/obj
+# The skeleton is generated: it must exist before the first compile; later, the .d files
+# say which objects include it.
+$(OUTPUT)/obj/%.o: src/%.c | $(SKEL) $(OUTPUT)/obj
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/san/%.o: src/%.c src/*.h bpf/ccproxy.h include/ccproxy/probes.h $(SKEL) | $(OUTPUT)/san
+$(OUTPUT)/san/%.o: src/%.c | $(SKEL) $(OUTPUT)/san
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SANFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/ccproxy_exporter: $(APP_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
 # The load generator uses nothing but the public probe header.
 $(OUTPUT)/ccproxy-loadgen: $(LOADGEN_SRCS) tools/loadgen/*.h include/ccproxy/probes.h | $(OUTPUT)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -Itools/loadgen $(LOADGEN_SRCS) -lpthread -lm -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools/loadgen $(LOADGEN_SRCS) -lpthread -lm -o $@
 
+# The .d file adds the headers to the prerequisites: only sources and objects are compiled.
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SANFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(filter %.c %.o,$^) \
+		$(LDLIBS) -lcriterion -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t --jobs 2; done
@@ -115,6 +127,7 @@ clean:
 
 # Optional parts (python extension, demo) bring their own rules.
 -include mk/*.mk
+-include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 
 # Benchmarks: the empty-program floor is its own skeleton, never part of the exporter.
 $(OUTPUT)/bench:
@@ -131,4 +144,4 @@ $(OUTPUT)/bench/floor.skel.h: $(OUTPUT)/bench/floor.bpf.o
 
 $(OUTPUT)/ccproxy-floor: bench/floor.c $(OUTPUT)/bench/floor.skel.h
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< -lbpf -lelf -lz -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT)/bench $< -lbpf -lelf -lz -o $@

@@ -10,7 +10,7 @@ BENCH_SERIES := $(OUTPUT)/ccproxy-bench-series
 # A probe target with one request_complete site, for the scrape and memory rows.
 $(BENCH_SERIES): bench/series.c include/ccproxy/probes.h | $(OUTPUT)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -Iinclude $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 bench: all python $(OUTPUT)/ccproxy-floor $(BENCH_SERIES)
 	$(Q)$(PYTHON) bench/bench.py --output $(OUTPUT) $(BENCH_ARGS)

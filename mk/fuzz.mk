@@ -15,13 +15,14 @@ FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
 $(OUTPUT)/fuzz/obj:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/fuzz/obj/%.o: src/%.c src/*.h bpf/ccproxy.h include/ccproxy/probes.h $(SKEL) | $(OUTPUT)/fuzz/obj
+$(OUTPUT)/fuzz/obj/%.o: src/%.c | $(SKEL) $(OUTPUT)/fuzz/obj
 	$(call msg,CC-FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZER,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $(DEPFLAGS) -MF $@.d -MT $@ \
+		$(filter %.c %.o,$^) $(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
 

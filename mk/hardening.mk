@@ -13,8 +13,8 @@ VG_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/vg/%,$(UNIT_SRCS))
 
 # Only the exporter: the Python extension must stay loadable by an unsanitized interpreter.
 ifeq ($(SAN),1)
-$(OUTPUT)/obj/%.o: CFLAGS += -O1 $(SANFLAGS)
-$(OUTPUT)/ccproxy_exporter: CFLAGS += -O1 $(SANFLAGS)
+$(OUTPUT)/obj/%.o: SAN_CFLAGS := -O1 $(SANFLAGS)
+$(OUTPUT)/ccproxy_exporter: SAN_CFLAGS := -O1 $(SANFLAGS)
 endif
 
 # Like any proxy, it knows nothing but the public header.
@@ -30,7 +30,7 @@ $(OUTPUT)/vg:
 
 $(OUTPUT)/vg/test_%: tests/unit/test_%.c $(VG_OBJS) | $(OUTPUT)/vg
 	$(call msg,TEST-VG,$@)
-	$(Q)$(CC) $(CFLAGS) -O1 $^ $(LDLIBS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $^ $(LDLIBS) -lcriterion -o $@
 
 # -O1 as the sanitizer unit build (test_config.c trips -Wformat-truncation at -O2).
 # Criterion runs each test in a child process: valgrind follows them (not the system tools

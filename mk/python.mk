@@ -20,7 +20,7 @@ $(PY_PKG_DIR):
 $(PY_EXT): python/ccproxy_usdt/_usdt.c include/ccproxy/probes.h | $(PY_PKG_DIR)
 	$(call msg,PYEXT,$@)
 	$(Q)test -n "$(PY_EXT_SUFFIX)" || { echo "$(PYTHON_CONFIG) not found: install python3-dev" >&2; exit 1; }
-	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -fno-strict-aliasing $(PY_INCLUDES) \
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -fno-strict-aliasing $(PY_INCLUDES) \
 		-shared $< -o $@
 
 $(PY_PKG_DIR)/%.py: python/ccproxy_usdt/%.py | $(PY_PKG_DIR)

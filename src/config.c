@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "config.h"
+#include "http.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -405,10 +406,11 @@ static bool is_numeric_host(const char *s, size_t len)
 }
 
 /*
- * "host", "host:port", "[v6]", "[v6]:port" in s[0..len). Returns NULL or why it is not one.
- * Names are checked for their characters only: the resolver has the last word.
+ * A URL's authority: "host", "host:port", "[v6]", "[v6]:port" in s[0..len). Returns NULL or
+ * why it is not one. Names are checked for their characters only: the resolver has the last
+ * word. (The listen address has its own rules, in http.)
  */
-static const char *hostport_error(const char *s, size_t len, bool need_host, bool need_port)
+static const char *hostport_error(const char *s, size_t len)
 {
 	const char *host = s, *colon, *close;
 	size_t hlen, i;
@@ -432,10 +434,8 @@ static const char *hostport_error(const char *s, size_t len, bool need_host, boo
 			if (!is_digit(host[i]) && !is_alpha(host[i]) && !strchr(".-_", host[i]))
 				return "has a bad host";
 	}
-	if (need_host && hlen == 0)
+	if (hlen == 0)
 		return "has no host";
-	if (hlen == len && need_port)
-		return "has no port";
 	if (host[0] != '[' && is_numeric_host(host, hlen) && !valid_ip(AF_INET, host, hlen))
 		return "has a bad IPv4 address";
 	if (hlen == len)
@@ -443,12 +443,13 @@ static const char *hostport_error(const char *s, size_t len, bool need_host, boo
 	return port_error(s + hlen + 1, len - hlen - 1);
 }
 
+/* The rules are http's (http__check_listen): what passes here, the server binds to. */
 static int check_listen(const char *v, const char *who, char *err, size_t errlen)
 {
-	const char *why = hostport_error(v, strlen(v), false, true);
+	const char *why;
 	struct quoted q;
 
-	if (why)
+	if (http__check_listen(v, &why))
 		return fail(err, errlen, who, "%s %s (want [host]:port)", quote(&q, v), why);
 	return 0;
 }
@@ -479,7 +480,7 @@ static int check_url(const char *v, const char *who, char *err, size_t errlen)
 	if (memchr(auth, '@', slash ? (size_t)(slash - auth) : strlen(auth)))
 		return fail(err, errlen, who, "%s: user info in the URL is not supported",
 			    quote(&q, v));
-	why = hostport_error(auth, slash ? (size_t)(slash - auth) : strlen(auth), true, false);
+	why = hostport_error(auth, slash ? (size_t)(slash - auth) : strlen(auth));
 	if (why)
 		return fail(err, errlen, who, "%s %s (want http(s)://host[:port][/path])",
 			    quote(&q, v), why);
@@ -500,22 +501,14 @@ static int check_job(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+/* The rules are http's (http__check_path), as for the listen address. */
 static int check_path(const char *v, const char *who, char *err, size_t errlen)
 {
+	const char *why;
 	struct quoted q;
-	size_t i;
 
-	if (v[0] != '/')
-		return fail(err, errlen, who, "%s must start with /", quote(&q, v));
-	for (i = 0; v[i]; i++)
-		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f || strchr("?#", v[i]))
-			return fail(err, errlen, who,
-				    "%s contains a space, control, non-ASCII, ? or # character",
-				    quote(&q, v));
-	if (!strcmp(v, "/"))
-		return fail(err, errlen, who, "\"/\" is the landing page");
-	if (!strcmp(v, "/metrics/health"))
-		return fail(err, errlen, who, "\"/metrics/health\" is the health endpoint");
+	if (http__check_path(v, &why))
+		return fail(err, errlen, who, "%s %s", quote(&q, v), why);
 	return 0;
 }
 

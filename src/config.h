@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "../bpf/ccproxy.h"
+#include "log.h"
 
 #define CONFIG_MAX_PIDS		   64
 #define CONFIG_DEFAULT_LISTEN	   ":10464"
@@ -43,8 +44,6 @@
 #define CONFIG_DEFAULT_BREAKER_RESET	    60
 /* Enough for every message written into err. */
 #define CONFIG_ERR_MAX 256
-
-enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
 /* One extra grouping-key label of the pushed group (--pushgateway-label NAME=VALUE). */
 struct config_label {

@@ -50,9 +50,37 @@ static int exporter__compile(struct exporter *ex)
 	return 0;
 }
 
+/* The part of the configuration the BPF side is set up with. */
+static void exporter__loader_opts(const struct config *cfg, struct loader_opts *o)
+{
+	size_t i;
+
+	*o = (struct loader_opts){
+		.nbuckets = cfg->nbuckets,
+		.collect_request = cfg->collect_request_metrics,
+		.collect_token = cfg->collect_token_metrics,
+		.collect_cost = cfg->collect_cost_metrics,
+		.collect_error = cfg->collect_error_metrics,
+		.collect_pool = cfg->collect_pool_metrics,
+		.per_process = cfg->per_process_labels,
+		/* Plain discovery counts every process that maps a probe object, from its first
+		 * event; --pid and the match flags count only the processes they select. */
+		.filter_pids = cfg->npids || cfg->match_comm[0] || cfg->match_exe[0],
+		.bpf_pin_path = cfg->bpf_pin_path,
+		.limit_requests = cfg->limit_requests,
+		.limit_usage = cfg->limit_usage,
+		.limit_errors = cfg->limit_errors,
+		.limit_inflight = cfg->limit_inflight,
+		.limit_inflight_per_process = cfg->limit_inflight_per_process,
+	};
+	for (i = 0; i < cfg->nbuckets; i++)
+		o->bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
+}
+
 struct exporter *exporter__new(const struct config *cfg)
 {
 	struct exporter *ex = calloc(1, sizeof(*ex));
+	struct loader_opts lo;
 	int err;
 
 	if (!ex)
@@ -61,7 +89,8 @@ struct exporter *exporter__new(const struct config *cfg)
 	pthread_mutex_init(&ex->lock, NULL);
 	err = exporter__compile(ex);
 	if (!err) {
-		ex->loader = loader__load(cfg);
+		exporter__loader_opts(cfg, &lo);
+		ex->loader = loader__load(&lo);
 		err = ex->loader ? 0 : -errno;
 	}
 	if (err) {

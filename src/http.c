@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
-#include <zlib.h>
 #include "conns.h"
+#include "gzip.h"
 #include "http.h"
 #include "log.h"
 
@@ -30,6 +30,8 @@
 #define HTTP_HEALTH_PATH "/metrics/health"
 #define HTTP_ALLOW	 "GET, HEAD"
 #define HTTP_REALM	 "ccproxy_exporter"
+/* A host name's limit (RFC 1035: 253 characters), with room to spare. */
+#define HTTP_HOST_MAX 256
 
 #define CT_TEXT	   "text/plain; charset=utf-8"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -116,38 +118,124 @@ static bool valid_v6(const char *s, size_t n)
 	return inet_pton(AF_INET6, buf, &a) == 1;
 }
 
-int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port)
+/* Digits and dots only: meant as an IPv4 address, never to be looked up as a name. */
+static bool is_numeric_host(const char *s, size_t n)
 {
-	const char *hstart, *hend, *colon, *p;
-	unsigned short pnum;
-	size_t n;
+	size_t i;
 
-	if (!addr || !host || !port || hostlen == 0)
-		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if ((s[i] < '0' || s[i] > '9') && s[i] != '.')
+			return false;
+	return n > 0;
+}
+
+static bool valid_v4(const char *s, size_t n)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1;
+}
+
+/* The unbracketed host in s[0..n): NULL, or why it is not one. */
+static const char *host_error(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_name_char(s[i]))
+			return "has a bad host";
+	/* "256.1.1.1" would otherwise reach the resolver as a name and fail only at bind. */
+	if (is_numeric_host(s, n) && !valid_v4(s, n))
+		return "has a bad IPv4 address";
+	if (n >= HTTP_HOST_MAX)
+		return "has a host longer than 255 bytes";
+	return NULL;
+}
+
+/*
+ * The one set of rules for a listen address: "[v6]:port", "host:port" or ":port". Fills
+ * host[0..*hlen) and port; returns NULL, or why addr is none of them.
+ */
+static const char *split_listen(const char *addr, const char **host, size_t *hlen,
+				unsigned short *port)
+{
+	const char *close, *colon, *why;
+
 	if (addr[0] == '[') {
-		hstart = addr + 1;
-		hend = strchr(hstart, ']');
-		if (!hend || hend[1] != ':' || !valid_v6(hstart, (size_t)(hend - hstart)))
-			return -EINVAL;
-		colon = hend + 1;
+		close = strchr(addr, ']');
+		if (!close || !valid_v6(addr + 1, (size_t)(close - addr - 1)))
+			return "has a bad [IPv6] address";
+		if (close[1] != ':')
+			return close[1] ? "has junk after ]" : "has no port";
+		*host = addr + 1;
+		*hlen = (size_t)(close - addr - 1);
+		colon = close + 1;
 	} else {
 		/* An unbracketed host may not contain ':', so "::1:80" is refused as ambiguous. */
 		colon = strchr(addr, ':');
 		if (!colon)
-			return -EINVAL;
-		hstart = addr;
-		hend = colon;
-		for (p = hstart; p < hend; p++)
-			if (!is_name_char(*p))
-				return -EINVAL;
+			return "has no port";
+		*host = addr;
+		*hlen = (size_t)(colon - addr);
+		why = host_error(addr, *hlen);
+		if (why)
+			return why;
 	}
-	n = (size_t)(hend - hstart);
-	if (n >= hostlen || parse_port(colon + 1, &pnum))
+	return parse_port(colon + 1, port) ? "has a bad port (1..65535)" : NULL;
+}
+
+int http__check_listen(const char *addr, const char **why)
+{
+	const char *host, *reason = "is missing";
+	unsigned short port;
+	size_t hlen;
+
+	if (addr)
+		reason = split_listen(addr, &host, &hlen, &port);
+	if (why)
+		*why = reason;
+	return reason ? -EINVAL : 0;
+}
+
+int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port)
+{
+	const char *h;
+	unsigned short p;
+	size_t n;
+
+	if (!addr || !host || !port || hostlen == 0 || split_listen(addr, &h, &n, &p) ||
+	    n >= hostlen)
 		return -EINVAL;
-	memcpy(host, hstart, n);
+	memcpy(host, h, n);
 	host[n] = '\0';
-	*port = pnum;
+	*port = p;
 	return 0;
+}
+
+int http__check_path(const char *path, const char **why)
+{
+	const char *reason = NULL;
+	size_t i;
+
+	if (!path || path[0] != '/')
+		reason = "must start with /";
+	for (i = 0; !reason && path[i]; i++)
+		if ((unsigned char)path[i] <= ' ' || (unsigned char)path[i] >= 0x7f ||
+		    strchr("?#", path[i]))
+			reason = "contains a space, control, non-ASCII, ? or # character";
+	/* The fixed routes must stay reachable. */
+	if (!reason && !strcmp(path, "/"))
+		reason = "is the landing page";
+	if (!reason && !strcmp(path, HTTP_HEALTH_PATH))
+		reason = "is the health endpoint";
+	if (why)
+		*why = reason;
+	return reason ? -EINVAL : 0;
 }
 
 /* ---- socket ------------------------------------------------------------------------------ */
@@ -236,7 +324,7 @@ static int listen_resolved(const char *host, const char *service)
 
 int http__listen(const char *addr)
 {
-	char host[256], service[8];
+	char host[HTTP_HOST_MAX], service[8];
 	unsigned short port;
 	int err;
 
@@ -336,63 +424,6 @@ bool http__accepts_gzip(const char *accept_encoding)
 	return star == 1;
 }
 
-/* ---- gzip -------------------------------------------------------------------------------- */
-
-static int gzip_run(z_stream *zs, const char *in, size_t len, struct strbuf *out)
-{
-	size_t room = deflateBound(zs, len > ULONG_MAX ? ULONG_MAX : len), chunk, avail;
-	int err, zerr;
-
-	zs->next_in = (Bytef *)in;
-	for (;;) {
-		/* zlib counts in uInt: feed inputs beyond 4 GiB in slices. */
-		if (zs->avail_in == 0 && len) {
-			chunk = len > UINT_MAX ? UINT_MAX : len;
-			zs->avail_in = (uInt)chunk;
-			len -= chunk;
-		}
-		err = strbuf__reserve(out, room);
-		if (err)
-			return err;
-		avail = room > UINT_MAX ? UINT_MAX : room;
-		zs->next_out = (Bytef *)out->buf + out->len;
-		zs->avail_out = (uInt)avail;
-		zerr = deflate(zs, len ? Z_NO_FLUSH : Z_FINISH);
-		out->len += avail - zs->avail_out;
-		out->buf[out->len] = '\0';
-		if (zerr == Z_STREAM_END)
-			return 0;
-		if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-			return -EIO;
-		room = 64 * 1024; /* the bound was not enough: grow in steps */
-	}
-}
-
-int http__gzip(const char *in, size_t len, struct strbuf *out)
-{
-	z_stream zs = {0};
-	int err;
-
-	if (!out || (!in && len))
-		return -EINVAL;
-	strbuf__reset(out);
-	/* 15 + 16: largest window, gzip wrapper rather than zlib's. */
-	switch (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-			     Z_DEFAULT_STRATEGY)) {
-	case Z_OK:
-		break;
-	case Z_MEM_ERROR:
-		return -ENOMEM;
-	default:
-		return -EINVAL;
-	}
-	err = gzip_run(&zs, in, len, out);
-	deflateEnd(&zs);
-	if (err)
-		strbuf__reset(out);
-	return err;
-}
-
 /* ---- responses --------------------------------------------------------------------------- */
 
 static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -483,7 +514,7 @@ static enum MHD_Result serve_handler(struct http_server *srv, struct MHD_Connect
 	r.len = body.len;
 	r.no_cache = metrics;
 	/* Identity is always acceptable, so a failed compression still answers, uncompressed. */
-	if (metrics && client_accepts_gzip(conn) && !http__gzip(body.buf, body.len, &gz)) {
+	if (metrics && client_accepts_gzip(conn) && !gzip__compress(body.buf, body.len, &gz)) {
 		r.body = gz.buf;
 		r.len = gz.len;
 		r.gzip = true;
@@ -796,13 +827,6 @@ static int build_landing(struct http_server *srv)
 	return sb->err;
 }
 
-/* The telemetry path must not hide the fixed routes. */
-static bool valid_path(const char *path)
-{
-	return path && path[0] == '/' && strcmp(path, "/") != 0 &&
-	       strcmp(path, HTTP_HEALTH_PATH) != 0;
-}
-
 #define OPT(o, v, p) ((struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
 
 #define FN(f) ((intptr_t)(f))
@@ -877,7 +901,8 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 	struct http_server *srv;
 	int fd, err;
 
-	if (!opts || !h || !opts->listen_address || !valid_path(opts->telemetry_path)) {
+	if (!opts || !h || http__check_listen(opts->listen_address, NULL) ||
+	    http__check_path(opts->telemetry_path, NULL)) {
 		if (opts && opts->listen_fd > 0)
 			close(opts->listen_fd);
 		errno = EINVAL;

@@ -58,8 +58,8 @@ int http__listen(const char *listen_address);
 /*
  * Binds and starts serving; opts and h are copied. ":port" listens on every address (IPv6
  * socket accepting IPv4 too, or IPv4 only without IPv6); a hostname binds its first usable
- * address, IPv4 ones first. The telemetry path must start with '/' and be neither "/" nor
- * "/metrics/health". NULL with errno set: EINVAL (bad address or path, unknown host),
+ * address, IPv4 ones first. The address and telemetry path must pass http__check_listen and
+ * http__check_path. NULL with errno set: EINVAL (bad address or path, unknown host),
  * EADDRINUSE, EACCES (privileged port), ...
  */
 struct http_server *http__start(const struct http_opts *opts, const struct http_handlers *h);
@@ -67,12 +67,23 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 void http__stop(struct http_server *srv);
 
 /*
+ * The rules for --web.listen-address and --web.telemetry-path. They live here, with the code
+ * that binds and routes, and config applies them when it parses, so a value config accepts
+ * is one the server takes. 0, or -EINVAL with *why (if why is not NULL) a static phrase to
+ * follow the quoted value: "has no port", "has a bad [IPv6] address", "is the landing page".
+ * A listen address is "[v6]:port", "host:port" or ":port" (port 1..65535; a host of letters,
+ * digits, '-', '.', '_', a numeric one a valid IPv4 address; a v6 zone after '%'); a path
+ * starts with '/', holds no space, control, non-ASCII, '?' or '#', and is neither "/" nor
+ * "/metrics/health". Whether a host name resolves is known only when binding.
+ */
+int http__check_listen(const char *addr, const char **why);
+int http__check_path(const char *path, const char **why);
+
+/*
  * Pure helpers, exposed for tests. http__parse_listen fills host (empty: any) and port;
  * returns 0 or -EINVAL. http__accepts_gzip applies Accept-Encoding rules (q=0 refuses).
  */
 int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port);
 bool http__accepts_gzip(const char *accept_encoding);
-/* gzip-compresses in into out (replacing its content); 0 or a negative errno. */
-int http__gzip(const char *in, size_t len, struct strbuf *out);
 
 #endif /* CCPROXY_HTTP_H */

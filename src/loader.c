@@ -88,17 +88,17 @@ static int loader__set_pin_paths(struct loader *l, const char *dir)
 }
 
 /* Records what the maps mean, or checks it against what reused pinned maps say. */
-static int loader__check_meta(struct loader *l, const struct config *cfg)
+static int loader__check_meta(struct loader *l, const struct loader_opts *o)
 {
 	struct ccproxy_meta want = {.abi = CCPROXY_ABI_VERSION}, have = {0};
 	uint32_t zero = 0;
 	size_t i;
 	int err;
 
-	want.nbuckets = cfg->nbuckets;
-	want.per_process = cfg->per_process_labels;
-	for (i = 0; i < cfg->nbuckets; i++)
-		want.bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
+	want.nbuckets = o->nbuckets;
+	want.per_process = o->per_process;
+	for (i = 0; i < o->nbuckets; i++)
+		want.bucket_ns[i] = o->bucket_ns[i];
 	err = bpf_map__lookup_elem(l->skel->maps.meta, &zero, sizeof(zero), &have, sizeof(have), 0);
 	if (err)
 		return err;
@@ -108,42 +108,42 @@ static int loader__check_meta(struct loader *l, const struct config *cfg)
 	return memcmp(&have, &want, sizeof(want)) ? -EEXIST : 0;
 }
 
-static int loader__configure(struct loader *l, const struct config *cfg)
+static int loader__configure(struct loader *l, const struct loader_opts *o)
 {
 	struct ccproxy_bpf *skel = l->skel;
 	size_t i;
 	int err;
 
-	for (i = 0; i < cfg->nbuckets; i++)
-		skel->rodata->bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
-	skel->rodata->nbuckets = cfg->nbuckets;
-	skel->rodata->collect_request = cfg->collect_request_metrics;
-	skel->rodata->collect_token = cfg->collect_token_metrics;
-	skel->rodata->collect_cost = cfg->collect_cost_metrics;
-	skel->rodata->collect_error = cfg->collect_error_metrics;
-	skel->rodata->collect_pool = cfg->collect_pool_metrics;
-	skel->rodata->per_process = cfg->per_process_labels;
-	skel->rodata->inflight_per_process = cfg->limit_inflight_per_process
-						     ? cfg->limit_inflight_per_process
-						     : cfg->limit_inflight / 4;
-	/* Plain discovery counts every process that maps a probe object, from its first event;
-	 * --pid and the match flags count only the processes they select. */
-	l->filters = cfg->npids || cfg->match_comm[0] || cfg->match_exe[0];
+	if (o->nbuckets > CCPROXY_MAX_BUCKETS)
+		return -EINVAL;
+	for (i = 0; i < o->nbuckets; i++)
+		skel->rodata->bucket_ns[i] = o->bucket_ns[i];
+	skel->rodata->nbuckets = o->nbuckets;
+	skel->rodata->collect_request = o->collect_request;
+	skel->rodata->collect_token = o->collect_token;
+	skel->rodata->collect_cost = o->collect_cost;
+	skel->rodata->collect_error = o->collect_error;
+	skel->rodata->collect_pool = o->collect_pool;
+	skel->rodata->per_process = o->per_process;
+	skel->rodata->inflight_per_process = o->limit_inflight_per_process
+						     ? o->limit_inflight_per_process
+						     : o->limit_inflight / 4;
+	l->filters = o->filter_pids;
 	skel->rodata->filter_pids = l->filters;
 
 	/* One more entry than the limit: the family's overflow series. */
-	if (cfg->bpf_pin_path[0]) {
-		err = loader__set_pin_paths(l, cfg->bpf_pin_path);
+	if (o->bpf_pin_path && o->bpf_pin_path[0]) {
+		err = loader__set_pin_paths(l, o->bpf_pin_path);
 		if (err)
 			return err;
 	}
-	err = bpf_map__set_max_entries(skel->maps.requests, cfg->limit_requests + 1);
+	err = bpf_map__set_max_entries(skel->maps.requests, o->limit_requests + 1);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.usage, cfg->limit_usage + 1);
+		err = bpf_map__set_max_entries(skel->maps.usage, o->limit_usage + 1);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.errors, cfg->limit_errors + 1);
+		err = bpf_map__set_max_entries(skel->maps.errors, o->limit_errors + 1);
 	if (!err)
-		err = bpf_map__set_max_entries(skel->maps.inflight, cfg->limit_inflight);
+		err = bpf_map__set_max_entries(skel->maps.inflight, o->limit_inflight);
 	return err;
 }
 
@@ -173,7 +173,7 @@ static int loader__seed_overflow(struct loader *l)
 	return err == -EEXIST ? 0 : err;
 }
 
-struct loader *loader__load(const struct config *cfg)
+struct loader *loader__load(const struct loader_opts *o)
 {
 	struct loader *l;
 	int err;
@@ -191,13 +191,13 @@ struct loader *loader__load(const struct config *cfg)
 		err = -errno;
 		goto fail;
 	}
-	err = loader__configure(l, cfg);
+	err = loader__configure(l, o);
 	if (err)
 		goto fail;
 	err = ccproxy_bpf__load(l->skel);
 	if (err)
 		goto fail;
-	err = loader__check_meta(l, cfg);
+	err = loader__check_meta(l, o);
 	if (err)
 		goto fail;
 	err = loader__seed_overflow(l);

@@ -7,19 +7,35 @@
 #define CCPROXY_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include "config.h"
+#include "../bpf/ccproxy.h"
 #include "snapshot.h"
 
 struct loader;
 struct bpf_program;
 
+/* What the programs and maps are set up with; only what the BPF side needs to know. */
+struct loader_opts {
+	uint64_t bucket_ns[CCPROXY_MAX_BUCKETS]; /* histogram bounds in ns, increasing */
+	size_t nbuckets;
+	bool collect_request, collect_token, collect_cost, collect_error, collect_pool;
+	bool per_process;	  /* pid and container_id in every key */
+	bool filter_pids;	  /* count only the processes of loader__allow */
+	const char *bpf_pin_path; /* bpffs directory for the data maps; NULL or "": none */
+	/* Series per family, the overflow series aside; requests tracked at once, in all and
+	 * per process (0: a quarter of limit_inflight). */
+	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight;
+	unsigned int limit_inflight_per_process;
+};
+
 /*
- * Opens, sets buckets, switches and map sizes from cfg, loads. With cfg->bpf_pin_path the
- * data maps are pinned there, or reused if already pinned: counters survive a restart.
- * NULL with errno set; EEXIST: the pinned maps were written with other buckets or keys.
+ * Opens, sets buckets, switches and map sizes from o (read during the call only), loads.
+ * With o->bpf_pin_path the data maps are pinned there, or reused if already pinned: counters
+ * survive a restart. NULL with errno set; EEXIST: the pinned maps were written with other
+ * buckets or keys.
  */
-struct loader *loader__load(const struct config *cfg);
+struct loader *loader__load(const struct loader_opts *o);
 /*
  * Whether --bpf-pin-path dir can be used: it, or the parent it would be made in, must be a
  * directory on a bpf filesystem. 0, -EMEDIUMTYPE (another filesystem), -ENOTDIR, or the

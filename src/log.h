@@ -7,7 +7,8 @@
 #ifndef CCPROXY_LOG_H
 #define CCPROXY_LOG_H
 
-#include "config.h"
+/* --log.level; a message is written when its level is at least the current one. */
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
 extern enum log_level log__level;
 

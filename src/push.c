@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
-#include "http.h"
+#include "gzip.h"
 #include "push.h"
 
 #define VM_WRITE  "/api/v1/write"
@@ -403,7 +403,7 @@ int push__send(struct push_client *c, enum push_method m, const char *body, size
 	if (c->victoria)
 		m = PUSH_POST;
 	if (m != PUSH_DELETE) {
-		err = http__gzip(body, len, &c->gz);
+		err = gzip__compress(body, len, &c->gz);
 		if (err) {
 			snprintf(res->error, sizeof(res->error), "failed to compress the body");
 			return err;

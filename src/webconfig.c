@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * A line-oriented parser for the small YAML subset of webconfig.h. YAML proper is large and
- * its corner cases (anchors, tags, implicit typing) are where configuration parsers break;
- * refusing all of it keeps the code short and every accepted document unambiguous.
+ * The web config read with libyaml's document loader: it resolves anchors, aliases, flow and
+ * block styles and quoting, so this file only walks the resulting node tree against the
+ * exporter-toolkit's schema. libyaml applies no implicit typing (every untagged scalar is a
+ * string), which is what every field here wants; nulls are recognised by their spelling.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -14,30 +15,36 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml.h>
 #include "files.h"
 #include "webconfig.h"
 #include "webtls.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BCRYPT_LEN    60
-#define PATH_MAX_LEN  4096
 #define SCALAR_MAX    4096
 #define USER_NAME_MAX 256
-
-enum section { SEC_NONE, SEC_TLS, SEC_USERS };
+/* "<<" merges may merge mappings that merge others; a cycle of aliases must end. */
+#define MERGE_DEPTH_MAX 8
+/* Pairs visited, merged ones included: aliases merged again and again could otherwise make
+ * a small file cost exponential time. Far above what the users limit allows. */
+#define PAIRS_MAX 4096
 
 struct parser {
 	struct webconfig *wc;
 	const char *name, *base_dir;
 	char *err;
 	size_t errlen;
-	unsigned int line;
-	enum section sec;
-	int child_indent; /* -1 until the section's first key */
+	yaml_document_t *doc;
 	bool seen_tls, seen_users;
 	bool seen[4]; /* tls keys, by index in tls_keys */
 	bool any_tls_value;
+	size_t pairs; /* visited so far, PAIRS_MAX at most */
 };
+
+/* What a mapping's pairs are handed to; merged: the pair came through a "<<" merge key. */
+typedef int (*pair_fn)(struct parser *p, const yaml_node_t *k, const char *key, yaml_node_t *v,
+		       bool merged);
 
 static const char *const tls_keys[] = {"cert_file", "key_file", "client_ca_file",
 				       "client_auth_type"};
@@ -49,23 +56,31 @@ static const char *const auth_names[] = {
 	[WEBCONFIG_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
 };
 
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct parser *p, size_t line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-/* "<name>:<line>: <message>"; line 0 is the document as a whole. */
-static int perr(struct parser *p, const char *fmt, ...)
+/*
+ * "<name>:<line>: <message>"; line 0 is the document as a whole. Quoted keys and values may
+ * hold any character: control ones become '?', so that the message stays one line.
+ */
+static int perr(struct parser *p, size_t line, const char *fmt, ...)
 {
 	va_list ap;
+	char *c;
 	int n;
 
 	if (!p->err || !p->errlen)
 		return -EINVAL;
-	n = p->line ? snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line)
-		    : snprintf(p->err, p->errlen, "%s: ", p->name);
+	n = line ? snprintf(p->err, p->errlen, "%s:%zu: ", p->name, line)
+		 : snprintf(p->err, p->errlen, "%s: ", p->name);
 	if (n >= 0 && (size_t)n < p->errlen) {
 		va_start(ap, fmt);
 		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
 		va_end(ap);
 	}
+	for (c = p->err; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 
@@ -97,158 +112,167 @@ void webconfig__free(struct webconfig *wc)
 	memset(wc, 0, sizeof(*wc));
 }
 
-/* ---- scalars ----------------------------------------------------------------------------- */
+/* ---- nodes ------------------------------------------------------------------------------- */
 
-/* Only a comment may follow a value. */
-static bool rest_is_comment(const char *s, const char *end)
+static size_t line_of(const yaml_node_t *n)
 {
-	while (s < end && *s == ' ')
-		s++;
-	return s == end || *s == '#';
+	return n->start_mark.line + 1;
 }
 
-static int double_quoted(struct parser *p, const char *s, const char *end, char *out, size_t size,
-			 const char **after)
+static const char *kind_of(const yaml_node_t *n)
 {
-	size_t n = 0;
-
-	for (s++; s < end && *s != '"'; s++) {
-		char c = *s;
-
-		if (c == '\\') {
-			if (++s == end)
-				break;
-			switch (*s) {
-			case '\\':
-			case '"':
-			case '/':
-				c = *s;
-				break;
-			default:
-				return perr(p, "unsupported escape \\%c in a quoted string", *s);
-			}
-		}
-		if (n + 1 >= size)
-			return perr(p, "value longer than %zu bytes", size - 1);
-		out[n++] = c;
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a scalar";
 	}
-	if (s == end)
-		return perr(p, "unterminated quoted string");
-	out[n] = '\0';
-	*after = s + 1;
-	return 0;
 }
 
-static int single_quoted(struct parser *p, const char *s, const char *end, char *out, size_t size,
-			 const char **after)
+static bool has_tag(const yaml_node_t *n, const char *tag)
 {
-	size_t n = 0;
-
-	for (s++; s < end; s++) {
-		if (*s == '\'') {
-			if (s + 1 < end && s[1] == '\'')
-				s++; /* '' is a quote */
-			else
-				break;
-		}
-		if (n + 1 >= size)
-			return perr(p, "value longer than %zu bytes", size - 1);
-		out[n++] = *s;
-	}
-	if (s == end)
-		return perr(p, "unterminated quoted string");
-	out[n] = '\0';
-	*after = s + 1;
-	return 0;
+	return n->tag && !strcmp((const char *)n->tag, tag);
 }
 
-/* A plain scalar runs to " #" or the end of the line, trailing spaces cut. */
-static int plain(struct parser *p, const char *s, const char *end, char *out, size_t size,
-		 const char **after)
+/* YAML 1.1's null: an explicit !!null, or a plain ~, null, Null, NULL or nothing at all. */
+static bool is_null(const yaml_node_t *n)
 {
-	const char *e = s;
-	size_t n;
+	static const char *const spellings[] = {"", "~", "null", "Null", "NULL"};
+	const char *v = (const char *)n->data.scalar.value;
+	size_t i;
 
-	if (strchr("[]{}&*!|>%@`,", *s) || (*s == '-' && (s + 1 == end || s[1] == ' ')))
-		return perr(p, "unsupported YAML (flow, anchor, tag, block or list) at '%c'", *s);
-	while (e < end && !(*e == '#' && e[-1] == ' '))
-		e++;
-	while (e > s && e[-1] == ' ')
-		e--;
-	n = (size_t)(e - s);
-	if (memmem(s, n, ": ", 2) || (n && s[n - 1] == ':'))
-		return perr(p, "nested mappings are not supported here");
-	if (n >= size)
-		return perr(p, "value longer than %zu bytes", size - 1);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	*after = e;
-	return 0;
+	if (n->type != YAML_SCALAR_NODE)
+		return false;
+	if (has_tag(n, YAML_NULL_TAG))
+		return true;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(spellings); i++)
+		if (!strcmp(v, spellings[i]))
+			return true;
+	return false;
 }
 
-/* A value after "key:"; *null when there is none (or ~, null). */
-static int scalar(struct parser *p, const char *s, const char *end, char *out, size_t size,
-		  bool *null)
+/*
+ * Scalar tags taken as the text written, as Go's yaml decodes them into a string field: an
+ * explicit !!int 8080 is "8080". !!binary, !!null and local tags (!x) are not.
+ */
+static bool is_text_tag(const yaml_node_t *n)
 {
-	const char *after;
-	int err;
+	static const char *const tags[] = {YAML_STR_TAG, YAML_INT_TAG, YAML_FLOAT_TAG,
+					   YAML_BOOL_TAG, YAML_TIMESTAMP_TAG};
+	size_t i;
 
-	while (s < end && *s == ' ')
-		s++;
-	*null = s == end || *s == '#';
-	out[0] = '\0';
-	if (*null)
+	for (i = 0; i < ARRAY_SIZE(tags); i++)
+		if (has_tag(n, tags[i]))
+			return true;
+	return false;
+}
+
+/*
+ * A string value into *out (borrowed from the document), or NULL for null. Mappings, lists,
+ * other tags (is_text_tag), NUL bytes and overlong values are refused.
+ */
+static int string_of(struct parser *p, const yaml_node_t *n, const char *what, size_t max,
+		     const char **out)
+{
+	*out = NULL;
+	if (is_null(n))
 		return 0;
-	if (*s == '"')
-		err = double_quoted(p, s, end, out, size, &after);
-	else if (*s == '\'')
-		err = single_quoted(p, s, end, out, size, &after);
-	else
-		err = plain(p, s, end, out, size, &after);
-	if (err)
-		return err;
-	if (!rest_is_comment(after, end))
-		return perr(p, "unexpected text after the value");
-	if (*s != '"' && *s != '\'' && (!strcmp(out, "~") || !strcmp(out, "null")))
-		*null = true;
+	if (n->type != YAML_SCALAR_NODE)
+		return perr(p, line_of(n), "%s must be a string, not %s", what, kind_of(n));
+	if (!is_text_tag(n))
+		return perr(p, line_of(n), "%s must be a string, not %s", what,
+			    (const char *)n->tag);
+	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+		return perr(p, line_of(n), "%s holds a NUL byte", what);
+	if (n->data.scalar.length >= max)
+		return perr(p, line_of(n), "%s longer than %zu bytes", what, max - 1);
+	*out = (const char *)n->data.scalar.value;
 	return 0;
 }
 
-/* "key:" at s; the key is plain or quoted. *rest is what follows the colon. */
-static int key(struct parser *p, const char *s, const char *end, char *out, size_t size,
-	       const char **rest)
+/* A mapping, or NULL for null (an empty section); anything else is refused. */
+static int mapping_of(struct parser *p, yaml_node_t *n, const char *what, yaml_node_t **out)
 {
-	const char *colon, *after;
-	size_t n;
+	*out = NULL;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE || !has_tag(n, YAML_MAP_TAG))
+		return perr(p, line_of(n), "\"%s\" must be a mapping, not %s", what, kind_of(n));
+	*out = n;
+	return 0;
+}
+
+static bool is_merge_key(const yaml_node_t *k)
+{
+	return k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       !strcmp((const char *)k->data.scalar.value, "<<");
+}
+
+static int each_pair(struct parser *p, yaml_node_t *map, pair_fn fn, bool merged, int depth);
+
+/* "<<: *base" or "<<: [*a, *b]": the mappings' pairs, earlier ones winning. */
+static int merge(struct parser *p, yaml_node_t *v, pair_fn fn, int depth)
+{
+	yaml_node_item_t *it;
+	yaml_node_t *m;
 	int err;
 
-	if (*s == '"' || *s == '\'') {
-		err = *s == '"' ? double_quoted(p, s, end, out, size, &after)
-				: single_quoted(p, s, end, out, size, &after);
+	if (depth >= MERGE_DEPTH_MAX)
+		return perr(p, line_of(v), "merge keys nested deeper than %d", MERGE_DEPTH_MAX);
+	if (v->type == YAML_MAPPING_NODE)
+		return each_pair(p, v, fn, true, depth + 1);
+	if (v->type != YAML_SEQUENCE_NODE)
+		return perr(p, line_of(v), "\"<<\" must merge a mapping or a list of them");
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		m = yaml_document_get_node(p->doc, *it);
+		if (m->type != YAML_MAPPING_NODE)
+			return perr(p, line_of(m), "\"<<\" must merge a mapping, not %s",
+				    kind_of(m));
+		err = each_pair(p, m, fn, true, depth + 1);
 		if (err)
 			return err;
-		if (after == end || *after != ':')
-			return perr(p, "expected ':' after the key");
-		colon = after;
-	} else {
-		if (strchr("[]{}&*!|>%@`,?#", *s) || (*s == '-' && (s + 1 == end || s[1] == ' ')))
-			return perr(p, "unsupported YAML (flow, anchor, tag, list) at '%c'", *s);
-		for (colon = s; colon < end; colon++)
-			if (*colon == ':' && (colon + 1 == end || colon[1] == ' '))
-				break;
-		if (colon == end)
-			return perr(p, "expected \"key: value\"");
-		n = (size_t)(colon - s);
-		while (n && s[n - 1] == ' ')
-			n--;
-		if (n >= size)
-			return perr(p, "key longer than %zu bytes", size - 1);
-		memcpy(out, s, n);
-		out[n] = '\0';
 	}
-	if (colon + 1 < end && colon[1] != ' ')
-		return perr(p, "expected a space after ':'");
-	*rest = colon + 1;
+	return 0;
+}
+
+/*
+ * Hands every pair of map to fn: its own pairs first, then the merged ones, so that a key
+ * written in the mapping overrides a merged one, as YAML's merge key defines.
+ */
+static int each_pair(struct parser *p, yaml_node_t *map, pair_fn fn, bool merged, int depth)
+{
+	yaml_node_pair_t *pair, *start = map->data.mapping.pairs.start;
+	yaml_node_pair_t *top = map->data.mapping.pairs.top;
+	yaml_node_t *k, *v;
+	const char *key;
+	int pass, err;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (pair = start; pair < top; pair++) {
+			k = yaml_document_get_node(p->doc, pair->key);
+			v = yaml_document_get_node(p->doc, pair->value);
+			if (is_merge_key(k) != (pass == 1))
+				continue;
+			if (++p->pairs > PAIRS_MAX)
+				return perr(p, line_of(k),
+					    "more than %d keys, merged ones included", PAIRS_MAX);
+			if (pass == 1) {
+				err = merge(p, v, fn, depth);
+			} else {
+				err = string_of(p, k, "a key", USER_NAME_MAX, &key);
+				if (!err && !key)
+					err = perr(p, line_of(k), "a key must not be null");
+				if (!err)
+					err = fn(p, k, key, v, merged);
+			}
+			if (err)
+				return err;
+		}
+	}
 	return 0;
 }
 
@@ -265,14 +289,17 @@ static char *join_path(const char *base, const char *path)
 	return out;
 }
 
-static int tls_value(struct parser *p, size_t k, const char *v, bool null)
+static int tls_value(struct parser *p, size_t k, const yaml_node_t *n)
 {
 	struct webconfig *wc = p->wc;
 	char **field[] = {&wc->cert_file, &wc->key_file, &wc->client_ca_file};
+	const char *v;
 	size_t i;
+	int err;
 
-	if (null || !v[0])
-		return 0; /* as the exporter-toolkit: an empty value is unset */
+	err = string_of(p, n, tls_keys[k], SCALAR_MAX, &v);
+	if (err || !v || !v[0])
+		return err; /* as the exporter-toolkit: an empty value is unset */
 	p->any_tls_value = true;
 	if (k < ARRAY_SIZE(field)) {
 		*field[k] = join_path(p->base_dir, v);
@@ -284,13 +311,14 @@ static int tls_value(struct parser *p, size_t k, const char *v, bool null)
 			return 0;
 		}
 	}
-	return perr(p,
+	return perr(p, line_of(n),
 		    "client_auth_type \"%s\" is not one of NoClientCert, RequestClientCert, "
 		    "RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert",
 		    v);
 }
 
-static int tls_key(struct parser *p, const char *k, const char *v, bool null)
+static int tls_pair(struct parser *p, const yaml_node_t *kn, const char *k, yaml_node_t *v,
+		    bool merged)
 {
 	size_t i;
 
@@ -298,11 +326,11 @@ static int tls_key(struct parser *p, const char *k, const char *v, bool null)
 		if (strcmp(k, tls_keys[i]))
 			continue;
 		if (p->seen[i])
-			return perr(p, "duplicate key \"%s\"", k);
+			return merged ? 0 : perr(p, line_of(kn), "duplicate key \"%s\"", k);
 		p->seen[i] = true;
-		return tls_value(p, i, v, null);
+		return tls_value(p, i, v);
 	}
-	return perr(p,
+	return perr(p, line_of(kn),
 		    "unknown or unsupported key \"%s\" in tls_server_config (supported: "
 		    "cert_file, key_file, client_ca_file, client_auth_type)",
 		    k);
@@ -334,21 +362,13 @@ static bool is_bcrypt(const char *h)
 	return true;
 }
 
-static int user_key(struct parser *p, const char *k, const char *v, bool null)
+static int add_user(struct parser *p, size_t line, const char *k, const char *v)
 {
 	struct webconfig *wc = p->wc;
 	struct webconfig_user *u;
-	size_t i;
 
-	if (!k[0] || strchr(k, ':'))
-		return perr(p, "user name \"%s\" is empty or contains ':'", k);
-	for (i = 0; i < wc->nusers; i++)
-		if (!strcmp(wc->users[i].name, k))
-			return perr(p, "duplicate user \"%s\"", k);
-	if (null || !is_bcrypt(v))
-		return perr(p, "user \"%s\": the password must be a bcrypt hash ($2y$...)", k);
 	if (wc->nusers == WEBCONFIG_MAX_USERS)
-		return perr(p, "more than %d users", WEBCONFIG_MAX_USERS);
+		return perr(p, line, "more than %d users", WEBCONFIG_MAX_USERS);
 	u = realloc(wc->users, (wc->nusers + 1) * sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -356,85 +376,59 @@ static int user_key(struct parser *p, const char *k, const char *v, bool null)
 	u += wc->nusers;
 	u->name = strdup(k);
 	u->hash = strdup(v);
-	if (wc->nusers && bcrypt_cost(v) > bcrypt_cost(wc->users[wc->slowest].hash))
+	if (wc->nusers && u->hash && bcrypt_cost(v) > bcrypt_cost(wc->users[wc->slowest].hash))
 		wc->slowest = wc->nusers;
 	wc->nusers++; /* counted before the check, so webconfig__free frees a half entry */
 	return u->name && u->hash ? 0 : -ENOMEM;
 }
 
-static int top_key(struct parser *p, const char *k, const char *rest, const char *end)
+static int user_pair(struct parser *p, const yaml_node_t *kn, const char *k, yaml_node_t *v,
+		     bool merged)
 {
+	struct webconfig *wc = p->wc;
+	const char *hash;
+	size_t i;
+	int err;
+
+	if (!k[0] || strchr(k, ':'))
+		return perr(p, line_of(kn), "user name \"%s\" is empty or contains ':'", k);
+	for (i = 0; i < wc->nusers; i++)
+		if (!strcmp(wc->users[i].name, k))
+			return merged ? 0 : perr(p, line_of(kn), "duplicate user \"%s\"", k);
+	err = string_of(p, v, "a password", SCALAR_MAX, &hash);
+	if (err)
+		return err;
+	if (!hash || !is_bcrypt(hash))
+		return perr(p, line_of(v),
+			    "user \"%s\": the password must be a bcrypt hash ($2y$...)", k);
+	return add_user(p, line_of(kn), k, hash);
+}
+
+static int top_pair(struct parser *p, const yaml_node_t *kn, const char *k, yaml_node_t *v,
+		    bool merged)
+{
+	yaml_node_t *map;
+	pair_fn fn;
 	bool *seen;
+	int err;
 
 	if (!strcmp(k, "tls_server_config")) {
-		p->sec = SEC_TLS;
 		seen = &p->seen_tls;
+		fn = tls_pair;
 	} else if (!strcmp(k, "basic_auth_users")) {
-		p->sec = SEC_USERS;
 		seen = &p->seen_users;
+		fn = user_pair;
 	} else {
-		return perr(p,
+		return perr(p, line_of(kn),
 			    "unknown or unsupported key \"%s\" (supported: tls_server_config, "
 			    "basic_auth_users)",
 			    k);
 	}
 	if (*seen)
-		return perr(p, "duplicate key \"%s\"", k);
+		return merged ? 0 : perr(p, line_of(kn), "duplicate key \"%s\"", k);
 	*seen = true;
-	p->child_indent = -1;
-	while (rest < end && *rest == ' ')
-		rest++;
-	/* "{}" and null are an empty mapping; any other value on this line is not a mapping. */
-	if (rest < end && *rest == '{' && rest + 1 < end && rest[1] == '}')
-		rest += 2;
-	else if (rest + 4 <= end && !memcmp(rest, "null", 4))
-		rest += 4;
-	else if (rest < end && *rest == '~')
-		rest++;
-	if (!rest_is_comment(rest, end))
-		return perr(p, "\"%s\" must be a mapping", k);
-	return 0;
-}
-
-static int child_line(struct parser *p, int indent, const char *s, const char *end)
-{
-	char k[USER_NAME_MAX], v[SCALAR_MAX];
-	const char *rest;
-	bool null;
-	int err;
-
-	if (p->sec == SEC_NONE)
-		return perr(p, "indented line outside a section");
-	if (p->child_indent < 0)
-		p->child_indent = indent;
-	if (indent != p->child_indent)
-		return perr(p, "inconsistent indentation (nested mappings are not supported)");
-	err = key(p, s, end, k, sizeof(k), &rest);
-	if (!err)
-		err = scalar(p, rest, end, v, sizeof(v), &null);
-	if (err)
-		return err;
-	return p->sec == SEC_TLS ? tls_key(p, k, v, null) : user_key(p, k, v, null);
-}
-
-static int parse_line(struct parser *p, const char *s, const char *end)
-{
-	char k[USER_NAME_MAX];
-	const char *rest;
-	int indent = 0, err;
-
-	while (s < end && *s == ' ')
-		s++, indent++;
-	if (s < end && *s == '\t')
-		return perr(p, "tab in indentation");
-	if (s == end || *s == '#')
-		return 0;
-	if (indent == 0 && end - s >= 3 && !memcmp(s, "---", 3) && rest_is_comment(s + 3, end))
-		return p->seen_tls || p->seen_users ? perr(p, "only one document is supported") : 0;
-	if (indent > 0)
-		return child_line(p, indent, s, end);
-	err = key(p, s, end, k, sizeof(k), &rest);
-	return err ? err : top_key(p, k, rest, end);
+	err = mapping_of(p, v, k, &map);
+	return err || !map ? err : each_pair(p, map, fn, false, 0);
 }
 
 /* Cross-key checks, as the exporter-toolkit makes them. */
@@ -443,22 +437,105 @@ static int check_tls(struct parser *p)
 	struct webconfig *wc = p->wc;
 	enum webconfig_client_auth a = wc->client_auth;
 
-	p->line = 0;
 	if (!p->any_tls_value)
 		return 0;
 	if (!wc->cert_file)
-		return perr(p, "tls_server_config: missing cert_file");
+		return perr(p, 0, "tls_server_config: missing cert_file");
 	if (!wc->key_file)
-		return perr(p, "tls_server_config: missing key_file");
+		return perr(p, 0, "tls_server_config: missing key_file");
 	if (wc->client_ca_file && a == WEBCONFIG_NO_CLIENT_CERT)
-		return perr(p, "tls_server_config: client_ca_file needs a client_auth_type");
+		return perr(p, 0, "tls_server_config: client_ca_file needs a client_auth_type");
 	/* Unlike Go, every policy that asks for a certificate needs the CA: libmicrohttpd
 	 * asks clients for one only when it has a trust list to send. */
 	if (!wc->client_ca_file && a != WEBCONFIG_NO_CLIENT_CERT)
-		return perr(p, "tls_server_config: client_auth_type %s needs client_ca_file",
+		return perr(p, 0, "tls_server_config: client_auth_type %s needs client_ca_file",
 			    auth_names[a]);
 	wc->tls = true;
 	return 0;
+}
+
+/* ---- documents --------------------------------------------------------------------------- */
+
+/* libyaml's own message, at the line it names: "did not find expected key (while parsing a
+ * block mapping)". */
+static int yaml_error(struct parser *p, const yaml_parser_t *yp)
+{
+	const char *problem = yp->problem ? yp->problem : "invalid YAML";
+	size_t line = yp->problem_mark.line + 1;
+
+	if (yp->error == YAML_MEMORY_ERROR)
+		return -ENOMEM;
+	if (yp->context)
+		return perr(p, line, "%s (%s)", problem, yp->context);
+	return perr(p, line, "%s", problem);
+}
+
+/* The root: nothing, null or a mapping of the two sections. */
+static int walk(struct parser *p)
+{
+	yaml_node_t *root = yaml_document_get_root_node(p->doc);
+
+	if (!root || is_null(root))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE || !has_tag(root, YAML_MAP_TAG))
+		return perr(p, line_of(root), "the document must be a mapping, not %s",
+			    kind_of(root));
+	return each_pair(p, root, top_pair, false, 0);
+}
+
+/* A stream of more than one document is refused: which one would count is unclear. */
+static int check_single(struct parser *p, yaml_parser_t *yp)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+	int err = 0;
+
+	if (!yaml_parser_load(yp, &next))
+		return yaml_error(p, yp);
+	root = yaml_document_get_root_node(&next);
+	if (root)
+		err = perr(p, line_of(root), "only one document is supported");
+	yaml_document_delete(&next);
+	return err;
+}
+
+static int parse_yaml(struct parser *p, const char *text, size_t len)
+{
+	yaml_parser_t yp;
+	yaml_document_t doc;
+	int err;
+
+	if (!yaml_parser_initialize(&yp))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	yaml_parser_set_encoding(&yp, YAML_UTF8_ENCODING);
+	if (!yaml_parser_load(&yp, &doc)) {
+		err = yaml_error(p, &yp);
+		yaml_parser_delete(&yp);
+		return err;
+	}
+	p->doc = &doc;
+	err = walk(p);
+	if (!err)
+		err = check_single(p, &yp);
+	if (!err)
+		err = check_tls(p);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&yp);
+	return err;
+}
+
+/* The line of text's first NUL byte; 0 if it has none. */
+static size_t nul_line(const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len), *s;
+	size_t line = 1;
+
+	if (!nul)
+		return 0;
+	for (s = text; s < nul; s++)
+		line += *s == '\n';
+	return line;
 }
 
 int webconfig__parse(struct webconfig *wc, const char *text, size_t len, const char *name,
@@ -469,31 +546,19 @@ int webconfig__parse(struct webconfig *wc, const char *text, size_t len, const c
 			   .base_dir = base_dir,
 			   .err = err,
 			   .errlen = errlen};
-	const char *s = text, *end = text + len, *nl, *e;
-	int ret = 0;
+	size_t line;
+	int ret;
 
 	memset(wc, 0, sizeof(*wc));
 	if (!text && len)
 		return -EINVAL;
 	if (len > WEBCONFIG_MAX_FILE)
-		return perr(&p, "larger than %d bytes", WEBCONFIG_MAX_FILE);
-	nl = memchr(text, '\0', len);
-	if (nl) {
-		for (p.line = 1; s < nl; s++)
-			p.line += *s == '\n';
-		return perr(&p, "NUL byte");
-	}
-	while (s < end && !ret) {
-		nl = memchr(s, '\n', (size_t)(end - s));
-		e = nl ? nl : end;
-		if (e > s && e[-1] == '\r')
-			e--;
-		p.line++;
-		ret = parse_line(&p, s, e);
-		s = nl ? nl + 1 : end;
-	}
-	if (!ret)
-		ret = check_tls(&p);
+		return perr(&p, 0, "larger than %d bytes", WEBCONFIG_MAX_FILE);
+	/* libyaml would stop at it with a vaguer message. */
+	line = nul_line(text, len);
+	if (line)
+		return perr(&p, line, "NUL byte");
+	ret = parse_yaml(&p, text ? text : "", len);
 	if (ret)
 		webconfig__free(wc);
 	return ret;

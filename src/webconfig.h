@@ -11,16 +11,19 @@
  *	basic_auth_users:
  *	  alice: $2y$10$...              # bcrypt hashes only ($2a$, $2b$, $2y$)
  *
- * The parser is strict: block mappings indented with spaces, plain or quoted scalars,
- * comments; flow collections, anchors, tags, multi-line scalars, tabs and any key outside
- * this subset (min_version, cipher_suites, http_server_config, ...) are errors naming the
- * line, rather than settings silently ignored. An empty file, or empty sections, mean plain
- * HTTP without authentication, as in the exporter-toolkit. One difference: every
- * client_auth_type but NoClientCert needs client_ca_file (libmicrohttpd asks for a client
- * certificate only when it has a trust list).
+ * Any YAML spelling of it is read (libyaml): block or flow style, quoted keys and values,
+ * comments, anchors, aliases and "<<" merge keys. Strict as the exporter-toolkit's own
+ * strict decoding: a key outside this subset (min_version, cipher_suites, http_server_config,
+ * ...), a duplicate key, a value of the wrong type (a list or mapping for a string, a string
+ * for a section) or a second document is an error naming the line, rather than a setting
+ * silently ignored. An empty file, or empty sections, mean plain HTTP without
+ * authentication, as in the exporter-toolkit. One difference: every client_auth_type but
+ * NoClientCert needs client_ca_file (libmicrohttpd asks for a client certificate only when
+ * it has a trust list).
  *
  * Functions return 0 or a negative errno and write one message into err
- * ("web.yml:3: unknown key \"min_version\" in tls_server_config"). Nothing here prints.
+ * ("web.yml:3: unknown or unsupported key \"min_version\" in tls_server_config ...").
+ * Nothing here prints.
  */
 #ifndef CCPROXY_WEBCONFIG_H
 #define CCPROXY_WEBCONFIG_H

@@ -57,6 +57,7 @@ DEV_RUNTIME = {
     "libmicrohttpd-dev": "libmicrohttpd12",
     "libgnutls28-dev": "libgnutls30",
     "libcrypt-dev": "libcrypt1",
+    "libyaml-dev": "libyaml-0-2",
     "libcurl4-openssl-dev": "libcurl4",
     "systemtap-sdt-dev": None,
 }

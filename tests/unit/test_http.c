@@ -11,9 +11,9 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include "gunzip.h"
 #include "http.h"
 #include "log.h"
 
@@ -103,6 +103,85 @@ Test(http, parse_listen_bad_arguments)
 	cr_expect_eq(http__parse_listen("abc:80", host, sizeof(host), &port), 0);
 }
 
+/* Config applies these rules at parse time: each reason must read after the quoted value. */
+struct check_case {
+	char value[32];
+	char why[64]; /* empty: accepted */
+};
+
+ParameterizedTestParameters(http, check_listen)
+{
+	static struct check_case cases[] = {
+		{":80", ""},
+		{"[fe80::1%eth-0]:80", ""},
+		{"exporter_1.example-net:80", ""},
+		{"1.2.3.4:80", ""},
+		{"", "has no port"},
+		{"10464", "has no port"},
+		{"[::1]", "has no port"},
+		{"[::1]x:80", "has junk after ]"},
+		{"[::g]:80", "has a bad [IPv6] address"},
+		{"[::1%]:80", "has a bad [IPv6] address"},
+		{"[1.2.3.4]:80", "has a bad [IPv6] address"},
+		{"a b:80", "has a bad host"},
+		{"256.1.1.1:80", "has a bad IPv4 address"},
+		{"1.2.3:80", "has a bad IPv4 address"},
+		{"::1:80", "has a bad port (1..65535)"},
+		{":0", "has a bad port (1..65535)"},
+	};
+
+	return cr_make_param_array(struct check_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct check_case *c, http, check_listen)
+{
+	const char *why = "untouched";
+	int ret = http__check_listen(c->value, &why);
+
+	if (!c->why[0]) {
+		cr_expect_eq(ret, 0, "\"%s\": %s", c->value, why);
+		cr_expect_null(why);
+	} else {
+		cr_expect_eq(ret, -EINVAL, "\"%s\" accepted", c->value);
+		cr_expect_str_eq(why ? why : "(null)", c->why, "\"%s\"", c->value);
+	}
+}
+
+ParameterizedTestParameters(http, check_path)
+{
+	static struct check_case cases[] = {
+		{"/metrics", ""},
+		{"/a/b-c_d.e", ""},
+		{"", "must start with /"},
+		{"metrics", "must start with /"},
+		{"/a b", "contains a space, control, non-ASCII, ? or # character"},
+		{"/a?x", "contains a space, control, non-ASCII, ? or # character"},
+		{"/a#x", "contains a space, control, non-ASCII, ? or # character"},
+		{"/\xc3\xa9", "contains a space, control, non-ASCII, ? or # character"},
+		{"/", "is the landing page"},
+		{"/metrics/health", "is the health endpoint"},
+	};
+
+	return cr_make_param_array(struct check_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct check_case *c, http, check_path)
+{
+	const char *why = "untouched";
+	int ret = http__check_path(c->value, &why);
+
+	cr_expect_eq(ret, c->why[0] ? -EINVAL : 0, "\"%s\"", c->value);
+	cr_expect_str_eq(why ? why : "", c->why, "\"%s\"", c->value);
+}
+
+Test(http, check_null_and_no_reason)
+{
+	cr_expect_eq(http__check_listen(NULL, NULL), -EINVAL);
+	cr_expect_eq(http__check_path(NULL, NULL), -EINVAL);
+	cr_expect_eq(http__check_listen(":80", NULL), 0);
+	cr_expect_eq(http__check_path("/m", NULL), 0);
+}
+
 struct ae_case {
 	bool null; /* header absent */
 	char header[48];
@@ -167,84 +246,6 @@ ParameterizedTest(struct ae_case *c, http, accepts_gzip)
 {
 	cr_expect_eq(http__accepts_gzip(c->null ? NULL : c->header), c->gzip, "\"%s\": want %s",
 		     c->null ? "(null)" : c->header, c->gzip ? "gzip" : "identity");
-}
-
-/* Inflates a gzip stream into a malloc'ed buffer; returns its length, or -1. */
-static long gunzip(const void *in, size_t len, char **out)
-{
-	z_stream zs = {0};
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	int zerr = Z_OK;
-
-	if (!buf || inflateInit2(&zs, 15 + 16) != Z_OK)
-		return -1;
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	while (zerr == Z_OK) {
-		if (n == cap)
-			buf = realloc(buf, cap *= 2);
-		zs.next_out = (Bytef *)buf + n;
-		zs.avail_out = (uInt)(cap - n);
-		zerr = inflate(&zs, Z_NO_FLUSH);
-		n = cap - zs.avail_out;
-	}
-	inflateEnd(&zs);
-	if (zerr != Z_STREAM_END || zs.avail_in != 0) {
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	return (long)n;
-}
-
-static void check_round_trip(const char *in, size_t len)
-{
-	struct strbuf out = STRBUF_INIT;
-	char *back = NULL;
-	long n;
-
-	strbuf__puts(&out, "previous content is replaced");
-	cr_assert_eq(http__gzip(in, len, &out), 0);
-	cr_assert_geq(out.len, 18, "shorter than a gzip header and trailer");
-	cr_expect_eq((unsigned char)out.buf[0], 0x1f);
-	cr_expect_eq((unsigned char)out.buf[1], 0x8b);
-	n = gunzip(out.buf, out.len, &back);
-	cr_assert_eq(n, (long)len, "inflated %ld bytes, want %zu", n, len);
-	cr_expect(len == 0 || memcmp(back, in, len) == 0);
-	free(back);
-	strbuf__free(&out);
-}
-
-Test(http, gzip_round_trip)
-{
-	static const char text[] = "# HELP ccproxy_requests_total Total requests\n"
-				   "ccproxy_requests_total{method=\"POST\"} 42\n";
-	size_t big = 3 * 1024 * 1024, i;
-	char *buf = malloc(big);
-	unsigned int x = 12345;
-
-	check_round_trip(text, sizeof(text) - 1);
-	check_round_trip(NULL, 0);
-	cr_assert_not_null(buf);
-	/* Incompressible bytes make the output larger than the input. */
-	for (i = 0; i < big; i++) {
-		x = x * 1103515245u + 12345u;
-		buf[i] = (char)(x >> 16);
-	}
-	check_round_trip(buf, big);
-	memset(buf, 'a', big);
-	check_round_trip(buf, big);
-	free(buf);
-}
-
-Test(http, gzip_bad_arguments)
-{
-	struct strbuf out = STRBUF_INIT;
-
-	cr_expect_eq(http__gzip("x", 1, NULL), -EINVAL);
-	cr_expect_eq(http__gzip(NULL, 1, &out), -EINVAL);
-	strbuf__free(&out);
 }
 
 /* ---- a real server ----------------------------------------------------------------------- */
@@ -773,9 +774,18 @@ Test(server, many_requests)
 	}
 }
 
-Test(server, stop_is_null_safe)
+/* Stopping closes the listening socket at once: the port refuses connections. */
+Test(server, stop_closes_the_port)
 {
-	http__stop(NULL);
+	int fd = connect_to(AF_INET, "127.0.0.1", port);
+
+	cr_assert_geq(fd, 0, "the server does not listen before the stop");
+	close(fd);
+	http__stop(srv);
+	srv = NULL;
+	cr_expect_lt(connect_to(AF_INET, "127.0.0.1", port), 0, "port %u still open", port);
+	cr_expect_eq(errno, ECONNREFUSED, "%s", strerror(errno));
+	http__stop(NULL); /* NULL-safe: returns without touching anything */
 }
 
 /* Suites below start their own servers. */
