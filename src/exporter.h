@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * exporter: the BPF object, the traced processes and the rendering, behind one lock.
+ * exporter: the BPF object, the traced processes and the rendering.
  *
  * Processes come from --pid (exporter__attach) or from discovery (exporter__discover, which
  * finds every process mapping an object with ccproxy probes). exporter__maintain notices
- * exits and detaches what no live process uses; it is slow by nature (uprobe removal waits
- * for RCU), so it runs on the maintenance thread, never on a scrape. Scrapes may come from
- * several HTTP threads at once; each renders from its own snapshot.
+ * exits and detaches what no live process uses; detaching is slow by nature (uprobe removal
+ * waits for RCU), so it runs on the maintenance thread. Attaching, discovering and
+ * maintaining take turns with each other, never with a scrape: a scrape waits only for other
+ * scrapes and for bookkeeping that takes microseconds. Scrapes may come from several HTTP
+ * threads at once; each renders from its own snapshot.
  */
 #ifndef CCPROXY_EXPORTER_H
 #define CCPROXY_EXPORTER_H
