@@ -19,15 +19,21 @@
 
 /* Exited processes found by discovery stay in /metrics/health this long. */
 #define EXITED_KEEP_S 300
+/*
+ * Map entries of exited processes are deleted when a target exits, and at least this often
+ * for processes that counted unknown to the exporter (no filter, not discovered yet).
+ */
+#define COLLECT_EVERY_S 60
 
 /*
  * Two locks, so that a scrape never waits for slow work:
  * - work serialises what changes the traced set (attach, discover, maintain) and guards the
  *   objects table. It is held across /proc scans, ELF reads, attaching and detaching (up to
  *   seconds). Scrapes and health never take it.
- * - lock guards what scrapes read: the targets and the published object count. It is held
- *   for milliseconds at most (a scrape's map reads), never across attaching or detaching.
- *   It is taken inside work, never the other way round.
+ * - lock guards what scrapes read: the targets and the published object count, and the maps'
+ *   per-process entries, which a scrape reads and maintain deletes, so that a scrape sees a
+ *   dying process's entries all or none. It is held for milliseconds at most, never across
+ *   attaching or detaching. It is taken inside work, never the other way round.
  */
 struct exporter {
 	const struct config *cfg;
@@ -43,7 +49,8 @@ struct exporter {
 	time_t *exited_at;	/* per target: when maintain saw it gone; 0 while alive */
 	size_t ntargets;
 	size_t cap;
-	size_t nobjects; /* objects__attached(&objects) as last published */
+	size_t nobjects;	   /* objects__attached(&objects) as last published */
+	struct timespec collected; /* work: the last deletion of exited processes' entries */
 };
 
 static int exporter__compile(struct exporter *ex)
@@ -318,17 +325,48 @@ static bool exporter__alive(void *ctx, uint32_t tgid)
 	return !loader__filters(ex->loader) && proc__exists((pid_t)tgid);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * The map entries of exited processes go here, not on a scrape: a scrape only reads. Under
+ * the lock, so that no scrape sees half of a process's entries. Milliseconds: map dumps.
+ * Work is held.
+ */
+static void exporter__collect(struct exporter *ex)
+{
+	int err;
+
+	pthread_mutex_lock(&ex->lock);
+	err = loader__collect(ex->loader, exporter__alive, ex);
+	pthread_mutex_unlock(&ex->lock);
+	clock_gettime(CLOCK_MONOTONIC, &ex->collected);
+	if (err)
+		log_warn("failed to delete the map entries of exited processes: %s",
+			 strerror(-err));
+}
+
 void exporter__maintain(struct exporter *ex)
 {
 	time_t now = time(NULL);
 	struct target gone;
+	bool exited = false;
 
 	pthread_mutex_lock(&ex->work);
 	pthread_mutex_lock(&ex->lock);
 	exporter__refresh(ex);
 	pthread_mutex_unlock(&ex->lock);
-	while (exporter__next_gone(ex, now, &gone))
+	while (exporter__next_gone(ex, now, &gone)) {
 		exporter__release(ex, &gone);
+		exited = true;
+	}
+	if (exited || seconds_since(&ex->collected) >= COLLECT_EVERY_S)
+		exporter__collect(ex);
 	exporter__expire(ex, now);
 	pthread_mutex_unlock(&ex->work);
 }
@@ -346,14 +384,6 @@ static int exporter__procs(struct exporter *ex, struct snapshot *snap)
 			return err;
 	}
 	return 0;
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 int exporter__scrape(struct exporter *ex, struct strbuf *out)

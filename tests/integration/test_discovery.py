@@ -122,6 +122,10 @@ def test_sigkill_mid_load(procs, tmp_path, lg_copy):
     assert value(after, "up", job="ccproxy") == 0
     assert value(after, "ccproxy_active_requests") == 0
     assert_counters(after, {k: v for k, v in before.items()})
+    # Its requests left in flight are deleted by the maintenance tick; totals stay.
+    wait_until(lambda: value(samples(ex), "ccproxy_exporter_map_entries", map="inflight") == 0,
+               timeout=10, what="the dead process's in-flight entries to go")
+    assert_counters(samples(ex), {k: v for k, v in before.items()})
     # A new process brings it back.
     lg2, truth2 = run_lg(procs, ex, path, tmp_path, "b", "--events", "1000", "--seed", "6")
     wait_truth(lg2, truth2)
@@ -220,11 +224,20 @@ def test_per_process_labels(procs, tmp_path, lg_copy):
         got = sum(v for (n, labels), v in scraped.items()
                   if n == "ccproxy_requests_total" and ("pid", str(proc.pid)) in labels)
         assert got == want
-    # A process that is gone takes its series with it.
+    # A process that is gone takes its series with it, at once; the maintenance tick then
+    # deletes its entries, and the pool totals (no pid label) keep what it counted.
+    pool = value(scraped, "ccproxy_pool_acquisitions_total")
+    assert pool
+    requests = value(scraped, "ccproxy_exporter_map_entries", map="requests")
     a.kill()
     a.wait(timeout=10)
     gone = [k for k in samples(ex) if ("pid", str(a.pid)) in k[1]]
     assert not gone
+    wait_until(lambda: value(samples(ex), "ccproxy_exporter_map_entries", map="requests")
+               < requests, timeout=10, what="the dead process's entries to go")
+    after = samples(ex)
+    assert not [k for k in after if ("pid", str(a.pid)) in k[1]]
+    assert value(after, "ccproxy_pool_acquisitions_total") == pool
 
 
 def test_scrapes_never_wait_for_detach(procs, tmp_path):
