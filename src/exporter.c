@@ -19,20 +19,38 @@
 
 /* Exited processes found by discovery stay in /metrics/health this long. */
 #define EXITED_KEEP_S 300
+/*
+ * Map entries of exited processes are deleted when a target exits, and at least this often
+ * for processes that counted unknown to the exporter (no filter, not discovered yet).
+ */
+#define COLLECT_EVERY_S 60
 
+/*
+ * Two locks, so that a scrape never waits for slow work:
+ * - work serialises what changes the traced set (attach, discover, maintain) and guards the
+ *   objects table. It is held across /proc scans, ELF reads, attaching and detaching (up to
+ *   seconds). Scrapes and health never take it.
+ * - lock guards what scrapes read: the targets and the published object count, and the maps'
+ *   per-process entries, which a scrape reads and maintain deletes, so that a scrape sees a
+ *   dying process's entries all or none. It is held for milliseconds at most, never across
+ *   attaching or detaching. It is taken inside work, never the other way round.
+ */
 struct exporter {
 	const struct config *cfg;
 	struct loader *loader;
-	struct objects objects;
-	struct target *targets;
-	time_t *exited_at; /* per target: when maintain saw it gone; 0 while alive */
-	size_t ntargets;
-	size_t cap;
 	regex_t match_comm;
 	regex_t match_exe;
 	bool has_comm;
 	bool has_exe;
+	pthread_mutex_t work;
+	struct objects objects; /* work */
 	pthread_mutex_t lock;
+	struct target *targets; /* lock; added and removed under work as well */
+	time_t *exited_at;	/* per target: when maintain saw it gone; 0 while alive */
+	size_t ntargets;
+	size_t cap;
+	size_t nobjects;	   /* objects__attached(&objects) as last published */
+	struct timespec collected; /* work: the last deletion of exited processes' entries */
 };
 
 static int exporter__compile(struct exporter *ex)
@@ -86,6 +104,7 @@ struct exporter *exporter__new(const struct config *cfg)
 	if (!ex)
 		return NULL;
 	ex->cfg = cfg;
+	pthread_mutex_init(&ex->work, NULL);
 	pthread_mutex_init(&ex->lock, NULL);
 	err = exporter__compile(ex);
 	if (!err) {
@@ -101,6 +120,7 @@ struct exporter *exporter__new(const struct config *cfg)
 	return ex;
 }
 
+/* The lock is held. */
 static struct target *exporter__find(struct exporter *ex, pid_t pid)
 {
 	size_t i;
@@ -112,36 +132,69 @@ static struct target *exporter__find(struct exporter *ex, pid_t pid)
 	return NULL;
 }
 
-static struct target *exporter__slot(struct exporter *ex)
+static bool exporter__known(struct exporter *ex, pid_t pid)
+{
+	bool known;
+
+	pthread_mutex_lock(&ex->lock);
+	known = exporter__find(ex, pid) != NULL;
+	pthread_mutex_unlock(&ex->lock);
+	return known;
+}
+
+/*
+ * Room for one more target, made before attaching so that publishing cannot fail. The lock
+ * is held; so is work, the only way targets are added, so the room stays free until then.
+ */
+static int exporter__reserve(struct exporter *ex)
 {
 	size_t cap = ex->cap ? ex->cap * 2 : 16;
 	struct target *t;
 	time_t *e;
 
 	if (ex->ntargets < ex->cap)
-		return &ex->targets[ex->ntargets];
+		return 0;
 	t = realloc(ex->targets, cap * sizeof(*t));
 	if (!t)
-		return NULL;
+		return -ENOMEM;
 	ex->targets = t;
 	e = realloc(ex->exited_at, cap * sizeof(*e));
 	if (!e)
-		return NULL;
+		return -ENOMEM;
 	ex->exited_at = e;
 	ex->cap = cap;
-	return &ex->targets[ex->ntargets];
+	return 0;
 }
 
-/* Allow first, then attach: the process's first event after attach already counts. */
-static int exporter__add(struct exporter *ex, pid_t pid, char *why, size_t whylen)
+/* Shows scrapes the attached objects, and t (if any) as a new target. Work is held. */
+static void exporter__publish(struct exporter *ex, const struct target *t)
 {
-	struct target *t = exporter__slot(ex);
+	size_t nobjects = objects__attached(&ex->objects);
+
+	pthread_mutex_lock(&ex->lock);
+	if (t) {
+		ex->exited_at[ex->ntargets] = 0;
+		ex->targets[ex->ntargets++] = *t;
+	}
+	ex->nobjects = nobjects;
+	pthread_mutex_unlock(&ex->lock);
+}
+
+/*
+ * Probes pid into *t, attaches its objects and publishes it. Allow first, then attach: the
+ * process's first event after attach already counts. Work is held; the lock is not, but to
+ * reserve and publish.
+ */
+static int exporter__add(struct exporter *ex, pid_t pid, struct target *t, char *why, size_t whylen)
+{
 	int err;
 
 	why[0] = '\0';
-	if (!t)
-		return -ENOMEM;
-	err = target__probe(t, &ex->objects, pid);
+	pthread_mutex_lock(&ex->lock);
+	err = exporter__reserve(ex);
+	pthread_mutex_unlock(&ex->lock);
+	if (!err)
+		err = target__probe(t, &ex->objects, pid);
 	if (err)
 		return err;
 	err = loader__allow(ex->loader, pid);
@@ -151,17 +204,18 @@ static int exporter__add(struct exporter *ex, pid_t pid, char *why, size_t whyle
 		loader__forget(ex->loader, pid);
 		return err;
 	}
-	ex->exited_at[ex->ntargets++] = 0;
+	exporter__publish(ex, t);
 	return 0;
 }
 
 int exporter__attach(struct exporter *ex, pid_t pid, char *why, size_t whylen)
 {
+	struct target t;
 	int err;
 
-	pthread_mutex_lock(&ex->lock);
-	err = exporter__find(ex, pid) ? 0 : exporter__add(ex, pid, why, whylen);
-	pthread_mutex_unlock(&ex->lock);
+	pthread_mutex_lock(&ex->work);
+	err = exporter__known(ex, pid) ? 0 : exporter__add(ex, pid, &t, why, whylen);
+	pthread_mutex_unlock(&ex->work);
 	return err;
 }
 
@@ -180,14 +234,15 @@ static bool exporter__matches(struct exporter *ex, pid_t pid)
 
 static void exporter__discover_pid(struct exporter *ex, pid_t pid)
 {
+	struct target t;
 	char why[512];
 	int err;
 
-	if (exporter__find(ex, pid) || !exporter__matches(ex, pid))
+	if (exporter__known(ex, pid) || !exporter__matches(ex, pid))
 		return;
-	err = exporter__add(ex, pid, why, sizeof(why));
+	err = exporter__add(ex, pid, &t, why, sizeof(why));
 	if (!err)
-		log_info("attached to pid %d (%s)", (int)pid, ex->targets[ex->ntargets - 1].comm);
+		log_info("attached to pid %d (%s)", (int)pid, t.comm);
 	else if (err == -EACCES || err == -EPERM)
 		/* Every scan meets them (other users' namespaces, pid 1): not worth a warning. */
 		log_debug("cannot look into pid %d: %s", (int)pid, strerror(-err));
@@ -207,7 +262,7 @@ void exporter__discover(struct exporter *ex)
 		log_warn("failed to read /proc: %s", strerror(errno));
 		return;
 	}
-	pthread_mutex_lock(&ex->lock);
+	pthread_mutex_lock(&ex->work);
 	while ((de = readdir(proc))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
@@ -216,11 +271,12 @@ void exporter__discover(struct exporter *ex)
 			continue;
 		exporter__discover_pid(ex, (pid_t)pid);
 	}
-	pthread_mutex_unlock(&ex->lock);
+	pthread_mutex_unlock(&ex->work);
 	closedir(proc);
 }
 
-/* Cheap: marks exits only. Detaching waits for maintain. Returns the live count. */
+/* Cheap: marks exits only. Detaching waits for maintain. Returns the live count. The lock
+ * is held. */
 static size_t exporter__refresh(struct exporter *ex)
 {
 	size_t i, alive = 0;
@@ -230,24 +286,50 @@ static size_t exporter__refresh(struct exporter *ex)
 	return alive;
 }
 
-void exporter__maintain(struct exporter *ex)
+/*
+ * Takes the next target that has exited and still holds its objects: marked released and
+ * stamped under the lock, copied to *gone for the slow release outside it. False if none.
+ */
+static bool exporter__next_gone(struct exporter *ex, time_t now, struct target *gone)
 {
-	time_t now = time(NULL);
+	size_t i;
+	bool found;
+
+	pthread_mutex_lock(&ex->lock);
+	for (i = 0; i < ex->ntargets; i++) {
+		if (!ex->targets[i].alive && ex->targets[i].held)
+			break;
+	}
+	found = i < ex->ntargets;
+	if (found) {
+		*gone = ex->targets[i];
+		ex->targets[i].held = false;
+		ex->exited_at[i] = now;
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return found;
+}
+
+/* Detaches what gone held, if no one else uses it: slow, so work is held, the lock not. */
+static void exporter__release(struct exporter *ex, struct target *gone)
+{
+	log_info("pid %d exited", (int)gone->pid);
+	loader__forget(ex->loader, gone->pid);
+	target__release(gone, &ex->objects);
+	exporter__publish(ex, NULL);
+}
+
+/* --pid targets stay listed; discovered ones go a while after they were released. */
+static void exporter__expire(struct exporter *ex, time_t now)
+{
 	size_t i, out = 0;
 
 	pthread_mutex_lock(&ex->lock);
-	exporter__refresh(ex);
 	for (i = 0; i < ex->ntargets; i++) {
-		struct target *t = &ex->targets[i];
+		const struct target *t = &ex->targets[i];
 
-		if (!t->alive && t->held) {
-			log_info("pid %d exited", (int)t->pid);
-			loader__forget(ex->loader, t->pid);
-			target__release(t, &ex->objects);
-			ex->exited_at[i] = now;
-		}
-		/* --pid targets stay listed; discovered ones go after a while. */
-		if (!t->alive && !ex->cfg->npids && now - ex->exited_at[i] > EXITED_KEEP_S)
+		if (!t->alive && !t->held && !ex->cfg->npids &&
+		    now - ex->exited_at[i] > EXITED_KEEP_S)
 			continue;
 		ex->exited_at[out] = ex->exited_at[i];
 		ex->targets[out++] = *t;
@@ -256,7 +338,10 @@ void exporter__maintain(struct exporter *ex)
 	pthread_mutex_unlock(&ex->lock);
 }
 
-/* Processes the exporter does not know yet count while they live when nothing is filtered. */
+/*
+ * Processes the exporter does not know yet count while they live when nothing is filtered.
+ * The lock is held.
+ */
 static bool exporter__alive(void *ctx, uint32_t tgid)
 {
 	struct exporter *ex = ctx;
@@ -267,6 +352,52 @@ static bool exporter__alive(void *ctx, uint32_t tgid)
 			return true;
 	}
 	return !loader__filters(ex->loader) && proc__exists((pid_t)tgid);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * The map entries of exited processes go here, not on a scrape: a scrape only reads. Under
+ * the lock, so that no scrape sees half of a process's entries. Milliseconds: map dumps.
+ * Work is held.
+ */
+static void exporter__collect(struct exporter *ex)
+{
+	int err;
+
+	pthread_mutex_lock(&ex->lock);
+	err = loader__collect(ex->loader, exporter__alive, ex);
+	pthread_mutex_unlock(&ex->lock);
+	clock_gettime(CLOCK_MONOTONIC, &ex->collected);
+	if (err)
+		log_warn("failed to delete the map entries of exited processes: %s",
+			 strerror(-err));
+}
+
+void exporter__maintain(struct exporter *ex)
+{
+	time_t now = time(NULL);
+	struct target gone;
+	bool exited = false;
+
+	pthread_mutex_lock(&ex->work);
+	pthread_mutex_lock(&ex->lock);
+	exporter__refresh(ex);
+	pthread_mutex_unlock(&ex->lock);
+	while (exporter__next_gone(ex, now, &gone)) {
+		exporter__release(ex, &gone);
+		exited = true;
+	}
+	if (exited || seconds_since(&ex->collected) >= COLLECT_EVERY_S)
+		exporter__collect(ex);
+	exporter__expire(ex, now);
+	pthread_mutex_unlock(&ex->work);
 }
 
 static int exporter__procs(struct exporter *ex, struct snapshot *snap)
@@ -284,14 +415,6 @@ static int exporter__procs(struct exporter *ex, struct snapshot *snap)
 	return 0;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int exporter__scrape(struct exporter *ex, struct strbuf *out)
 {
 	const struct render_opts ro = {
@@ -307,7 +430,7 @@ int exporter__scrape(struct exporter *ex, struct strbuf *out)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&ex->lock);
 	snap.attached = exporter__refresh(ex);
-	snap.objects = objects__attached(&ex->objects);
+	snap.objects = ex->nobjects;
 	err = loader__read(ex->loader, &snap, exporter__alive, ex);
 	if (!err && ro.per_process)
 		err = exporter__procs(ex, &snap);
@@ -347,5 +470,6 @@ void exporter__free(struct exporter *ex)
 	free(ex->targets);
 	free(ex->exited_at);
 	pthread_mutex_destroy(&ex->lock);
+	pthread_mutex_destroy(&ex->work);
 	free(ex);
 }

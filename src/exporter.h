@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * exporter: the BPF object, the traced processes and the rendering, behind one lock.
+ * exporter: the BPF object, the traced processes and the rendering.
  *
  * Processes come from --pid (exporter__attach) or from discovery (exporter__discover, which
  * finds every process mapping an object with ccproxy probes). exporter__maintain notices
- * exits and detaches what no live process uses; it is slow by nature (uprobe removal waits
- * for RCU), so it runs on the maintenance thread, never on a scrape. Scrapes may come from
- * several HTTP threads at once; each renders from its own snapshot.
+ * exits, detaches what no live process uses and deletes the map entries of exited processes
+ * (a scrape only reads the maps); detaching is slow by nature (uprobe removal waits for RCU),
+ * so it runs on the maintenance thread. Attaching, discovering and maintaining take turns
+ * with each other, never with a scrape: a scrape waits only for other scrapes, for
+ * bookkeeping that takes microseconds and for the deletion (milliseconds). Scrapes may come
+ * from several HTTP threads at once; each renders from its own snapshot.
  */
 #ifndef CCPROXY_EXPORTER_H
 #define CCPROXY_EXPORTER_H
@@ -27,7 +30,7 @@ struct exporter *exporter__new(const struct config *cfg);
 int exporter__attach(struct exporter *ex, pid_t pid, char *why, size_t whylen);
 /* Scans /proc once and attaches every new matching process with probes. Logs what it does. */
 void exporter__discover(struct exporter *ex);
-/* Notices exited processes and releases what they held. */
+/* Notices exited processes, releases what they held and deletes their map entries. */
 void exporter__maintain(struct exporter *ex);
 /* Appends the whole exposition. 0 or a negative errno. Thread-safe. */
 int exporter__scrape(struct exporter *ex, struct strbuf *out);

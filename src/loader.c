@@ -289,16 +289,13 @@ static int map_dump_alloc(const struct bpf_map *map, void **keys, void **vals, u
 }
 
 /*
- * Per-process keys (tgid != 0) of a process that is gone: deleted, so that restarts do not
- * fill the map with dead series. Node-wide keys (tgid 0) are never deleted.
+ * A per-process key (tgid != 0) of a process that is gone: not shown, and deleted by
+ * loader__collect. Node-wide keys (tgid 0) hold the totals of every process, dead ones
+ * included, and are never dead.
  */
-static bool dead_process_key(const struct bpf_map *map, const void *key, uint32_t tgid,
-			     loader_alive_fn alive, void *ctx)
+static bool dead_key(uint32_t tgid, loader_alive_fn alive, void *ctx)
 {
-	if (!tgid || alive(ctx, tgid))
-		return false;
-	bpf_map__delete_elem(map, key, bpf_map__key_size(map), 0);
-	return true;
+	return tgid && !alive(ctx, tgid);
 }
 
 /* How to read one labelled family's map into snapshot entries of {key, value}. */
@@ -343,7 +340,7 @@ static int read_family(const struct family *f, void **out, size_t *nout, struct 
 		char *e = entries + *nout * f->entry_size;
 
 		memcpy(&tgid, keys + i * ksz + f->tgid_off, sizeof(tgid));
-		if (dead_process_key(f->map, keys + i * ksz, tgid, alive, ctx))
+		if (dead_key(tgid, alive, ctx))
 			continue;
 		memcpy(e, keys + i * ksz, ksz);
 		memcpy(e + f->val_off, vals + i * vsz, vsz);
@@ -423,27 +420,22 @@ static int read_pool(struct loader *l, struct snapshot *snap)
 	return err;
 }
 
-/* The in-flight counts of processes that are gone; what they held was deleted with them. */
-static int forget_inflight_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive,
-				 void *ctx)
+/* How many processes hold an in-flight count; those of dead ones wait for loader__collect. */
+static int read_inflight_procs(struct loader *l, struct snapshot *snap)
 {
 	const struct bpf_map *map = l->skel->maps.inflight_procs;
-	uint32_t *keys = NULL, n = 0, i;
+	uint32_t *keys = NULL, n = 0;
 	int64_t *vals = NULL;
 	int err;
 
 	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
-	for (i = 0; !err && i < n; i++) {
-		if (!alive(ctx, keys[i]))
-			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
-	}
 	snap->maps[SNAP_MAP_INFLIGHT_PROCS] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
 }
 
-/* Requests in flight of live processes; those of dead ones are forgotten. */
+/* Requests in flight of live processes; those of dead ones wait for loader__collect. */
 static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
 	const struct bpf_map *map = l->skel->maps.inflight;
@@ -456,13 +448,11 @@ static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_f
 	for (i = 0; !err && i < n; i++) {
 		if (alive(ctx, keys[i].tgid))
 			snap->active_requests++;
-		else
-			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
 	}
 	snap->maps[SNAP_MAP_INFLIGHT] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
-	return err ? err : forget_inflight_procs(l, snap, alive, ctx);
+	return err ? err : read_inflight_procs(l, snap);
 }
 
 static int read_procs(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
@@ -476,10 +466,8 @@ static int read_procs(struct loader *l, struct snapshot *snap, loader_alive_fn a
 	for (i = 0; !err && i < n; i++) {
 		const struct ccproxy_proc_val *p = &vals[i];
 
-		if (!alive(ctx, keys[i])) {
-			bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+		if (!alive(ctx, keys[i]))
 			continue;
-		}
 		if (p->flags & CCPROXY_PROC_HAS_GAUGES) {
 			snap->clients_total += p->clients_total;
 			snap->clients_available += p->clients_available;
@@ -558,5 +546,56 @@ int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive,
 		err = read_stats(l, snap);
 	if (!err)
 		read_prog_stats(l, snap);
+	return err;
+}
+
+/* Deletes the entries of map whose key holds, at tgid_off, the tgid of a process that is gone. */
+static int collect_map(const struct bpf_map *map, size_t tgid_off, loader_alive_fn alive, void *ctx)
+{
+	size_t ksz = bpf_map__key_size(map);
+	char *keys = NULL;
+	void *vals = NULL;
+	uint32_t n = 0, i, tgid;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, &vals, &n);
+	for (i = 0; !err && i < n; i++) {
+		memcpy(&tgid, keys + i * ksz + tgid_off, sizeof(tgid));
+		/* Only -ENOENT can fail: an in-flight entry whose request ended meanwhile. */
+		if (dead_key(tgid, alive, ctx))
+			bpf_map__delete_elem(map, keys + i * ksz, ksz, 0);
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/*
+ * The counter maps hold tgids only with per-process labels. The pool map is not collected:
+ * its per-process entries are summed into families without a pid label, whose totals must
+ * not go down when a process exits.
+ */
+int loader__collect(struct loader *l, loader_alive_fn alive, void *ctx)
+{
+	const bool counters = l->skel->rodata->per_process;
+	const struct {
+		const struct bpf_map *map;
+		size_t tgid_off;
+		bool keyed; /* by process */
+	} maps[] = {
+		{l->skel->maps.requests, offsetof(struct ccproxy_req_key, tgid), counters},
+		{l->skel->maps.usage, offsetof(struct ccproxy_usage_key, tgid), counters},
+		{l->skel->maps.errors, offsetof(struct ccproxy_error_key, tgid), counters},
+		{l->skel->maps.inflight, offsetof(struct ccproxy_inflight_key, tgid), true},
+		{l->skel->maps.inflight_procs, 0, true}, /* the key is the tgid */
+		{l->skel->maps.procs, 0, true},		 /* the key is the tgid */
+	};
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (maps[i].keyed)
+			err = collect_map(maps[i].map, maps[i].tgid_off, alive, ctx);
+	}
 	return err;
 }

@@ -58,12 +58,17 @@ bool loader__filters(const struct loader *l);
 typedef bool (*loader_alive_fn)(void *ctx, uint32_t tgid);
 
 /*
- * Fills snap from the maps. Per-process state (active requests, pool gauges, versions) counts
- * only tgids for which alive() is true; entries of other tgids are deleted, so a dead
- * process's requests and gauges vanish at once. With per-process keys the same holds for the
- * counters of a dead process: its series end. 0 or a negative errno; snap is then partial
- * but valid for snapshot__free.
+ * Fills snap from the maps, changing nothing in them. Per-process state (active requests,
+ * pool gauges, versions) counts only tgids for which alive() is true, so a dead process's
+ * requests and gauges vanish at once. With per-process keys the same holds for the counters
+ * of a dead process: its series end. 0 or a negative errno; snap is then partial but valid
+ * for snapshot__free.
  */
 int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx);
+/*
+ * Deletes the entries that loader__read skips: those of tgids for which alive() is false.
+ * Node-wide entries (tgid 0) and pool entries stay: they carry totals. 0 or a negative errno.
+ */
+int loader__collect(struct loader *l, loader_alive_fn alive, void *ctx);
 
 #endif /* CCPROXY_LOADER_H */

@@ -10,11 +10,12 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 
 import pytest
 
-from conftest import LOADGEN, require_root, start_exporter, wait_truth, wait_until
+from conftest import LOADGEN, http_get, require_root, start_exporter, wait_truth, wait_until
 import truth as truthlib
 
 ROOMY = ["--limits.requests", "16384", "--limits.errors", "8192", "--limits.usage", "4096"]
@@ -121,6 +122,10 @@ def test_sigkill_mid_load(procs, tmp_path, lg_copy):
     assert value(after, "up", job="ccproxy") == 0
     assert value(after, "ccproxy_active_requests") == 0
     assert_counters(after, {k: v for k, v in before.items()})
+    # Its requests left in flight are deleted by the maintenance tick; totals stay.
+    wait_until(lambda: value(samples(ex), "ccproxy_exporter_map_entries", map="inflight") == 0,
+               timeout=10, what="the dead process's in-flight entries to go")
+    assert_counters(samples(ex), {k: v for k, v in before.items()})
     # A new process brings it back.
     lg2, truth2 = run_lg(procs, ex, path, tmp_path, "b", "--events", "1000", "--seed", "6")
     wait_truth(lg2, truth2)
@@ -219,8 +224,55 @@ def test_per_process_labels(procs, tmp_path, lg_copy):
         got = sum(v for (n, labels), v in scraped.items()
                   if n == "ccproxy_requests_total" and ("pid", str(proc.pid)) in labels)
         assert got == want
-    # A process that is gone takes its series with it.
+    # A process that is gone takes its series with it, at once; the maintenance tick then
+    # deletes its entries, and the pool totals (no pid label) keep what it counted.
+    pool = value(scraped, "ccproxy_pool_acquisitions_total")
+    assert pool
+    requests = value(scraped, "ccproxy_exporter_map_entries", map="requests")
     a.kill()
     a.wait(timeout=10)
     gone = [k for k in samples(ex) if ("pid", str(a.pid)) in k[1]]
     assert not gone
+    wait_until(lambda: value(samples(ex), "ccproxy_exporter_map_entries", map="requests")
+               < requests, timeout=10, what="the dead process's entries to go")
+    after = samples(ex)
+    assert not [k for k in after if ("pid", str(a.pid)) in k[1]]
+    assert value(after, "ccproxy_pool_acquisitions_total") == pool
+
+
+def test_scrapes_never_wait_for_detach(procs, tmp_path):
+    """Killed processes leave their objects to detach, ~0.25 s per probe, one after the other:
+    several seconds for three objects. Scrapes meanwhile read the maps and never wait for it."""
+    require_root()
+    paths = []
+    for i in range(3):
+        # Three files: three sets of uprobes, detached by the same maintenance tick.
+        paths.append(tmp_path / f"lgdetach{i}")
+        shutil.copy(LOADGEN, paths[-1])
+    ex = start_exporter(procs, [], "--match-exe", f"^{tmp_path}/lgdetach[0-9]$")
+    lgs = [run_lg(procs, ex, path, tmp_path, path.name, "--events", "2000",
+                  "--seed", str(50 + i)) for i, path in enumerate(paths)]
+    for lg, truth in lgs:
+        wait_truth(lg, truth)
+    assert value(samples(ex), "ccproxy_exporter_attached_objects") == 3
+    for lg, _ in lgs:
+        lg.kill()
+        lg.wait(timeout=10)
+
+    took, objects, start = [], 3, time.monotonic()
+    while objects and time.monotonic() < start + 60:
+        t0 = time.monotonic()
+        status, _, body = http_get(ex.port, "/metrics", timeout=30)
+        took.append(time.monotonic() - t0)
+        assert status == 200
+        scraped = truthlib.parse_exposition(body.decode())
+        objects = value(scraped, "ccproxy_exporter_attached_objects")
+        assert value(scraped, "up", job="ccproxy") == 0
+        time.sleep(0.02)
+    detach = time.monotonic() - start
+    print(f"{len(took)} scrapes in {detach:.1f} s of detaching: max {max(took) * 1000:.1f} ms, "
+          f"median {sorted(took)[len(took) // 2] * 1000:.1f} ms")
+    assert objects == 0, "the objects were never detached"
+    # The loop ran through the detach (seconds of it), not past its end.
+    assert detach > 1.0
+    assert max(took) < 0.1
