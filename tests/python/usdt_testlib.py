@@ -11,17 +11,22 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
+# A package of another name: `import ccproxy_usdt` elsewhere in the same run (the integration
+# tests) must still find the real one, extension included.
+PURE = "ccproxy_usdt_pure"
+
+
 def _pure_package():
-    pkg = types.ModuleType("ccproxy_usdt")
+    pkg = types.ModuleType(PURE)
     pkg.__path__ = [str(ROOT / "python/ccproxy_usdt")]
-    sys.modules.setdefault("ccproxy_usdt", pkg)
+    sys.modules.setdefault(PURE, pkg)
 
 
 _pure_package()
-plugin = importlib.import_module("ccproxy_usdt.hook")
-usage = importlib.import_module("ccproxy_usdt.usage")
-pool = importlib.import_module("ccproxy_usdt.pool")
-middleware = importlib.import_module("ccproxy_usdt.middleware")
+plugin = importlib.import_module(PURE + ".hook")
+usage = importlib.import_module(PURE + ".usage")
+pool = importlib.import_module(PURE + ".pool")
+middleware = importlib.import_module(PURE + ".middleware")
 
 
 class Recorder:
