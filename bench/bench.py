@@ -842,7 +842,7 @@ def parse_args():
     a.series = [SAMPLES_10K, 1000, 10000, 100000]
     a.mem_reps, a.idle_seconds, a.busy_seconds, a.rate = 3, 5, 10, 100000
     a.exact_reps, a.exact_events = 3, 4000000
-    a.ccproxy_reps, a.ccproxy_requests, a.ccproxy_warmup = 3, 1500, 200
+    a.ccproxy_reps, a.ccproxy_requests, a.ccproxy_warmup = 5, 2500, 300
     a.ccproxy_concurrency, a.ccproxy_hook_requests = 8, 20000
     if a.quick:
         a.ccproxy_reps, a.ccproxy_requests, a.ccproxy_warmup = 1, 300, 50

@@ -91,6 +91,9 @@ class Bench:
         subprocess.run([str(x) for x in args], check=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "PLUGINS__"))}
         env["HOME"] = os.path.join(work, "home")
+        # One hash seed for every instance: str hashing and dict layout differ per seed, and
+        # so does CPU per request, by more than what is measured here.
+        env["PYTHONHASHSEED"] = "0"
         p = self.spawn([os.path.join(self.venv, "bin", "ccproxy"), "serve", "-c",
                         os.path.join(work, "ccproxy.toml")], {0}, env=env, cwd=work)
         url = f"http://127.0.0.1:{port}"

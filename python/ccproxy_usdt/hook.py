@@ -476,13 +476,15 @@ class UsdtMetricsHook:
             self.dropped += 1
 
     def sweep(self, now: float | None = None) -> None:
-        """Fail the requests ended more than REQUEST_GRACE seconds ago and still open."""
+        """Fail the requests ended more than REQUEST_GRACE seconds ago and still open.
+        ccproxy runs hooks on a thread of its own while the middleware and the announcer
+        run on the server's loop: work on a copy, take entries with pop()."""
         now = time.monotonic() if now is None else now
-        while self._ended:
-            rid, ended = next(iter(self._ended.items()))
+        for rid, ended in list(self._ended.items()):
             if now - ended < REQUEST_GRACE:
                 return
-            del self._ended[rid]
+            if self._ended.pop(rid, None) is None:
+                continue
             req = self._requests.pop(rid, None)
             if req is not None and req.labels is not None and \
                     self.probes.enabled_mask() & _B_FAIL:
