@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "../include/ccproxy/probes.h"
+#include "files.h"
 #include "probe_notes.h"
 
 #define NT_STAPSDT 3
@@ -129,15 +130,19 @@ int probe_notes__scan_file(const char *path, uint32_t *mask)
 	int fd, err;
 
 	*mask = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The path is another process's to change: it may have become a FIFO since it was
+	 * mapped, and a blocking open would hang discovery. */
+	fd = files__open_regular(path);
+	if (fd == -EINVAL)
+		return -ENOEXEC;
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 64) {
+	if (st.st_size < 64) {
 		close(fd);
 		return -ENOEXEC;
 	}

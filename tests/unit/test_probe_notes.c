@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include "../include/ccproxy/probes.h"
@@ -229,6 +230,23 @@ Test(probe_notes, directory_and_devices)
 	mask = 0xffffffff;
 	cr_expect_eq(probe_notes__scan_file("/dev/null", &mask), -ENOEXEC);
 	cr_expect_eq(mask, 0);
+}
+
+/* A mapped file that another process replaced with a FIFO: refused at once, not waited on
+ * for a writer (Criterion's default timeout would fail the test if open blocked). */
+Test(probe_notes, fifo_is_refused_without_blocking, .timeout = 5)
+{
+	char path[64] = "/tmp/ccproxy-notes-fifo-XXXXXX";
+	uint32_t mask = 0xffffffff;
+
+	cr_assert_not_null(mkdtemp(path));
+	strcat(path, "/lib.so");
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_expect_eq(probe_notes__scan_file(path, &mask), -ENOEXEC);
+	cr_expect_eq(mask, 0);
+	unlink(path);
+	*strrchr(path, '/') = 0;
+	rmdir(path);
 }
 
 static char *write_temp(const void *buf, size_t len)
