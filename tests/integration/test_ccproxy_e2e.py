@@ -158,12 +158,18 @@ def test_same_traffic_as_ccproxys_own_plugin(procs, env, upstream, tmp_path):
         return labels.get("endpoint") == ROUTE
 
     # 1. endpoint: the full request URL in theirs, the route path in ours. 2. model and
-    # service_type: "unknown" in theirs on every request series. Same counts once grouped.
-    for family, keep in ((f"{NS}_requests_total", ("method", "status")),
-                         (f"{NS}_response_duration_seconds_count", ()),
-                         (f"{NS}_errors_total", ("error_type",))):
+    # service_type: "unknown" in theirs on every request series. Same counts once grouped,
+    # but for 10: a client disconnect that cancels the response loses request.failed in
+    # 0.2.10, so theirs may count fewer failures; ours (ended by the plugin's middleware)
+    # equal the client's tally, checked above.
+    for family, keep, lost in ((f"{NS}_requests_total", ("method", "status"),
+                                ("POST", "error")),
+                               (f"{NS}_response_duration_seconds_count", (), None),
+                               (f"{NS}_errors_total", ("error_type",), ("unknown",))):
         t = _by(theirs, family, keep, on_route_theirs)
         o = _by(ours, family, keep, on_route_ours)
+        if lost is not None:
+            assert t.pop(lost, 0) <= o.pop(lost), family
         assert t == o, family
         assert set(_by(theirs, family, ("model", "service_type"), on_route_theirs)) == \
             {("unknown", "unknown")}, family
@@ -198,16 +204,17 @@ def test_plugin_leaves_responses_unchanged(procs, env, upstream, tmp_path):
 
 
 def test_late_exporter_learns_info_and_pool(procs, env, upstream, tmp_path):
-    """The info and pool gauges are states: a tracer attached after the traffic learns them
-    from the plugin's periodic announcement."""
+    """The info is a state: a tracer attached after the traffic learns it from the plugin's
+    periodic announcement (wait_attached waits for version 0.2.10)."""
     proxy = start_ccproxy(procs, env, upstream, tmp_path / "p")
     send_mix(proxy.url)
     time.sleep(0.5)
     exporter = start_exporter(procs, proxy.pids)
     wait_attached(exporter)
     got = read(exporter)
-    assert got[g(f"{NS}_pool_clients_total")] >= 1
-    assert got[g(f"{NS}_pool_connections_created_total")] == 0  # before attach: baseline
+    # Connections made before the attach are the baseline, not "created" (the pool gauge
+    # itself may already be 0: httpx closes idle connections after 5 s).
+    assert got[g(f"{NS}_pool_connections_created_total")] == 0
 
 
 def test_settings_come_from_ccproxys_environment(procs, env, upstream, tmp_path):
