@@ -11,7 +11,7 @@ would otherwise fetch or look for at start-up, and the setting that stops it:
   [binary] fallback_enabled = false, package_manager_only = false, and the CLI headers
   cached under the version "unknown" (ccproxy's packaged fallback file), so detection
   neither runs npx nor the CLI;
-- OAuth credentials for claude_api: a credentials file with a placeholder token that
+- OAuth credentials for claude_api: a credentials file with a made-up token that
   only the fake upstream ever sees (DIR/home/.claude/.credentials.json);
 - the LiteLLM price table: [plugins.pricing] source_url at the fake (/model_prices.json);
 - the GitHub release check: [scheduler] version_check_enabled = false.
