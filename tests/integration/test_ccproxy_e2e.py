@@ -44,6 +44,13 @@ def wait_attached(exporter, n=1):
     wait_until(attached, timeout=30, what=f"{n} ccproxy process(es) attached and announced")
 
 
+def discovering_exporter(procs, env):
+    """An exporter without --pid that selects the proxies of this build's venv only (its
+    interpreter is a copy with a path of its own)."""
+    return start_exporter(procs, [], "--match-exe", "^" + re.escape(str(env / "bin")),
+                          "--discovery.interval", "1")
+
+
 def check_pool(got, stats):
     """The pool families against what the fake upstream saw on the wire."""
     acq = got[g(f"{NS}_pool_acquisitions_total")]
@@ -85,8 +92,7 @@ def test_known_mix_by_pid(procs, env, upstream, tmp_path):
 def test_discovery_attaches_to_a_proxy_started_later(procs, env, upstream, tmp_path):
     """Without --pid: the exporter runs first and finds ccproxy (selected by the venv's own
     interpreter path, unique to this build) once its plugin has loaded the probes."""
-    exporter = start_exporter(procs, [], "--match-exe", "^" + re.escape(str(env / "bin")),
-                              "--discovery.interval", "1")
+    exporter = discovering_exporter(procs, env)
     proxy = start_ccproxy(procs, env, upstream, tmp_path / "p")
     wait_attached(exporter)
     tally = send_mix(proxy.url)
@@ -109,8 +115,7 @@ def test_two_workers_summed(procs, env, upstream, tmp_path):
 def test_restart_under_discovery(procs, env, upstream, tmp_path):
     """A restarted proxy is found again; the exited process's counts stay (a counter must
     not go down) and the new one's add to them."""
-    exporter = start_exporter(procs, [], "--match-exe", "^" + re.escape(str(env / "bin")),
-                              "--discovery.interval", "1")
+    exporter = discovering_exporter(procs, env)
     proxy = start_ccproxy(procs, env, upstream, tmp_path / "p")
     wait_attached(exporter)
     tally = send_mix(proxy.url)

@@ -51,9 +51,12 @@ def test_other_scopes_and_missing_ids_pass_through():
 
 
 def test_no_hook_yet_is_harmless():
+    """Requests served before the plugin has a hook pass through untouched."""
     mw = middleware.RequestEndMiddleware(app_setting("r3"), middleware.HookTarget())
+    scope = {"type": "http"}
 
     async def noop(*a):
         return {"type": "http.disconnect"}
 
-    asyncio.run(mw({"type": "http"}, noop, noop))
+    asyncio.run(mw(scope, noop, noop))
+    assert scope["state"] == {"request_id": "r3"}
