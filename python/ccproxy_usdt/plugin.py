@@ -69,6 +69,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
         self.pool: PoolInstrument | None = None
         self._registry: HookRegistry | None = None
         self._announcer: asyncio.Task | None = None
+        self._pricing: Any = None
 
     async def _on_initialize(self) -> None:
         config = self.context.get("config") if self.context else None
@@ -98,8 +99,14 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
                     announce_interval=self.config.announce_interval)
 
     def _pricing_service(self) -> Any:
-        """ccproxy's pricing service. In 0.2.10 the pricing plugin never gets to register it
-        (its context has no plugin_registry), so it is also looked up on its runtime."""
+        """ccproxy's pricing service, found once (it may start after us). In 0.2.10 the
+        pricing plugin never gets to register it (its context has no plugin_registry), so it
+        is also looked up on its runtime."""
+        if self._pricing is None:
+            self._pricing = self._find_pricing_service()
+        return self._pricing
+
+    def _find_pricing_service(self) -> Any:
         registry = self.context.get("plugin_registry") if self.context else None
         if registry is None and self.context:
             app = self.context.get("app")
