@@ -21,6 +21,9 @@ const volatile bool collect_token = true;
 const volatile bool collect_cost = true;
 const volatile bool collect_error = true;
 const volatile bool collect_pool = true;
+const volatile bool collect_latency = true;
+const volatile __u64 lat_bucket_ns[CCPROXY_LATENCIES][CCPROXY_LATENCY_BUCKETS] = {};
+const volatile __u32 lat_nbuckets[CCPROXY_LATENCIES] = {};
 const volatile bool per_process = false;
 /* Entries of the inflight map one process may hold. */
 const volatile __u32 inflight_per_process = CCPROXY_INFLIGHT_ENTRIES / 4;
@@ -41,6 +44,7 @@ static const __u64 zero_u64;
 static const struct ccproxy_req_key overflow_req = {.flags = CCPROXY_KEY_OVERFLOW};
 static const struct ccproxy_usage_key overflow_usage = {.flags = CCPROXY_KEY_OVERFLOW};
 static const struct ccproxy_error_key overflow_error = {.flags = CCPROXY_KEY_OVERFLOW};
+static const struct ccproxy_provider_key overflow_provider = {.uk.flags = CCPROXY_KEY_OVERFLOW};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -67,8 +71,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CCPROXY_INFLIGHT_ENTRIES);
 	__type(key, struct ccproxy_inflight_key);
-	__type(value, __u64); /* bpf_ktime_get_ns() at request_start */
+	__type(value, struct ccproxy_inflight_val);
 } inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_PROVIDER_ENTRIES);
+	__type(key, struct ccproxy_provider_key);
+	__type(value, __u64);
+} provider SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -228,40 +239,50 @@ static __always_inline void add_sat(__u64 *sum, __u64 v)
 		add_sat_slow(sum, cur, v);
 }
 
-/* Non-cumulative buckets: slot i counts bounds[i-1] < v <= bounds[i], slot n is +Inf. */
-static __always_inline void observe(__u64 *buckets, __u64 *sum, const volatile __u64 *bounds,
-				    __u32 n, __u64 v)
+/*
+ * Non-cumulative buckets: slot i counts bounds[i-1] < v <= bounds[i], slot n is +Inf. max is
+ * the capacity of bounds, a constant: it bounds the loop and the index for the verifier.
+ */
+static __always_inline void observe_in(__u64 *buckets, __u64 *sum, const volatile __u64 *bounds,
+				       __u32 n, __u32 max, __u64 v)
 {
 	__u32 i;
 
-	for (i = 0; i < CCPROXY_MAX_BUCKETS; i++) {
+	for (i = 0; i < max; i++) {
 		if (i >= n || v <= bounds[i])
 			break;
 	}
-	if (i > CCPROXY_MAX_BUCKETS)
-		return; /* unreachable; bounds the index for the verifier */
+	if (i > max)
+		return; /* unreachable */
 	__sync_fetch_and_add(&buckets[i], 1);
 	add_sat(sum, v);
 }
+
+#define observe(buckets, sum, bounds, n, v) \
+	observe_in(buckets, sum, bounds, n, CCPROXY_MAX_BUCKETS, v)
 
 static __always_inline __u32 key_tgid(__u32 tgid)
 {
 	return per_process ? tgid : 0;
 }
 
-/* Whether an event's usage is believable; counts it as invalid if not. */
-static __always_inline bool usage_valid(const struct ccproxy_usage *u)
+/* Whether an event's usage is believable: every value within its CCPROXY_*_MAX. */
+static __always_inline bool usage_ok(const struct ccproxy_usage *u)
 {
 	int t;
 
 	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
 		if (u->tokens[t] > CCPROXY_TOKENS_MAX)
-			goto invalid;
+			return false;
 	}
-	if (u->cost_nusd > CCPROXY_COST_NUSD_MAX)
-		goto invalid;
-	return true;
-invalid:
+	return u->cost_nusd <= CCPROXY_COST_NUSD_MAX;
+}
+
+/* usage_ok, counting the event as invalid if not. */
+static __always_inline bool usage_valid(const struct ccproxy_usage *u)
+{
+	if (usage_ok(u))
+		return true;
 	count_drop(CCPROXY_DROP_INVALID);
 	return false;
 }
@@ -361,45 +382,140 @@ static __always_inline void give_inflight(__u32 tgid)
 		__sync_fetch_and_add(held, -1);
 }
 
-/* Forgets the request's start; returns its start time, or 0 if none was remembered. */
-static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id)
+/*
+ * Forgets the request: copies what its probes saw into *seen and returns its start time, or
+ * 0 (and *seen untouched) if none was remembered. A chunk that races with the copy is lost
+ * with the request it belongs to.
+ */
+static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id,
+					  struct ccproxy_inflight_val *seen)
 {
 	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
-	__u64 *start, started = 0;
+	struct ccproxy_inflight_val *v;
 
-	start = bpf_map_lookup_elem(&inflight, &ik);
-	if (!start)
+	v = bpf_map_lookup_elem(&inflight, &ik);
+	if (!v)
 		return 0;
-	started = *start;
+	__builtin_memcpy(seen, v, sizeof(*seen));
 	/* Only the completion that removed the entry gives its place back. */
 	if (!bpf_map_delete_elem(&inflight, &ik))
 		give_inflight(tgid);
-	return started;
+	return seen->start_ns;
 }
 
 /* Remembers a request's start within the process's share of the map. */
 static __always_inline void start_inflight(__u32 tgid, __u64 request_id)
 {
 	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
-	__u64 now = bpf_ktime_get_ns();
+	struct ccproxy_inflight_val v = {.start_ns = bpf_ktime_get_ns()};
 	long err;
 
 	if (!take_inflight(tgid))
 		return;
-	err = bpf_map_update_elem(&inflight, &ik, &now, BPF_NOEXIST);
+	err = bpf_map_update_elem(&inflight, &ik, &v, BPF_NOEXIST);
 	if (!err)
 		return;
 	/* A second start of the same id restarts its clock and holds no second place. */
 	give_inflight(tgid);
 	if (err == -EEXIST)
-		bpf_map_update_elem(&inflight, &ik, &now, BPF_EXIST);
+		bpf_map_update_elem(&inflight, &ik, &v, BPF_EXIST);
 	else
 		count_drop(CCPROXY_DROP_INFLIGHT_FULL);
 }
 
-/* u: the completion's usage, already checked, or NULL. */
+/* The in-flight entry of the event's request, for the provider probes to write into. */
+static __always_inline struct ccproxy_inflight_val *inflight_of(__u32 tgid, __u64 request_id)
+{
+	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
+
+	return bpf_map_lookup_elem(&inflight, &ik);
+}
+
+/* Lowers *at to now unless it holds an earlier time: the earliest of racing writers wins. */
+#define MIN_TRIES 4
+static __always_inline void keep_earliest(__u64 *at, __u64 now)
+{
+	__u64 cur = *(volatile __u64 *)at, seen;
+	int i;
+
+	for (i = 0; i < MIN_TRIES; i++) {
+		if (cur && cur <= now)
+			return;
+		seen = __sync_val_compare_and_swap(at, cur, now);
+		if (seen == cur)
+			return;
+		cur = seen;
+	}
+}
+
+/* What one request adds to the latency families; computed at its end from its entry. */
+struct latency_obs {
+	__u64 ns[CCPROXY_LATENCIES];
+	__u8 has[CCPROXY_LATENCIES];
+	__u64 chunks, bytes;
+};
+
+/*
+ * seen: the request's in-flight entry; now: the end's time; duration: the request's
+ * duration if timed, else 0; output: output tokens of request_complete's usage (0: none).
+ * complete: request_complete (request_fail only keeps what had happened: TTFT and chunks).
+ */
+static __always_inline void latency_of(const struct ccproxy_inflight_val *seen, __u64 duration,
+				       __u64 output, bool complete, struct latency_obs *o)
+{
+	__u64 end, provider;
+
+	o->chunks = seen->chunks;
+	o->bytes = seen->bytes;
+	if (seen->first_chunk_ns && seen->first_chunk_ns >= seen->start_ns) {
+		o->ns[CCPROXY_LAT_TTFT] = seen->first_chunk_ns - seen->start_ns;
+		o->has[CCPROXY_LAT_TTFT] = 1;
+	}
+	if (!complete)
+		return;
+	end = seen->streamed ? seen->end_ns : seen->received_ns;
+	if (seen->sent_ns && end >= seen->sent_ns) {
+		provider = end - seen->sent_ns;
+		o->ns[CCPROXY_LAT_PROVIDER] = provider;
+		o->has[CCPROXY_LAT_PROVIDER] = 1;
+		if (duration) {
+			o->ns[CCPROXY_LAT_OVERHEAD] = duration > provider ? duration - provider : 0;
+			o->has[CCPROXY_LAT_OVERHEAD] = 1;
+		}
+	}
+	if (seen->output_tokens)
+		output = seen->output_tokens;
+	if (seen->streamed && seen->end_ns && seen->first_chunk_ns &&
+	    seen->end_ns >= seen->first_chunk_ns && output >= 2) {
+		o->ns[CCPROXY_LAT_TPOT] = (seen->end_ns - seen->first_chunk_ns) / (output - 1);
+		o->has[CCPROXY_LAT_TPOT] = 1;
+	}
+}
+
+static __always_inline void count_latency(struct ccproxy_req_val *val, const struct latency_obs *o)
+{
+	int h;
+
+	if (o->chunks)
+		add_sat(&val->stream_chunks, o->chunks);
+	if (o->bytes)
+		add_sat(&val->stream_bytes, o->bytes);
+	for (h = 0; h < CCPROXY_LATENCIES; h++) {
+		if (!o->has[h])
+			continue;
+		if (o->ns[h] > CCPROXY_DURATION_NS_MAX) {
+			count_drop(CCPROXY_DROP_INVALID);
+			continue;
+		}
+		observe_in(val->lat[h].buckets, &val->lat[h].sum_ns, lat_bucket_ns[h],
+			   lat_nbuckets[h], CCPROXY_LATENCY_BUCKETS, o->ns[h]);
+	}
+}
+
+/* u: the completion's usage, already checked, or NULL; lat: the request's latencies or NULL. */
 static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 duration_ns, bool timed,
-					  const struct ccproxy_usage *u)
+					  const struct ccproxy_usage *u,
+					  const struct latency_obs *lat)
 {
 	struct ccproxy_req_val *val;
 
@@ -411,6 +527,8 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
 	if (u)
 		count_usage(val, rk, u);
+	if (lat)
+		count_latency(val, lat);
 }
 
 static __always_inline void count_error(struct ccproxy_error_key *ek)
@@ -464,6 +582,8 @@ int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 {
 	struct complete_read ev = {};
 	struct ccproxy_req_key *rk = &ev.rk;
+	struct ccproxy_inflight_val seen = {};
+	struct latency_obs lat = {};
 	__u64 started, duration;
 	bool timed, usage;
 	__u32 tgid;
@@ -478,7 +598,7 @@ int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 		record_usage(&ev.usage, (struct ccproxy_usage_key *)rk->labels.model, tgid);
 		return 0;
 	}
-	started = end_inflight(tgid, ev.request_id);
+	started = end_inflight(tgid, ev.request_id, &seen);
 	duration = ev.duration_ns;
 	if (!duration && started)
 		duration = bpf_ktime_get_ns() - started;
@@ -488,8 +608,13 @@ int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 	if (duration > CCPROXY_DURATION_NS_MAX)
 		count_drop(CCPROXY_DROP_INVALID);
 	usage = usage_counts(&ev.usage) && usage_valid(&ev.usage);
+	if (collect_latency && started)
+		latency_of(&seen, timed ? duration : 0,
+			   usage_ok(&ev.usage) ? ev.usage.tokens[CCPROXY_TOKENS_OUTPUT] : 0, true,
+			   &lat);
 	rk->tgid = key_tgid(tgid);
-	count_request(rk, duration, timed, usage ? &ev.usage : NULL);
+	count_request(rk, duration, timed, usage ? &ev.usage : NULL,
+		      collect_latency && started ? &lat : NULL);
 	return 0;
 }
 
@@ -504,6 +629,9 @@ int BPF_USDT(request_fail, const struct ccproxy_event *uev)
 		struct ccproxy_hdr hdr;
 		__u64 request_id;
 	} head;
+	struct ccproxy_inflight_val seen = {};
+	struct latency_obs lat = {};
+	bool started;
 	__u32 tgid;
 
 	if (!accept(CCPROXY_PROBE_request_fail, &tgid))
@@ -511,12 +639,14 @@ int BPF_USDT(request_fail, const struct ccproxy_event *uev)
 	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_event)))
 		return 0;
 	if (collect_request) {
-		end_inflight(tgid, head.request_id);
+		started = end_inflight(tgid, head.request_id, &seen);
 		if (bpf_probe_read_user(&k.rk.labels, sizeof(k.rk.labels), &uev->labels))
 			goto fault;
 		k.rk.tgid = key_tgid(tgid);
 		k.rk.status = 0; /* status="error" */
-		count_request(&k.rk, 0, false, NULL);
+		if (collect_latency && started)
+			latency_of(&seen, 0, 0, false, &lat);
+		count_request(&k.rk, 0, false, NULL, collect_latency && started ? &lat : NULL);
 	}
 	if (collect_error) {
 		/* The same stack slot, reused: request_fail alone would exceed 512 bytes. */
@@ -559,6 +689,19 @@ int BPF_USDT(provider_error, const struct ccproxy_event *uev)
 	return 0;
 }
 
+/* The stream's end, and the output tokens its usage reports (0 if none or corrupt). */
+static __always_inline void end_stream(__u32 tgid, const struct event_head *h)
+{
+	struct ccproxy_inflight_val *v = inflight_of(tgid, h->request_id);
+
+	if (!v)
+		return;
+	v->end_ns = bpf_ktime_get_ns();
+	v->streamed = 1;
+	if (usage_ok(&h->usage))
+		v->output_tokens = h->usage.tokens[CCPROXY_TOKENS_OUTPUT];
+}
+
 SEC("usdt")
 int BPF_USDT(provider_stream_end, const struct ccproxy_event *uev)
 {
@@ -570,6 +713,8 @@ int BPF_USDT(provider_stream_end, const struct ccproxy_event *uev)
 		return 0;
 	if (!read_event(&h, sizeof(h), uev, sizeof(struct ccproxy_event)))
 		return 0;
+	if (collect_latency)
+		end_stream(tgid, &h);
 	/* model and service_type are adjacent in the event as in the key: one read. */
 	if (bpf_probe_read_user(&uk, sizeof(uk.model) + sizeof(uk.service_type),
 				uev->labels.model)) {
@@ -580,19 +725,108 @@ int BPF_USDT(provider_stream_end, const struct ccproxy_event *uev)
 	return 0;
 }
 
-/* Probes with no ccproxy family of their own: counted, nothing read. */
-#define HIT_ONLY(name)                               \
-	SEC("usdt") int BPF_USDT(name)               \
-	{                                            \
-		__u32 tgid;                          \
-                                                     \
-		accept(CCPROXY_PROBE_##name, &tgid); \
-		return 0;                            \
+/* The head of a provider event: which request it belongs to, and its bytes. */
+struct provider_head {
+	struct ccproxy_hdr hdr;
+	__u64 request_id;
+	__u64 duration_ns;
+	__u64 bytes;
+};
+
+/* The in-flight entry of a provider event's request, or NULL (not tracked, not counted). */
+static __always_inline struct ccproxy_inflight_val *
+provider_entry(enum ccproxy_probe_id id, const void *uev, struct provider_head *h)
+{
+	__u32 tgid;
+
+	if (!accept(id, &tgid) || !collect_latency)
+		return NULL;
+	if (!read_event(h, sizeof(*h), uev, sizeof(struct ccproxy_event)))
+		return NULL;
+	return inflight_of(tgid, h->request_id);
+}
+
+SEC("usdt")
+int BPF_USDT(provider_request_sent, const void *uev)
+{
+	struct provider_head h;
+	struct ccproxy_inflight_val *v;
+
+	v = provider_entry(CCPROXY_PROBE_provider_request_sent, uev, &h);
+	/* The first send: retries after a 429 are the provider's time too. */
+	if (v && !v->sent_ns)
+		__sync_val_compare_and_swap(&v->sent_ns, 0, bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(provider_stream_start, const void *uev)
+{
+	struct provider_head h;
+	struct ccproxy_inflight_val *v;
+
+	v = provider_entry(CCPROXY_PROBE_provider_stream_start, uev, &h);
+	if (v)
+		v->streamed = 1;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(provider_stream_chunk, const void *uev)
+{
+	struct provider_head h;
+	struct ccproxy_inflight_val *v;
+
+	v = provider_entry(CCPROXY_PROBE_provider_stream_chunk, uev, &h);
+	if (!v)
+		return 0;
+	/* Chunks of one request may come from several threads at once. */
+	__sync_fetch_and_add(&v->chunks, 1);
+	if (h.bytes)
+		add_sat(&v->bytes, h.bytes);
+	keep_earliest(&v->first_chunk_ns, bpf_ktime_get_ns());
+	if (!v->streamed)
+		v->streamed = 1;
+	return 0;
+}
+
+/* provider_responses_total, by the event's model, service_type and status. */
+static __always_inline void count_provider_status(__u32 tgid, const struct ccproxy_event *uev,
+						  __u32 status)
+{
+	struct ccproxy_provider_key pk = {.status = status};
+	__u64 *val;
+
+	/* model and service_type are adjacent in the event as in the key: one read. */
+	if (bpf_probe_read_user(&pk.uk, sizeof(pk.uk.model) + sizeof(pk.uk.service_type),
+				uev->labels.model)) {
+		count_drop(CCPROXY_DROP_READ_FAULT);
+		return;
 	}
-HIT_ONLY(provider_request_sent)
-HIT_ONLY(provider_response_received)
-HIT_ONLY(provider_stream_start)
-HIT_ONLY(provider_stream_chunk)
+	pk.uk.tgid = key_tgid(tgid);
+	val = upsert(&provider, &pk, &zero_u64, &overflow_provider);
+	if (val)
+		__sync_fetch_and_add(val, 1);
+}
+
+SEC("usdt")
+int BPF_USDT(provider_response_received, const struct ccproxy_event *uev)
+{
+	struct ccproxy_inflight_val *v;
+	struct event_head h;
+	__u32 tgid;
+
+	if (!accept(CCPROXY_PROBE_provider_response_received, &tgid) || !collect_latency)
+		return 0;
+	if (!read_event(&h, sizeof(h), uev, sizeof(struct ccproxy_event)))
+		return 0;
+	v = inflight_of(tgid, h.request_id);
+	/* The last response: the one the request got. */
+	if (v)
+		v->received_ns = bpf_ktime_get_ns();
+	count_provider_status(tgid, uev, h.status);
+	return 0;
+}
 
 static __always_inline struct ccproxy_pool_val *pool_of(__u32 tgid)
 {

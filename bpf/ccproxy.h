@@ -14,12 +14,14 @@
 #include "../include/ccproxy/probes.h"
 
 /* Finite `le` bounds of the response-time histogram; one more slot holds +Inf. */
-#define CCPROXY_MAX_BUCKETS	 32
+#define CCPROXY_MAX_BUCKETS 32
 /* Fixed pool acquisition buckets (spec): 0.001 ... 5 s. */
-#define CCPROXY_POOL_BUCKETS	 10
+#define CCPROXY_POOL_BUCKETS 10
+/* Finite `le` bounds of each latency histogram (TTFT, provider, overhead, per token). */
+#define CCPROXY_LATENCY_BUCKETS 24
 
 /* Keys with this flag hold what no longer fit the family's map: the overflow series. */
-#define CCPROXY_KEY_OVERFLOW	 1u
+#define CCPROXY_KEY_OVERFLOW 1u
 
 /* Default map capacities; userspace resizes before load. */
 #define CCPROXY_REQUESTS_ENTRIES 4096
@@ -27,6 +29,7 @@
 #define CCPROXY_ERRORS_ENTRIES	 2048
 #define CCPROXY_INFLIGHT_ENTRIES 16384
 #define CCPROXY_PROCS_ENTRIES	 1024
+#define CCPROXY_PROVIDER_ENTRIES 1024
 
 /* Why an event, or part of it, was not recorded as sent. Exported as a self-metric. */
 enum ccproxy_drop {
@@ -62,6 +65,21 @@ enum ccproxy_usage_to {
 	CCPROXY_USAGE_VIA_MAP,	 /* in the usage map: it was full, or this is the overflow entry */
 };
 
+/* The latency histograms a request contributes to (collect_latency). */
+enum ccproxy_latency {
+	CCPROXY_LAT_TTFT,     /* request_start to the first provider_stream_chunk */
+	CCPROXY_LAT_PROVIDER, /* provider_request_sent to the provider's last byte */
+	CCPROXY_LAT_OVERHEAD, /* the request's duration minus the provider's */
+	CCPROXY_LAT_TPOT,     /* (stream end - first chunk) / (output tokens - 1) */
+	CCPROXY_LATENCIES,
+};
+
+struct ccproxy_lat_hist {
+	uint64_t sum_ns;
+	/* Non-cumulative, as in ccproxy_req_val; slot nbuckets is +Inf. */
+	uint64_t buckets[CCPROXY_LATENCY_BUCKETS + 1];
+};
+
 struct ccproxy_req_val {
 	uint64_t requests;
 	uint32_t usage_to; /* enum ccproxy_usage_to */
@@ -74,6 +92,12 @@ struct ccproxy_req_val {
 	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a
 	 * reader never sees a count that disagrees with the buckets. */
 	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1];
+	/* Streams and latencies of the completions, counted here for the same reason as usage:
+	 * request_complete then needs no map update beyond the one it already does. Userspace
+	 * regroups them by (model, service_type). */
+	uint64_t stream_chunks;
+	uint64_t stream_bytes;
+	struct ccproxy_lat_hist lat[CCPROXY_LATENCIES];
 };
 
 /* tokens_total and cost_usd_total: by (model, service_type). */
@@ -84,10 +108,17 @@ struct ccproxy_usage_key {
 	uint32_t flags;
 };
 
-_Static_assert(sizeof(struct ccproxy_req_key) - __builtin_offsetof(struct ccproxy_req_key,
-								  labels.model) ==
+_Static_assert(sizeof(struct ccproxy_req_key) -
+			       __builtin_offsetof(struct ccproxy_req_key, labels.model) ==
 		       sizeof(struct ccproxy_usage_key),
 	       "the tail of ccproxy_req_key must be a ccproxy_usage_key");
+
+/* provider_responses_total: a usage key and the provider's HTTP status. */
+struct ccproxy_provider_key {
+	struct ccproxy_usage_key uk;
+	uint32_t status;
+	uint32_t pad;
+};
 
 /* errors_total: labels.method is always zero. */
 struct ccproxy_error_key {
@@ -106,6 +137,23 @@ struct ccproxy_inflight_key {
 	uint32_t tgid;
 	uint32_t pad;
 	uint64_t request_id;
+};
+
+/*
+ * What the probes of one request saw between its start and its end, in bpf_ktime_get_ns()
+ * time; 0: not seen. Written through the map value pointer by the provider probes.
+ */
+struct ccproxy_inflight_val {
+	uint64_t start_ns;
+	uint64_t sent_ns;	 /* first provider_request_sent */
+	uint64_t received_ns;	 /* last provider_response_received */
+	uint64_t first_chunk_ns; /* earliest provider_stream_chunk */
+	uint64_t end_ns;	 /* provider_stream_end */
+	uint64_t chunks;
+	uint64_t bytes;
+	uint64_t output_tokens; /* provider_stream_end's usage */
+	uint32_t streamed;	/* any provider_stream_* seen */
+	uint32_t pad;
 };
 
 enum ccproxy_pool_counter {
@@ -146,6 +194,10 @@ struct ccproxy_meta {
 	uint32_t per_process;
 	uint32_t pad;
 	uint64_t bucket_ns[CCPROXY_MAX_BUCKETS];
+	uint32_t collect_latency;
+	uint32_t lat_nbuckets[CCPROXY_LATENCIES];
+	uint32_t pad2;
+	uint64_t lat_bucket_ns[CCPROXY_LATENCIES][CCPROXY_LATENCY_BUCKETS];
 };
 
 /* Per-CPU: one slot, summed by userspace. */

@@ -39,7 +39,8 @@ struct opt {
 	enum opt_kind kind;
 	bool env; /* a ccproxy field: also PLUGINS__METRICS__<NAME with '_'> */
 	size_t off, size;
-	unsigned int min, max; /* K_UINT */
+	size_t count_off;      /* K_BUCKETS: the size_t that counts the bounds at off */
+	unsigned int min, max; /* K_UINT; K_BUCKETS: max is the capacity */
 	check_fn check;	       /* K_STR */
 	const char *arg;       /* value name in the usage text */
 	const char *help;
@@ -50,6 +51,13 @@ struct quoted {
 };
 
 static const double default_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0};
+/* LLM scale, vLLM's time-to-first-token ladder: 1 ms to 2560 s, for every latency family. */
+static const double default_latency_buckets[] = {
+	0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,	 0.5,	0.75,
+	1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+};
+_Static_assert(sizeof(default_latency_buckets) / sizeof(double) <= CCPROXY_LATENCY_BUCKETS,
+	       "the default latency ladder fits");
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 static int fail(char *err, size_t errlen, const char *who, const char *fmt, ...)
@@ -218,7 +226,8 @@ static int check_bucket(const double *b, size_t i, const char *text, const char 
 	return 0;
 }
 
-static int check_buckets(const double *b, size_t n, const char *who, char *err, size_t errlen)
+static int check_buckets(const double *b, size_t n, size_t max, const char *who, char *err,
+			 size_t errlen)
 {
 	char text[32];
 	size_t i;
@@ -226,8 +235,8 @@ static int check_buckets(const double *b, size_t n, const char *who, char *err, 
 
 	if (n < 1)
 		return fail(err, errlen, who, "needs at least one finite bucket");
-	if (n > CCPROXY_MAX_BUCKETS)
-		return fail(err, errlen, who, "more than %d buckets", CCPROXY_MAX_BUCKETS);
+	if (n > max)
+		return fail(err, errlen, who, "more than %zu buckets", max);
 	for (i = 0; i < n; i++) {
 		format_double(text, sizeof(text), b[i]);
 		ret = check_bucket(b, i, text, who, err, errlen);
@@ -297,8 +306,9 @@ static int next_element(const char **p, const char *end, char *tok, size_t size,
 	return cut ? -E2BIG : 0;
 }
 
-static int parse_buckets(struct config *cfg, const char *v, const char *who, char *err,
-			 size_t errlen)
+/* Into the bounds of option o (at o->off, counted at o->count_off, at most o->max). */
+static int parse_buckets(struct config *cfg, const struct opt *o, const char *v, const char *who,
+			 char *err, size_t errlen)
 {
 	double b[CCPROXY_MAX_BUCKETS], d;
 	const char *p = v, *end;
@@ -331,8 +341,8 @@ static int parse_buckets(struct config *cfg, const char *v, const char *who, cha
 			inf = true; /* the exporter always adds +Inf itself */
 			continue;
 		}
-		if (n == CCPROXY_MAX_BUCKETS)
-			return fail(err, errlen, who, "more than %d buckets", CCPROXY_MAX_BUCKETS);
+		if (n == o->max)
+			return fail(err, errlen, who, "more than %u buckets", o->max);
 		b[n] = d;
 		ret = check_bucket(b, n, tok, who, err, errlen);
 		if (ret)
@@ -341,8 +351,8 @@ static int parse_buckets(struct config *cfg, const char *v, const char *who, cha
 	}
 	if (n == 0)
 		return fail(err, errlen, who, "needs at least one finite bucket");
-	memcpy(cfg->histogram_buckets, b, n * sizeof(b[0]));
-	cfg->nbuckets = n;
+	memcpy((char *)cfg + o->off, b, n * sizeof(b[0]));
+	*(size_t *)((char *)cfg + o->count_off) = n;
 	return 0;
 }
 
@@ -682,6 +692,14 @@ static int set_label(struct config *cfg, const char *v, const char *who, char *e
 		.name = n, .neg = "no-" n, .kind = K_BOOL, .env = false, FIELD(f), .help = h \
 	}
 #define LIMIT_OPT(n, f, h) UINT_OPT(n, false, f, CONFIG_LIMIT_MIN, CONFIG_LIMIT_MAX, h)
+#define BUCKETS_OPT(n, f, cnt, h)                                                                 \
+	{                                                                                         \
+		.name = n, .kind = K_BUCKETS, .env = true, FIELD(f),                              \
+		.count_off = offsetof(struct config, cnt),                                        \
+		.max = sizeof(((struct config *)0)->f) / sizeof(double), .arg = "LIST", .help = h \
+	}
+#define LAT_BUCKETS_OPT(n, h, what) \
+	BUCKETS_OPT(n, latency_buckets[h], nlatency_buckets[h], what " bucket bounds (s).")
 
 static const struct opt opts[] = {
 	BOOL_OPT("enabled", enabled, "Enable the metrics plugin."),
@@ -703,11 +721,15 @@ static const struct opt opts[] = {
 	BOOL_OPT("collect-cost-metrics", collect_cost_metrics, "Cost counter."),
 	BOOL_OPT("collect-error-metrics", collect_error_metrics, "Error counter."),
 	BOOL_OPT("collect-pool-metrics", collect_pool_metrics, "Client pool metrics."),
-	{.name = "histogram-buckets",
-	 .kind = K_BUCKETS,
-	 .env = true,
-	 .arg = "LIST",
-	 .help = "Response-time bucket bounds (s): \"0.1,1\" or \"[0.1, 1]\"."},
+	BUCKETS_OPT("histogram-buckets", histogram_buckets, nbuckets,
+		    "Response-time bucket bounds (s): \"0.1,1\" or \"[0.1, 1]\"."),
+	BOOL_OPT("collect-latency-metrics", collect_latency_metrics,
+		 "Extension: time to first token, provider and proxy time, streams, provider "
+		 "statuses."),
+	LAT_BUCKETS_OPT("time-to-first-token-buckets", CCPROXY_LAT_TTFT, "Time to first token"),
+	LAT_BUCKETS_OPT("provider-duration-buckets", CCPROXY_LAT_PROVIDER, "Provider time"),
+	LAT_BUCKETS_OPT("proxy-overhead-buckets", CCPROXY_LAT_OVERHEAD, "Proxy overhead"),
+	LAT_BUCKETS_OPT("time-per-output-token-buckets", CCPROXY_LAT_TPOT, "Time per output token"),
 	{.name = "pid",
 	 .kind = K_PID,
 	 .arg = "PID",
@@ -723,6 +745,8 @@ static const struct opt opts[] = {
 	LIMIT_OPT("limits.requests", limit_requests, "Series of requests_total and durations."),
 	LIMIT_OPT("limits.usage", limit_usage, "(model, service_type) pairs of tokens and cost."),
 	LIMIT_OPT("limits.errors", limit_errors, "Series of errors_total."),
+	LIMIT_OPT("limits.provider-responses", limit_provider,
+		  "Series of provider_responses_total."),
 	LIMIT_OPT("limits.inflight", limit_inflight, "Requests tracked between start and end."),
 	UINT_OPT("limits.inflight-per-process", false, limit_inflight_per_process, 0,
 		 CONFIG_LIMIT_MAX,
@@ -776,6 +800,8 @@ static const struct opt opts[] = {
 
 void config__defaults(struct config *cfg)
 {
+	size_t i;
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->enabled = true;
 	snprintf(cfg->namespace_, sizeof(cfg->namespace_), "%s", CONFIG_DEFAULT_NAMESPACE);
@@ -789,6 +815,12 @@ void config__defaults(struct config *cfg)
 	cfg->collect_pool_metrics = true;
 	memcpy(cfg->histogram_buckets, default_buckets, sizeof(default_buckets));
 	cfg->nbuckets = ARRAY_SIZE(default_buckets);
+	cfg->collect_latency_metrics = true;
+	for (i = 0; i < CCPROXY_LATENCIES; i++) {
+		memcpy(cfg->latency_buckets[i], default_latency_buckets,
+		       sizeof(default_latency_buckets));
+		cfg->nlatency_buckets[i] = ARRAY_SIZE(default_latency_buckets);
+	}
 	snprintf(cfg->listen_address, sizeof(cfg->listen_address), "%s", CONFIG_DEFAULT_LISTEN);
 	snprintf(cfg->telemetry_path, sizeof(cfg->telemetry_path), "%s", CONFIG_DEFAULT_PATH);
 	cfg->log_level = LOG_LEVEL_INFO;
@@ -796,6 +828,7 @@ void config__defaults(struct config *cfg)
 	cfg->limit_usage = CCPROXY_USAGE_ENTRIES;
 	cfg->limit_errors = CCPROXY_ERRORS_ENTRIES;
 	cfg->limit_inflight = CCPROXY_INFLIGHT_ENTRIES;
+	cfg->limit_provider = CCPROXY_PROVIDER_ENTRIES;
 	cfg->web_max_connections = CONFIG_DEFAULT_WEB_MAX_CONNECTIONS;
 	cfg->web_timeout = CONFIG_DEFAULT_WEB_TIMEOUT;
 	cfg->discovery_interval = CONFIG_DEFAULT_DISCOVERY_INTERVAL;
@@ -874,7 +907,7 @@ static int apply(struct config *cfg, const struct opt *o, const char *v, const c
 			*(unsigned int *)((char *)cfg + o->off) = (unsigned int)n;
 		return ret;
 	case K_BUCKETS:
-		return parse_buckets(cfg, v, who, err, errlen);
+		return parse_buckets(cfg, o, v, who, err, errlen);
 	case K_PID:
 		return set_pid(cfg, v, who, err, errlen);
 	case K_LEVEL:
@@ -1117,7 +1150,9 @@ static int validate_field(const struct config *cfg, const struct opt *o, char *e
 				    o->max);
 		return 0;
 	case K_BUCKETS:
-		return check_buckets(cfg->histogram_buckets, cfg->nbuckets, who, err, errlen);
+		return check_buckets((const double *)p,
+				     *(const size_t *)((const char *)cfg + o->count_off), o->max,
+				     who, err, errlen);
 	case K_LEVEL:
 		if ((unsigned int)cfg->log_level >= ARRAY_SIZE(level_names))
 			return fail(err, errlen, who, "%d is not a level", (int)cfg->log_level);
@@ -1192,10 +1227,11 @@ static void format_default(const struct config *cfg, const struct opt *o, char *
 		break;
 	case K_BUCKETS:
 		buf[0] = '\0';
-		for (i = 0, n = 0; i < cfg->nbuckets && n + 2 < size; i++) {
+		for (i = 0, n = 0;
+		     i < *(const size_t *)((const char *)cfg + o->count_off) && n + 2 < size; i++) {
 			if (i)
 				buf[n++] = ',';
-			format_double(buf + n, size - n, cfg->histogram_buckets[i]);
+			format_double(buf + n, size - n, ((const double *)p)[i]);
 			n += strlen(buf + n);
 		}
 		break;

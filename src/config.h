@@ -20,18 +20,18 @@
 #include "../bpf/ccproxy.h"
 #include "log.h"
 
-#define CONFIG_MAX_PIDS		   64
-#define CONFIG_DEFAULT_LISTEN	   ":10464"
-#define CONFIG_DEFAULT_PATH	   "/metrics"
-#define CONFIG_DEFAULT_NAMESPACE   "ccproxy"
-#define CONFIG_DEFAULT_PUSH_JOB	   "ccproxy"
-#define CONFIG_DEFAULT_PUSH_PERIOD 60
+#define CONFIG_MAX_PIDS			  64
+#define CONFIG_DEFAULT_LISTEN		  ":10464"
+#define CONFIG_DEFAULT_PATH		  "/metrics"
+#define CONFIG_DEFAULT_NAMESPACE	  "ccproxy"
+#define CONFIG_DEFAULT_PUSH_JOB		  "ccproxy"
+#define CONFIG_DEFAULT_PUSH_PERIOD	  60
 #define CONFIG_DEFAULT_DISCOVERY_INTERVAL 1
 /* The kernel's PID_MAX_LIMIT: no pid_max setting allows a larger pid. */
-#define CONFIG_PID_LIMIT       4194304
-#define CONFIG_LIMIT_MIN       16
-#define CONFIG_LIMIT_MAX       1000000
-#define CONFIG_PUSH_PERIOD_MAX 86400
+#define CONFIG_PID_LIMIT		   4194304
+#define CONFIG_LIMIT_MIN		   16
+#define CONFIG_LIMIT_MAX		   1000000
+#define CONFIG_PUSH_PERIOD_MAX		   86400
 #define CONFIG_DEFAULT_WEB_MAX_CONNECTIONS 64
 #define CONFIG_DEFAULT_WEB_TIMEOUT	   10
 #define CONFIG_WEB_MAX_CONNECTIONS_MAX	   10000
@@ -67,6 +67,11 @@ struct config {
 	bool collect_pool_metrics;
 	double histogram_buckets[CCPROXY_MAX_BUCKETS]; /* finite, > 0, strictly increasing */
 	size_t nbuckets;
+	/* Extensions: the latency, stream and provider-status families (not the plugin's). */
+	bool collect_latency_metrics;
+	/* Bounds of each latency histogram, indexed by enum ccproxy_latency; as above. */
+	double latency_buckets[CCPROXY_LATENCIES][CCPROXY_LATENCY_BUCKETS];
+	size_t nlatency_buckets[CCPROXY_LATENCIES];
 
 	/* exporter */
 	pid_t pids[CONFIG_MAX_PIDS];
@@ -79,9 +84,10 @@ struct config {
 	unsigned int limit_errors;
 	unsigned int limit_inflight;
 	unsigned int limit_inflight_per_process; /* 0: limit_inflight / 4 */
-	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
-	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
-	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
+	unsigned int limit_provider;		 /* provider_responses_total series */
+	char web_config_file[1024];		 /* empty: plain HTTP, no auth (webconfig.h) */
+	unsigned int web_max_connections;	 /* concurrent HTTP connections, 1..10000 */
+	unsigned int web_timeout;		 /* seconds idle, or to send headers, 1..3600 */
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */

@@ -71,7 +71,7 @@ static int exporter__compile(struct exporter *ex)
 /* The part of the configuration the BPF side is set up with. */
 static void exporter__loader_opts(const struct config *cfg, struct loader_opts *o)
 {
-	size_t i;
+	size_t i, h;
 
 	*o = (struct loader_opts){
 		.nbuckets = cfg->nbuckets,
@@ -80,6 +80,7 @@ static void exporter__loader_opts(const struct config *cfg, struct loader_opts *
 		.collect_cost = cfg->collect_cost_metrics,
 		.collect_error = cfg->collect_error_metrics,
 		.collect_pool = cfg->collect_pool_metrics,
+		.collect_latency = cfg->collect_latency_metrics,
 		.per_process = cfg->per_process_labels,
 		/* Plain discovery counts every process that maps a probe object, from its first
 		 * event; --pid and the match flags count only the processes they select. */
@@ -90,9 +91,15 @@ static void exporter__loader_opts(const struct config *cfg, struct loader_opts *
 		.limit_errors = cfg->limit_errors,
 		.limit_inflight = cfg->limit_inflight,
 		.limit_inflight_per_process = cfg->limit_inflight_per_process,
+		.limit_provider = cfg->limit_provider,
 	};
 	for (i = 0; i < cfg->nbuckets; i++)
 		o->bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
+	for (h = 0; h < CCPROXY_LATENCIES; h++) {
+		o->lat_nbuckets[h] = cfg->nlatency_buckets[h];
+		for (i = 0; i < cfg->nlatency_buckets[h]; i++)
+			o->lat_bucket_ns[h][i] = config__bucket_ns(cfg->latency_buckets[h][i]);
+	}
 }
 
 struct exporter *exporter__new(const struct config *cfg)
@@ -417,11 +424,17 @@ static int exporter__procs(struct exporter *ex, struct snapshot *snap)
 
 int exporter__scrape(struct exporter *ex, struct strbuf *out)
 {
+	const struct config *cfg = ex->cfg;
 	const struct render_opts ro = {
-		.namespace_ = ex->cfg->namespace_,
-		.buckets = ex->cfg->histogram_buckets,
-		.nbuckets = ex->cfg->nbuckets,
-		.per_process = ex->cfg->per_process_labels,
+		.namespace_ = cfg->namespace_,
+		.buckets = cfg->histogram_buckets,
+		.nbuckets = cfg->nbuckets,
+		.per_process = cfg->per_process_labels,
+		.latency = cfg->collect_latency_metrics,
+		.lat_buckets = {cfg->latency_buckets[0], cfg->latency_buckets[1],
+				cfg->latency_buckets[2], cfg->latency_buckets[3]},
+		.lat_nbuckets = {cfg->nlatency_buckets[0], cfg->nlatency_buckets[1],
+				 cfg->nlatency_buckets[2], cfg->nlatency_buckets[3]},
 	};
 	struct snapshot snap = {0};
 	struct timespec t0;

@@ -64,6 +64,7 @@ static int loader__set_pin_paths(struct loader *l, const char *dir)
 		l->skel->maps.requests, l->skel->maps.usage,	      l->skel->maps.errors,
 		l->skel->maps.inflight, l->skel->maps.inflight_procs, l->skel->maps.pool,
 		l->skel->maps.procs,	l->skel->maps.stats,	      l->skel->maps.meta,
+		l->skel->maps.provider,
 	};
 	char path[512];
 	size_t i;
@@ -92,13 +93,19 @@ static int loader__check_meta(struct loader *l, const struct loader_opts *o)
 {
 	struct ccproxy_meta want = {.abi = CCPROXY_ABI_VERSION}, have = {0};
 	uint32_t zero = 0;
-	size_t i;
+	size_t i, h;
 	int err;
 
 	want.nbuckets = o->nbuckets;
 	want.per_process = o->per_process;
 	for (i = 0; i < o->nbuckets; i++)
 		want.bucket_ns[i] = o->bucket_ns[i];
+	want.collect_latency = o->collect_latency;
+	for (h = 0; h < CCPROXY_LATENCIES; h++) {
+		want.lat_nbuckets[h] = o->lat_nbuckets[h];
+		for (i = 0; i < o->lat_nbuckets[h]; i++)
+			want.lat_bucket_ns[h][i] = o->lat_bucket_ns[h][i];
+	}
 	err = bpf_map__lookup_elem(l->skel->maps.meta, &zero, sizeof(zero), &have, sizeof(have), 0);
 	if (err)
 		return err;
@@ -111,13 +118,21 @@ static int loader__check_meta(struct loader *l, const struct loader_opts *o)
 static int loader__configure(struct loader *l, const struct loader_opts *o)
 {
 	struct ccproxy_bpf *skel = l->skel;
-	size_t i;
+	size_t i, h;
 	int err;
 
 	if (o->nbuckets > CCPROXY_MAX_BUCKETS)
 		return -EINVAL;
 	for (i = 0; i < o->nbuckets; i++)
 		skel->rodata->bucket_ns[i] = o->bucket_ns[i];
+	for (h = 0; h < CCPROXY_LATENCIES; h++) {
+		if (o->lat_nbuckets[h] > CCPROXY_LATENCY_BUCKETS)
+			return -EINVAL;
+		for (i = 0; i < o->lat_nbuckets[h]; i++)
+			skel->rodata->lat_bucket_ns[h][i] = o->lat_bucket_ns[h][i];
+		skel->rodata->lat_nbuckets[h] = o->lat_nbuckets[h];
+	}
+	skel->rodata->collect_latency = o->collect_latency;
 	skel->rodata->nbuckets = o->nbuckets;
 	skel->rodata->collect_request = o->collect_request;
 	skel->rodata->collect_token = o->collect_token;
@@ -144,6 +159,8 @@ static int loader__configure(struct loader *l, const struct loader_opts *o)
 		err = bpf_map__set_max_entries(skel->maps.errors, o->limit_errors + 1);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.inflight, o->limit_inflight);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.provider, o->limit_provider + 1);
 	return err;
 }
 
@@ -157,6 +174,7 @@ static int loader__seed_overflow(struct loader *l)
 	struct ccproxy_req_key rk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_usage_key uk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_error_key ek = {.flags = CCPROXY_KEY_OVERFLOW};
+	struct ccproxy_provider_key pk = {.uk.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_req_val rv = {.usage_to = CCPROXY_USAGE_VIA_MAP};
 	struct ccproxy_usage uv = {0};
 	uint64_t ev = 0;
@@ -169,6 +187,9 @@ static int loader__seed_overflow(struct loader *l)
 					   BPF_NOEXIST);
 	if (!err || err == -EEXIST)
 		err = bpf_map__update_elem(l->skel->maps.errors, &ek, sizeof(ek), &ev, sizeof(ev),
+					   BPF_NOEXIST);
+	if (!err || err == -EEXIST)
+		err = bpf_map__update_elem(l->skel->maps.provider, &pk, sizeof(pk), &ev, sizeof(ev),
 					   BPF_NOEXIST);
 	return err == -EEXIST ? 0 : err;
 }
@@ -300,7 +321,8 @@ static bool dead_key(uint32_t tgid, loader_alive_fn alive, void *ctx)
 
 /* How to read one labelled family's map into snapshot entries of {key, value}. */
 _Static_assert(offsetof(struct snap_request, key) == 0 && offsetof(struct snap_usage, key) == 0 &&
-		       offsetof(struct snap_error, key) == 0,
+		       offsetof(struct snap_error, key) == 0 &&
+		       offsetof(struct snap_provider, key) == 0,
 	       "snapshot entries start with the map key");
 struct family {
 	const struct bpf_map *map;
@@ -323,6 +345,11 @@ static int merge_usage(void *v, size_t *n)
 static int merge_errors(void *v, size_t *n)
 {
 	return snapshot__merge_errors(v, n);
+}
+
+static int merge_provider(void *v, size_t *n)
+{
+	return snapshot__merge_provider(v, n);
 }
 
 static int read_family(const struct family *f, void **out, size_t *nout, struct snap_map *stat,
@@ -378,6 +405,13 @@ static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_f
 		.tgid_off = offsetof(struct ccproxy_error_key, tgid),
 		.merge = merge_errors,
 	};
+	const struct family provider = {
+		.map = l->skel->maps.provider,
+		.entry_size = sizeof(struct snap_provider),
+		.val_off = offsetof(struct snap_provider, count),
+		.tgid_off = offsetof(struct ccproxy_provider_key, uk.tgid),
+		.merge = merge_provider,
+	};
 	int err;
 
 	err = read_family(&requests, (void **)&snap->requests, &snap->nrequests,
@@ -389,7 +423,12 @@ static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_f
 		err = read_family(&errors, (void **)&snap->errors, &snap->nerrors,
 				  &snap->maps[SNAP_MAP_ERRORS], alive, ctx);
 	if (!err)
+		err = read_family(&provider, (void **)&snap->provider, &snap->nprovider,
+				  &snap->maps[SNAP_MAP_PROVIDER], alive, ctx);
+	if (!err)
 		err = snapshot__fold_request_usage(snap);
+	if (!err)
+		err = snapshot__fold_request_latency(snap);
 	return err;
 }
 
@@ -440,7 +479,7 @@ static int read_inflight(struct loader *l, struct snapshot *snap, loader_alive_f
 {
 	const struct bpf_map *map = l->skel->maps.inflight;
 	struct ccproxy_inflight_key *keys = NULL;
-	uint64_t *vals = NULL;
+	struct ccproxy_inflight_val *vals = NULL;
 	uint32_t n = 0, i;
 	int err;
 
@@ -586,6 +625,7 @@ int loader__collect(struct loader *l, loader_alive_fn alive, void *ctx)
 		{l->skel->maps.requests, offsetof(struct ccproxy_req_key, tgid), counters},
 		{l->skel->maps.usage, offsetof(struct ccproxy_usage_key, tgid), counters},
 		{l->skel->maps.errors, offsetof(struct ccproxy_error_key, tgid), counters},
+		{l->skel->maps.provider, offsetof(struct ccproxy_provider_key, uk.tgid), counters},
 		{l->skel->maps.inflight, offsetof(struct ccproxy_inflight_key, tgid), true},
 		{l->skel->maps.inflight_procs, 0, true}, /* the key is the tgid */
 		{l->skel->maps.procs, 0, true},		 /* the key is the tgid */

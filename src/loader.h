@@ -20,12 +20,16 @@ struct loader_opts {
 	uint64_t bucket_ns[CCPROXY_MAX_BUCKETS]; /* histogram bounds in ns, increasing */
 	size_t nbuckets;
 	bool collect_request, collect_token, collect_cost, collect_error, collect_pool;
+	bool collect_latency; /* the latency, stream and provider-status families */
+	/* Bounds of each latency histogram (enum ccproxy_latency) in ns, increasing. */
+	uint64_t lat_bucket_ns[CCPROXY_LATENCIES][CCPROXY_LATENCY_BUCKETS];
+	size_t lat_nbuckets[CCPROXY_LATENCIES];
 	bool per_process;	  /* pid and container_id in every key */
 	bool filter_pids;	  /* count only the processes of loader__allow */
 	const char *bpf_pin_path; /* bpffs directory for the data maps; NULL or "": none */
 	/* Series per family, the overflow series aside; requests tracked at once, in all and
 	 * per process (0: a quarter of limit_inflight). */
-	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight;
+	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight, limit_provider;
 	unsigned int limit_inflight_per_process;
 };
 

@@ -429,6 +429,127 @@ static void render_pool(const struct snapshot *snap, const char *ns, struct strb
 	strbuf__free(&scratch);
 }
 
+static const struct {
+	const char *name, *help;
+} lat_families[CCPROXY_LATENCIES] = {
+	[CCPROXY_LAT_TTFT] = {"time_to_first_token_seconds",
+			      "Time from request start to the first streamed chunk"},
+	[CCPROXY_LAT_PROVIDER] = {"provider_duration_seconds",
+				  "Time from sending to the provider to its last byte"},
+	[CCPROXY_LAT_OVERHEAD] = {"proxy_overhead_seconds",
+				  "Request time not spent waiting for the provider"},
+	[CCPROXY_LAT_TPOT] = {"time_per_output_token_seconds",
+			      "Streaming time per output token after the first"},
+};
+
+static uint64_t lat_count(const struct ccproxy_lat_hist *h, size_t nbounds)
+{
+	return bucket_total(h->buckets, nbounds);
+}
+
+static void render_lat_family(const struct snapshot *snap, const struct render_opts *o,
+			      enum ccproxy_latency h, struct strbuf *sb, struct strbuf *scratch)
+{
+	const char *name = lat_families[h].name;
+	size_t i, n, nb = o->lat_nbuckets[h];
+
+	expo__family(sb, o->namespace_, name, lat_families[h].help, "histogram");
+	for (i = 0; i < snap->nlatency; i++) {
+		const struct ccproxy_usage_key *k = &snap->latency[i].key;
+		const struct ccproxy_lat_hist *lh = &snap->latency[i].val.lat[h];
+		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+		char pid[16];
+		struct expo_label l[MAX_LABELS] = {
+			{.name = "le"},
+			LBL("model", k->model, of),
+			LBL("service_type", k->service_type, of),
+		};
+
+		if (!lat_count(lh, nb))
+			continue;
+		n = add_proc_labels(snap, o, k->tgid, l, 3, pid, sizeof(pid));
+		histogram_series(sb, o->namespace_, name, l, n, o->lat_buckets[h], nb, lh->buckets,
+				 lh->sum_ns, scratch);
+	}
+}
+
+static void render_stream_counter(const struct snapshot *snap, const struct render_opts *o,
+				  const char *name, const char *help, bool bytes, struct strbuf *sb)
+{
+	size_t i, n;
+
+	expo__family(sb, o->namespace_, name, help, "counter");
+	for (i = 0; i < snap->nlatency; i++) {
+		const struct ccproxy_usage_key *k = &snap->latency[i].key;
+		const struct snap_latency_val *v = &snap->latency[i].val;
+		uint64_t c = bytes ? v->stream_bytes : v->stream_chunks;
+		bool of = k->flags & CCPROXY_KEY_OVERFLOW;
+		char pid[16];
+		struct expo_label l[MAX_LABELS] = {
+			LBL("model", k->model, of),
+			LBL("service_type", k->service_type, of),
+		};
+
+		if (!c)
+			continue;
+		n = add_proc_labels(snap, o, k->tgid, l, 2, pid, sizeof(pid));
+		u64_sample(sb, o->namespace_, name, "", l, n, c);
+	}
+}
+
+/* A provider status as its label reads: 0 is no status, "unknown". */
+static const char *provider_status(const struct ccproxy_provider_key *k, char *buf, size_t size)
+{
+	if (k->uk.flags & CCPROXY_KEY_OVERFLOW)
+		return RENDER_OVERFLOW_LABEL;
+	if (!k->status)
+		return U;
+	snprintf(buf, size, "%u", k->status);
+	return buf;
+}
+
+static void render_provider(const struct snapshot *snap, const struct render_opts *o,
+			    struct strbuf *sb)
+{
+	const char *ns = o->namespace_;
+	size_t i, n;
+
+	expo__family(sb, ns, "provider_responses_total", "Provider responses by HTTP status",
+		     "counter");
+	for (i = 0; i < snap->nprovider; i++) {
+		const struct ccproxy_provider_key *k = &snap->provider[i].key;
+		bool of = k->uk.flags & CCPROXY_KEY_OVERFLOW;
+		char buf[16], pid[16];
+		struct expo_label l[MAX_LABELS] = {
+			LBL("model", k->uk.model, of),
+			LBL("service_type", k->uk.service_type, of),
+			CONST_LBL("status", provider_status(k, buf, sizeof(buf))),
+		};
+
+		if (!snap->provider[i].count)
+			continue;
+		n = add_proc_labels(snap, o, k->uk.tgid, l, 3, pid, sizeof(pid));
+		u64_sample(sb, ns, "provider_responses_total", "", l, n, snap->provider[i].count);
+	}
+}
+
+/* The families this exporter adds to the Python plugin's: after all of those. */
+static void render_latency(const struct snapshot *snap, const struct render_opts *o,
+			   struct strbuf *sb)
+{
+	struct strbuf scratch = STRBUF_INIT;
+	int h;
+
+	for (h = 0; h < CCPROXY_LATENCIES; h++)
+		render_lat_family(snap, o, h, sb, &scratch);
+	strbuf__free(&scratch);
+	render_stream_counter(snap, o, "stream_chunks_total",
+			      "Streamed chunks received from providers", false, sb);
+	render_stream_counter(snap, o, "stream_bytes_total",
+			      "Streamed bytes received from providers", true, sb);
+	render_provider(snap, o, sb);
+}
+
 int render__families(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb)
 {
 	const char *ns = o->namespace_;
@@ -445,6 +566,8 @@ int render__families(const struct snapshot *snap, const struct render_opts *o, s
 		     snap->active_requests);
 	render_info_up(snap, ns, sb);
 	render_pool(snap, ns, sb);
+	if (o->latency)
+		render_latency(snap, o, sb);
 	return sb->err;
 }
 

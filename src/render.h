@@ -20,6 +20,10 @@ struct render_opts {
 	const double *buckets;	/* response-time bounds, seconds */
 	size_t nbuckets;
 	bool per_process; /* pid and container_id labels on the request, usage, error families */
+	/* The latency, stream and provider-status families, after the others; off: not shown. */
+	bool latency;
+	const double *lat_buckets[CCPROXY_LATENCIES]; /* bounds of each, seconds */
+	size_t lat_nbuckets[CCPROXY_LATENCIES];
 };
 
 /* The ccproxy families. Returns sb's sticky error. */

@@ -16,6 +16,7 @@ const char *const snap_map_names[SNAP_MAP_COUNT] = {
 	[SNAP_MAP_POOL] = "pool",
 	[SNAP_MAP_PROCS] = "procs",
 	[SNAP_MAP_INFLIGHT_PROCS] = "inflight_procs",
+	[SNAP_MAP_PROVIDER] = "provider",
 };
 
 void snapshot__free(struct snapshot *snap)
@@ -25,6 +26,8 @@ void snapshot__free(struct snapshot *snap)
 	free(snap->requests);
 	free(snap->usage);
 	free(snap->errors);
+	free(snap->provider);
+	free(snap->latency);
 	free(snap->versions);
 	free(snap->procs);
 	memset(snap, 0, sizeof(*snap));
@@ -157,6 +160,18 @@ static int cmp_usage(const void *a, const void *b)
 		      sizeof(struct ccproxy_usage_key));
 }
 
+static int cmp_provider(const void *a, const void *b)
+{
+	return memcmp(&((const struct snap_provider *)a)->key,
+		      &((const struct snap_provider *)b)->key, sizeof(struct ccproxy_provider_key));
+}
+
+static int cmp_latency(const void *a, const void *b)
+{
+	return memcmp(&((const struct snap_latency *)a)->key,
+		      &((const struct snap_latency *)b)->key, sizeof(struct ccproxy_usage_key));
+}
+
 static int cmp_error(const void *a, const void *b)
 {
 	return memcmp(&((const struct snap_error *)a)->key, &((const struct snap_error *)b)->key,
@@ -217,6 +232,38 @@ static void add_request_entry(void *dst, const void *src)
 static void add_usage_entry(void *dst, const void *src)
 {
 	add_usage(&((struct snap_usage *)dst)->val, &((const struct snap_usage *)src)->val);
+}
+
+static void add_lat_hist(struct ccproxy_lat_hist *to, const struct ccproxy_lat_hist *from)
+{
+	size_t i;
+
+	to->sum_ns = snap_add(to->sum_ns, from->sum_ns);
+	for (i = 0; i <= CCPROXY_LATENCY_BUCKETS; i++)
+		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
+}
+
+static void add_latency_val(struct snap_latency_val *to, const struct snap_latency_val *from)
+{
+	size_t h;
+
+	to->stream_chunks = snap_add(to->stream_chunks, from->stream_chunks);
+	to->stream_bytes = snap_add(to->stream_bytes, from->stream_bytes);
+	for (h = 0; h < CCPROXY_LATENCIES; h++)
+		add_lat_hist(&to->lat[h], &from->lat[h]);
+}
+
+static void add_latency_entry(void *dst, const void *src)
+{
+	add_latency_val(&((struct snap_latency *)dst)->val,
+			&((const struct snap_latency *)src)->val);
+}
+
+static void add_provider_entry(void *dst, const void *src)
+{
+	struct snap_provider *e = dst;
+
+	e->count = snap_add(e->count, ((const struct snap_provider *)src)->count);
 }
 
 static void add_error_entry(void *dst, const void *src)
@@ -322,6 +369,45 @@ int snapshot__merge_usage(struct snap_usage *v, size_t *n)
 		err = UNIFY(v, *n, key.service_type);
 	qsort(v, *n, sizeof(*v), cmp_usage);
 	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_usage_entry);
+	return err;
+}
+
+int snapshot__merge_provider(struct snap_provider *v, size_t *n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < *n; i++) {
+		snapshot__normalize_str(v[i].key.uk.model, sizeof(v[i].key.uk.model));
+		snapshot__normalize_str(v[i].key.uk.service_type, sizeof(v[i].key.uk.service_type));
+		v[i].key.pad = 0;
+		join_usage_overflow(&v[i].key.uk);
+		if (v[i].key.uk.flags & CCPROXY_KEY_OVERFLOW)
+			v[i].key.status = 0; /* one overflow series, whatever the status */
+	}
+	err = UNIFY(v, *n, key.uk.model);
+	if (!err)
+		err = UNIFY(v, *n, key.uk.service_type);
+	qsort(v, *n, sizeof(*v), cmp_provider);
+	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_provider_entry);
+	return err;
+}
+
+int snapshot__merge_latency(struct snap_latency *v, size_t *n)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < *n; i++) {
+		snapshot__normalize_str(v[i].key.model, sizeof(v[i].key.model));
+		snapshot__normalize_str(v[i].key.service_type, sizeof(v[i].key.service_type));
+		join_usage_overflow(&v[i].key);
+	}
+	err = UNIFY(v, *n, key.model);
+	if (!err)
+		err = UNIFY(v, *n, key.service_type);
+	qsort(v, *n, sizeof(*v), cmp_latency);
+	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_latency_entry);
 	return err;
 }
 
@@ -464,4 +550,49 @@ int snapshot__fold_request_usage(struct snapshot *snap)
 	}
 	snap->nusage = n;
 	return snapshot__merge_usage(snap->usage, &snap->nusage);
+}
+
+static bool latency_nonzero(const struct ccproxy_req_val *v)
+{
+	size_t h, i;
+
+	if (v->stream_chunks || v->stream_bytes)
+		return true;
+	for (h = 0; h < CCPROXY_LATENCIES; h++) {
+		for (i = 0; i <= CCPROXY_LATENCY_BUCKETS; i++) {
+			if (v->lat[h].buckets[i])
+				return true;
+		}
+	}
+	return false;
+}
+
+int snapshot__fold_request_latency(struct snapshot *snap)
+{
+	struct snap_latency *v;
+	size_t i, n = 0;
+
+	v = calloc(snap->nrequests + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < snap->nrequests; i++) {
+		const struct snap_request *r = &snap->requests[i];
+		struct snap_latency *l = &v[n];
+
+		if (!latency_nonzero(&r->val))
+			continue;
+		memcpy(l->key.model, r->key.labels.model, sizeof(l->key.model));
+		memcpy(l->key.service_type, r->key.labels.service_type,
+		       sizeof(l->key.service_type));
+		l->key.tgid = r->key.tgid;
+		l->key.flags = r->key.flags;
+		l->val.stream_chunks = r->val.stream_chunks;
+		l->val.stream_bytes = r->val.stream_bytes;
+		memcpy(l->val.lat, r->val.lat, sizeof(l->val.lat));
+		n++;
+	}
+	free(snap->latency);
+	snap->latency = v;
+	snap->nlatency = n;
+	return snapshot__merge_latency(snap->latency, &snap->nlatency);
 }

@@ -31,6 +31,23 @@ struct snap_error {
 	uint64_t count;
 };
 
+struct snap_provider {
+	struct ccproxy_provider_key key;
+	uint64_t count;
+};
+
+/* The stream and latency families of one (model, service_type), from the requests entries. */
+struct snap_latency_val {
+	uint64_t stream_chunks;
+	uint64_t stream_bytes;
+	struct ccproxy_lat_hist lat[CCPROXY_LATENCIES];
+};
+
+struct snap_latency {
+	struct ccproxy_usage_key key;
+	struct snap_latency_val val;
+};
+
 enum snap_map_id {
 	SNAP_MAP_REQUESTS,
 	SNAP_MAP_USAGE,
@@ -39,6 +56,7 @@ enum snap_map_id {
 	SNAP_MAP_POOL,
 	SNAP_MAP_PROCS,
 	SNAP_MAP_INFLIGHT_PROCS,
+	SNAP_MAP_PROVIDER,
 	SNAP_MAP_COUNT,
 };
 
@@ -65,6 +83,10 @@ struct snapshot {
 	size_t nusage;
 	struct snap_error *errors;
 	size_t nerrors;
+	struct snap_provider *provider;
+	size_t nprovider;
+	struct snap_latency *latency; /* regrouped from requests */
+	size_t nlatency;
 	struct ccproxy_pool_val pool; /* summed over processes */
 
 	/* Live attached processes only. */
@@ -74,8 +96,8 @@ struct snapshot {
 	uint64_t clients_active;
 	char (*versions)[CCPROXY_VERSION_MAX]; /* distinct, sorted */
 	size_t nversions;
-	size_t attached; /* live attached processes */
-	size_t objects;	 /* files whose probes are attached (shared by their processes) */
+	size_t attached;	 /* live attached processes */
+	size_t objects;		 /* files whose probes are attached (shared by their processes) */
 	struct snap_proc *procs; /* sorted by tgid; filled for per-process labels only */
 	size_t nprocs;
 
@@ -114,11 +136,18 @@ void snapshot__normalize_str(char *s, size_t size);
 int snapshot__merge_requests(struct snap_request *v, size_t *n);
 int snapshot__merge_usage(struct snap_usage *v, size_t *n);
 int snapshot__merge_errors(struct snap_error *v, size_t *n);
+int snapshot__merge_provider(struct snap_provider *v, size_t *n);
+int snapshot__merge_latency(struct snap_latency *v, size_t *n);
 /*
  * Adds the tokens and cost that completions counted in the requests entries to the usage
  * entries, by (model, service_type, process); then merges. 0 or -ENOMEM (usage unchanged).
  */
 int snapshot__fold_request_usage(struct snapshot *snap);
+/*
+ * Regroups the stream counts and latency histograms that completions counted in the requests
+ * entries by (model, service_type, process) into snap->latency. 0 or -ENOMEM.
+ */
+int snapshot__fold_request_latency(struct snapshot *snap);
 /* Adds a process (any order). 0 or -ENOMEM. */
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */

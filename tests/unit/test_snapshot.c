@@ -365,7 +365,8 @@ Test(snapshot, free_is_null_safe_and_zeroes)
 Test(snapshot, map_names)
 {
 	static const char *const want[SNAP_MAP_COUNT] = {
-		"requests", "usage", "errors", "inflight", "pool", "procs", "inflight_procs",
+		"requests", "usage", "errors",	       "inflight",
+		"pool",	    "procs", "inflight_procs", "provider",
 	};
 	size_t i;
 
