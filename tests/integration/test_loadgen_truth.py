@@ -28,6 +28,13 @@ PROBES = [
 ]
 RESP_LE = ["0.01", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "25.0", "+Inf"]
 POOL_LE = ["0.001", "0.005", "0.01", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "+Inf"]
+LAT_LE = ["0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75",
+          "1.0", "2.5", "5.0", "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0",
+          "+Inf"]
+LATENCY = ["ccproxy_time_to_first_token_seconds", "ccproxy_provider_duration_seconds",
+           "ccproxy_proxy_overhead_seconds", "ccproxy_time_per_output_token_seconds"]
+CASES = ["stream_full", "stream_no_chunk", "stream_no_end", "stream_failed", "stream_shared",
+         "rate_limited"]
 LABELS = {
     "ccproxy_requests_total": {"endpoint", "method", "model", "service_type", "status"},
     "ccproxy_response_duration_seconds_bucket": {"endpoint", "le", "model", "service_type"},
@@ -50,7 +57,14 @@ LABELS = {
     "ccproxy_pool_acquisition_duration_seconds_bucket": {"le"},
     "ccproxy_pool_acquisition_duration_seconds_count": set(),
     "ccproxy_pool_acquisition_duration_seconds_sum": set(),
+    "ccproxy_stream_chunks_total": {"model", "service_type"},
+    "ccproxy_stream_bytes_total": {"model", "service_type"},
+    "ccproxy_provider_responses_total": {"model", "service_type", "status"},
 }
+for _base in LATENCY:
+    LABELS[_base + "_bucket"] = {"le", "model", "service_type"}
+    LABELS[_base + "_count"] = {"model", "service_type"}
+    LABELS[_base + "_sum"] = {"model", "service_type"}
 # Raw label values fired by tools/loadgen/mix.c that the exporter must rewrite; keep in sync.
 RAW_BAD_MODEL = (b"bad-\xff-\xc3(-\xe2\x82-\xf0\x9f\x98-\xed\xa0\x80-\xc0\xaf-"
                  b"\xf4\x90\x80\x80-end")
@@ -126,8 +140,9 @@ def test_family_labels(mixed):
 
 def test_histograms(mixed):
     samples = mixed[0]["samples"]
-    for base, les in (("ccproxy_response_duration_seconds", RESP_LE),
-                      ("ccproxy_pool_acquisition_duration_seconds", POOL_LE)):
+    for base, les in [("ccproxy_response_duration_seconds", RESP_LE),
+                      ("ccproxy_pool_acquisition_duration_seconds", POOL_LE)] + \
+            [(base, LAT_LE) for base in LATENCY]:
         groups = {}
         for s in series(samples, base + "_bucket"):
             labels = dict(s["labels"])
@@ -154,11 +169,15 @@ def test_histograms(mixed):
 
 
 def test_measured_series_are_ranges(mixed):
+    """Only what the kernel clock measures is a range: durations paired by the tracer, and the
+    latency families (counts stay exact)."""
     samples = mixed[0]["samples"]
     ranged = [s for s in samples if "range" in s]
     assert ranged
     for s in ranged:
-        assert s["labels"].get("endpoint") == "/v1/measured", s
+        assert s["labels"].get("endpoint") == "/v1/measured" or \
+            s["name"].rsplit("_", 1)[0] in LATENCY, s
+        assert not s["name"].endswith("_count"), s
     measured = [s for s in series(samples, "ccproxy_response_duration_seconds_count")
                 if s["labels"]["endpoint"] == "/v1/measured"]
     assert measured and all("value" in s for s in measured)
@@ -234,8 +253,11 @@ def test_on_bound_durations(mixed):
 
 
 def exact_samples(data):
+    """Samples that do not depend on timing: not the kernel-measured latency buckets and sums
+    (their counts do not depend on it)."""
+    timed = tuple(base + suffix for base in LATENCY for suffix in ("_bucket", "_sum"))
     return {(s["name"], frozenset(s["labels"].items())): s["value"]
-            for s in data["samples"] if "value" in s}
+            for s in data["samples"] if "value" in s and s["name"] not in timed}
 
 
 def test_deterministic(loadgen, tmp_path, mixed):
@@ -408,3 +430,34 @@ def test_bpftrace_counts_match(loadgen):
             fired[name] = int(count)
     assert sorted(fired) == sorted(PROBES)
     assert traced == fired
+
+
+def test_latency_families(mixed):
+    """Every stream ending is in the mix, and the new families add up across each other."""
+    data = mixed[0]
+    samples, hits, cases = data["samples"], data["probe_hits"], data["cases"]
+    assert sorted(cases) == sorted(CASES) and all(cases[c] > 0 for c in CASES), cases
+    assert cases["stream_shared"] == 8
+    counts = {base: total(samples, base + "_count") for base in LATENCY}
+    streams = cases["stream_full"] + cases["stream_no_end"] + cases["stream_failed"] + \
+        cases["stream_shared"]
+    # One TTFT per stream that sent a chunk, failed or not.
+    assert counts["ccproxy_time_to_first_token_seconds"] == streams
+    # A provider time per plain completion and per stream with an end that completed.
+    assert counts["ccproxy_provider_duration_seconds"] > \
+        cases["stream_full"] + cases["stream_no_chunk"]
+    assert 0 < counts["ccproxy_proxy_overhead_seconds"] <= \
+        counts["ccproxy_provider_duration_seconds"]
+    assert 0 < counts["ccproxy_time_per_output_token_seconds"] <= cases["stream_full"] + 8
+    # Filler chunks of untracked requests are not counted; the shared streams' are.
+    chunks = total(samples, "ccproxy_stream_chunks_total")
+    assert cases["stream_shared"] * 8 < chunks <= hits["provider_stream_chunk"]
+    assert total(samples, "ccproxy_stream_bytes_total") >= chunks
+    assert total(samples, "ccproxy_provider_responses_total") == \
+        hits["provider_response_received"]
+    statuses = {s["labels"]["status"] for s in series(samples, "ccproxy_provider_responses_total")}
+    assert {"200", "429", "529"} <= statuses
+    # The first-chunk delays put some TTFTs above the first bound, and they are exact there.
+    first = [s for s in series(samples, "ccproxy_time_to_first_token_seconds_bucket")
+             if s["labels"]["le"] == "0.001"]
+    assert sum(lo_hi(s)[0] for s in first) < counts["ccproxy_time_to_first_token_seconds"]

@@ -107,14 +107,17 @@ cleanup:
 static int main__fire(const struct lg_opts *o, struct lg_tally *t, uint64_t *elapsed_ns,
 		      uint64_t *cpu_ns)
 {
-	uint64_t own = 0;
+	uint64_t own = 0, shared;
 	int err;
 
 	if (o->only >= 0)
 		return main__workers(o, o->events, t, elapsed_ns, cpu_ns);
 	own = o->leave_active + 2;
+	shared = mix__shared_hits(o->events - own);
 	mix__prologue(t, o->leave_active);
-	err = main__workers(o, o->events - own, t, elapsed_ns, cpu_ns);
+	err = main__workers(o, o->events - own - shared, t, elapsed_ns, cpu_ns);
+	if (!err)
+		err = mix__shared(t, shared);
 	if (!err)
 		mix__epilogue(t, o->seed);
 	return err;

@@ -5,6 +5,7 @@
  * (docs/probes.md), tallying every hit in its private struct lg_tally.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <time.h>
@@ -54,8 +55,8 @@ const char *const lg_error_types[LG_ERROR_TYPES] = {
 	"provider_AnExceptionClassNameSoLongThatTheErrorTypeArrayMustCutIt",
 };
 
-/* The longest scenario fires 11 hits; below this many left, single hits fill the budget. */
-#define MIX__SCENARIO_MAX 12
+/* The longest scenario fires 13 hits; below this many left, single hits fill the budget. */
+#define MIX__SCENARIO_MAX 14
 
 struct mix__state {
 	struct lg_tally *t;
@@ -64,8 +65,23 @@ struct mix__state {
 	uint64_t id_base;  /* thread index << 48 */
 	uint64_t requests; /* requests started so far: ids and one-off cases */
 	int sleeps_left;   /* measured requests that sleep, to land above the first bound */
+	int ttft_sleeps;   /* streams that wait before their first chunk (mix__ttft_delays) */
+	int tpot_sleeps;   /* streams that wait between their first chunk and their end */
 	uint64_t slept_ns; /* not part of the cost of a hit */
 };
+
+/*
+ * When a probe hit happened as far as this thread can tell: the BPF program's
+ * bpf_ktime_get_ns() (CLOCK_MONOTONIC) lies in [b, a].
+ */
+struct mix__span {
+	uint64_t b, a;
+};
+
+/* First-chunk delays of a thread's first streams: latencies above the first bound. */
+static const uint64_t mix__ttft_delays[] = {2000000, 12000000, 50000000};
+#define MIX__TPOT_DELAY_NS 30000000ULL
+#define MIX__TPOT_TOKENS   4
 
 static uint64_t mix__splitmix(uint64_t *x)
 {
@@ -99,6 +115,31 @@ static void mix__fire(struct mix__state *s, int id, void *ev)
 	fire__probe(id, ev);
 	s->t->hits[id]++;
 	s->left--;
+}
+
+static void mix__fire_at(struct mix__state *s, int id, void *ev, struct mix__span *at)
+{
+	at->b = mix__now_ns();
+	mix__fire(s, id, ev);
+	at->a = mix__now_ns();
+}
+
+/* The kernel-measured time from hit x to the later hit y: [inner, outer]. */
+static void mix__between(const struct mix__span *x, const struct mix__span *y, uint64_t *inner,
+			 uint64_t *outer)
+{
+	*inner = y->b > x->a ? y->b - x->a : 0;
+	*outer = y->a - x->b;
+}
+
+/* Sleeps ns, and leaves the time out of the cost of a hit. */
+static void mix__sleep(struct mix__state *s, uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+	uint64_t t0 = mix__now_ns();
+
+	nanosleep(&ts, NULL);
+	s->slept_ns += mix__now_ns() - t0;
 }
 
 static void mix__pick_labels(struct mix__state *s, struct lg_labels *l)
@@ -201,24 +242,53 @@ static void mix__pool(struct mix__state *s, int id, uint64_t wait_ns)
 }
 
 static uint64_t mix__start(struct mix__state *s, struct ccproxy_event *ev,
-			   const struct lg_labels *l)
+			   const struct lg_labels *l, struct mix__span *at)
 {
 	uint64_t id = s->id_base | s->requests++;
+	struct mix__span ignored;
 
 	mix__event(ev, l, id, 1);
-	mix__fire(s, CCPROXY_PROBE_request_start, ev);
+	mix__fire_at(s, CCPROXY_PROBE_request_start, ev, at ? at : &ignored);
 	s->t->active++;
 	return id;
 }
 
-static void mix__provider(struct mix__state *s, int id, const struct lg_labels *l, uint64_t rid)
+/* A provider event of request rid; provider_response_received carries l->status. */
+static void mix__provider_at(struct mix__state *s, int id, const struct lg_labels *l, uint64_t rid,
+			     struct mix__span *at)
 {
 	struct ccproxy_event ev;
+	struct mix__span ignored;
 
 	mix__event(&ev, l, rid, 0);
-	if (id == CCPROXY_PROBE_provider_response_received)
+	if (id == CCPROXY_PROBE_provider_response_received) {
 		ev.status = lg_statuses[l->status];
-	mix__fire(s, id, &ev);
+		tally__provider(s->t, l, l->status);
+	}
+	mix__fire_at(s, id, &ev, at ? at : &ignored);
+}
+
+static void mix__provider(struct mix__state *s, int id, const struct lg_labels *l, uint64_t rid)
+{
+	mix__provider_at(s, id, l, rid, NULL);
+}
+
+/* Proxy overhead of a request of duration d whose provider time is in [p_in, p_out]. */
+static void mix__overhead(struct lg_tally *t, const struct lg_labels *l, uint64_t d, uint64_t p_in,
+			  uint64_t p_out)
+{
+	if (!d || d > CCPROXY_DURATION_NS_MAX)
+		return; /* no duration observed: no overhead either */
+	tally__latency(t, l, LG_LAT_OVERHEAD, d > p_out ? d - p_out : 0, d > p_in ? d - p_in : 0);
+}
+
+/* Whether the exporter believes a usage block (docs/probes.md: Limits). */
+static int mix__usage_ok(const struct ccproxy_usage *u)
+{
+	for (int i = 0; i < CCPROXY_TOKEN_TYPES; i++)
+		if (u->tokens[i] > CCPROXY_TOKENS_MAX)
+			return 0;
+	return u->cost_nusd <= CCPROXY_COST_NUSD_MAX;
 }
 
 static void mix__provider_error(struct mix__state *s, struct lg_labels l, uint64_t rid)
@@ -239,13 +309,14 @@ static void mix__provider_error(struct mix__state *s, struct lg_labels l, uint64
 static void mix__plain(struct mix__state *s, struct lg_labels *l)
 {
 	struct ccproxy_event ev;
+	struct mix__span sent, recv;
 	int pooled = mix__below(s, 10) < 7;
-	uint64_t id = mix__start(s, &ev, l);
+	uint64_t id = mix__start(s, &ev, l, NULL), p_in, p_out;
 
 	if (pooled)
 		mix__pool(s, CCPROXY_PROBE_pool_acquire, mix__wait(s));
-	mix__provider(s, CCPROXY_PROBE_provider_request_sent, l, id);
-	mix__provider(s, CCPROXY_PROBE_provider_response_received, l, id);
+	mix__provider_at(s, CCPROXY_PROBE_provider_request_sent, l, id, &sent);
+	mix__provider_at(s, CCPROXY_PROBE_provider_response_received, l, id, &recv);
 	if (pooled)
 		mix__pool(s, CCPROXY_PROBE_pool_release, 0);
 	mix__event(&ev, l, id, 1);
@@ -255,6 +326,9 @@ static void mix__plain(struct mix__state *s, struct lg_labels *l)
 	mix__fire(s, CCPROXY_PROBE_request_complete, &ev);
 	s->t->active--;
 	tally__complete(s->t, l, ev.duration_ns, &ev.usage, 1);
+	mix__between(&sent, &recv, &p_in, &p_out);
+	tally__latency(s->t, l, LG_LAT_PROVIDER, p_in, p_out);
+	mix__overhead(s->t, l, ev.duration_ns, p_in, p_out);
 }
 
 /* duration_ns = 0: the kernel measures start..complete, which lies in [t2 - t1, t3 - t0]. */
@@ -265,7 +339,7 @@ static void mix__measured(struct mix__state *s, struct lg_labels *l)
 
 	l->endpoint = LG_EP_MEASURED;
 	t0 = mix__now_ns();
-	id = mix__start(s, &ev, l);
+	id = mix__start(s, &ev, l, NULL);
 	t1 = mix__now_ns();
 	if (s->sleeps_left > 0) {
 		struct timespec ts = {0, 12000000};
@@ -296,38 +370,148 @@ static void mix__orphan(struct mix__state *s, struct lg_labels *l)
 	tally__complete(s->t, l, 0, NULL, 1);
 }
 
-/* start, sent, received, stream start, chunks, end with usage, complete without usage. */
-static void mix__stream(struct mix__state *s, struct lg_labels *l)
+/* How a stream ends (docs/probes.md: which requests each latency family skips). */
+enum mix__stream_kind {
+	MIX__STREAM_FULL = LG_CASE_STREAM_FULL,		/* chunks, stream end, complete */
+	MIX__STREAM_NO_CHUNK = LG_CASE_STREAM_NO_CHUNK, /* stream start and end, complete */
+	MIX__STREAM_NO_END = LG_CASE_STREAM_NO_END,	/* chunks, complete with usage */
+	MIX__STREAM_FAILED = LG_CASE_STREAM_FAILED,	/* chunks, then request_fail */
+};
+
+static enum mix__stream_kind mix__stream_kind(struct mix__state *s)
+{
+	uint64_t r = mix__below(s, 20);
+
+	if (r < 14)
+		return MIX__STREAM_FULL;
+	if (r < 16)
+		return MIX__STREAM_NO_CHUNK;
+	return r < 18 ? MIX__STREAM_NO_END : MIX__STREAM_FAILED;
+}
+
+/* Sent, once in five rate limited (429 or 529) and sent again, then a 200 response. */
+static void mix__send(struct mix__state *s, const struct lg_labels *l, uint64_t id,
+		      struct mix__span *sent)
+{
+	struct lg_labels limited = *l;
+
+	mix__provider_at(s, CCPROXY_PROBE_provider_request_sent, l, id, sent);
+	if (mix__below(s, 5) == 0) {
+		s->t->cases[LG_CASE_RATE_LIMITED]++;
+		limited.status = mix__below(s, 2) ? 2 : 4; /* lg_statuses: 429, 529 */
+		mix__provider(s, CCPROXY_PROBE_provider_response_received, &limited, id);
+		mix__provider(s, CCPROXY_PROBE_provider_request_sent, l, id);
+	}
+	mix__provider(s, CCPROXY_PROBE_provider_response_received, l, id);
+}
+
+/* chunks provider_stream_chunk hits; the first one's span in *first. Returns their bytes. */
+static uint64_t mix__chunks(struct mix__state *s, const struct lg_labels *l, uint64_t id,
+			    uint64_t chunks, struct mix__span *first)
 {
 	struct ccproxy_event ev;
-	uint64_t id = mix__start(s, &ev, l), chunks = 1 + mix__below(s, 5);
+	uint64_t bytes = 0;
 
-	l->status = 0;
-	mix__provider(s, CCPROXY_PROBE_provider_request_sent, l, id);
-	mix__provider(s, CCPROXY_PROBE_provider_response_received, l, id);
-	mix__provider(s, CCPROXY_PROBE_provider_stream_start, l, id);
+	if (chunks && s->ttft_sleeps < (int)(sizeof(mix__ttft_delays) / sizeof(uint64_t)))
+		mix__sleep(s, mix__ttft_delays[s->ttft_sleeps++]);
 	for (uint64_t i = 0; i < chunks; i++) {
+		struct mix__span at;
+
 		mix__event(&ev, l, id, 0);
 		ev.bytes = 1 + mix__below(s, 16384);
-		mix__fire(s, CCPROXY_PROBE_provider_stream_chunk, &ev);
+		bytes += ev.bytes;
+		mix__fire_at(s, CCPROXY_PROBE_provider_stream_chunk, &ev, &at);
+		if (!i)
+			*first = at;
 	}
+	return bytes;
+}
+
+/* A failed stream: TTFT, chunks and bytes count; nothing that needs an end does. */
+static void mix__stream_fail(struct mix__state *s, struct lg_labels *l, uint64_t id)
+{
+	struct ccproxy_event ev;
+
+	if (mix__below(s, 2))
+		mix__provider_error(s, *l, id);
+	mix__event(&ev, l, id, 1);
+	ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), lg_error_types[l->error]);
+	mix__fire(s, CCPROXY_PROBE_request_fail, &ev);
+	s->t->active--;
+	tally__fail(s->t, l, 1);
+}
+
+/* Stream end with usage; returns the output tokens the exporter takes from it (0: none). */
+static uint64_t mix__stream_end(struct mix__state *s, const struct lg_labels *l, uint64_t id,
+				uint64_t chunks, struct mix__span *end)
+{
+	struct ccproxy_event ev;
+	int tpot_sleep = chunks && s->tpot_sleeps > 0;
+
 	mix__event(&ev, l, id, 0);
 	mix__usage(s, &ev.usage, 1);
-	mix__fire(s, CCPROXY_PROBE_provider_stream_end, &ev);
+	if (tpot_sleep) {
+		s->tpot_sleeps--;
+		ev.usage = (struct ccproxy_usage){.tokens = {10, MIX__TPOT_TOKENS}};
+		mix__sleep(s, MIX__TPOT_DELAY_NS);
+	}
+	mix__fire_at(s, CCPROXY_PROBE_provider_stream_end, &ev, end);
 	tally__usage(s->t, l, &ev.usage, 1);
+	return mix__usage_ok(&ev.usage) ? ev.usage.tokens[CCPROXY_TOKENS_OUTPUT] : 0;
+}
+
+/*
+ * start, sent (maybe rate limited and sent again), received, stream start, chunks, end with
+ * usage, complete without usage; or one of the other endings of enum mix__stream_kind.
+ */
+static void mix__stream(struct mix__state *s, struct lg_labels *l)
+{
+	enum mix__stream_kind kind = mix__stream_kind(s);
+	struct mix__span start, sent, first = {0}, end = {0};
+	struct ccproxy_event ev;
+	uint64_t id = mix__start(s, &ev, l, &start), out = 0, lo, hi;
+	uint64_t chunks = kind == MIX__STREAM_NO_CHUNK ? 0 : 1 + mix__below(s, 5), bytes;
+
+	l->status = 0;
+	s->t->cases[kind]++; /* enum mix__stream_kind follows enum lg_case */
+	mix__send(s, l, id, &sent);
+	mix__provider(s, CCPROXY_PROBE_provider_stream_start, l, id);
+	bytes = mix__chunks(s, l, id, chunks, &first);
+	tally__stream(s->t, l, chunks, bytes);
+	if (chunks) {
+		mix__between(&start, &first, &lo, &hi);
+		tally__latency(s->t, l, LG_LAT_TTFT, lo, hi);
+	}
+	if (kind == MIX__STREAM_FAILED) {
+		mix__stream_fail(s, l, id);
+		return;
+	}
+	if (kind != MIX__STREAM_NO_END)
+		out = mix__stream_end(s, l, id, chunks, &end);
 	mix__event(&ev, l, id, 1);
 	ev.status = 200;
 	ev.duration_ns = mix__duration(s);
+	if (kind == MIX__STREAM_NO_END) /* the usage comes with the completion */
+		mix__usage(s, &ev.usage, ev.duration_ns <= CCPROXY_DURATION_NS_MAX);
 	mix__fire(s, CCPROXY_PROBE_request_complete, &ev);
 	s->t->active--;
-	tally__complete(s->t, l, ev.duration_ns, NULL, 1);
+	tally__complete(s->t, l, ev.duration_ns, &ev.usage, 1);
+	if (kind == MIX__STREAM_NO_END)
+		return; /* no provider end: no provider time, overhead or time per token */
+	mix__between(&sent, &end, &lo, &hi);
+	tally__latency(s->t, l, LG_LAT_PROVIDER, lo, hi);
+	mix__overhead(s->t, l, ev.duration_ns, lo, hi);
+	if (chunks && out >= 2) {
+		mix__between(&first, &end, &lo, &hi);
+		tally__latency(s->t, l, LG_LAT_TPOT, lo / (out - 1), hi / (out - 1));
+	}
 }
 
 /* start, [sent], [provider_error], request_fail. */
 static void mix__failed(struct mix__state *s, struct lg_labels *l)
 {
 	struct ccproxy_event ev;
-	uint64_t id = mix__start(s, &ev, l);
+	uint64_t id = mix__start(s, &ev, l, NULL);
 
 	if (mix__below(s, 2))
 		mix__provider(s, CCPROXY_PROBE_provider_request_sent, l, id);
@@ -421,6 +605,7 @@ static uint64_t mix__run_mix(struct lg_worker *w)
 		.left = w->budget,
 		.id_base = (uint64_t)w->index << 48,
 		.sleeps_left = 1,
+		.tpot_sleeps = 1,
 	};
 
 	mix__splitmix(&s.rng);
@@ -580,4 +765,134 @@ uint64_t mix__epilogue(struct lg_tally *t, uint64_t seed)
 	t->clients_available = pev.clients_available;
 	t->clients_active = pev.clients_active;
 	return 1;
+}
+
+/*
+ * Streams whose chunks arrive from several threads at once: the main thread starts them and
+ * ends them, MIX__SHARED_HELPERS threads fire their chunks, interleaved, from one barrier.
+ */
+#define MIX__SHARED_STREAMS 8
+#define MIX__SHARED_HELPERS 2
+#define MIX__SHARED_CHUNKS  4 /* per helper and stream */
+#define MIX__SHARED_HITS    (6 + MIX__SHARED_HELPERS * MIX__SHARED_CHUNKS) /* per stream */
+#define MIX__SHARED_ID	    (0xffffULL << 48)
+
+struct mix__helper {
+	pthread_barrier_t *go;
+	uint64_t n; /* streams */
+	unsigned int index;
+	struct mix__span first[MIX__SHARED_STREAMS]; /* its first chunk of each stream */
+	uint64_t bytes[MIX__SHARED_STREAMS];
+};
+
+static void *mix__helper_run(void *arg)
+{
+	struct mix__helper *h = arg;
+	struct ccproxy_event ev;
+	struct lg_labels l = {0};
+
+	pthread_barrier_wait(h->go);
+	for (uint64_t c = 0; c < MIX__SHARED_CHUNKS; c++)
+		for (uint64_t i = 0; i < h->n; i++) {
+			struct mix__span at;
+
+			mix__event(&ev, &l, MIX__SHARED_ID | i, 0);
+			ev.bytes = 100 * (h->index + 1) + 10 * i + c;
+			h->bytes[i] += ev.bytes;
+			at.b = mix__now_ns();
+			fire__probe(CCPROXY_PROBE_provider_stream_chunk, &ev);
+			at.a = mix__now_ns();
+			if (!c)
+				h->first[i] = at;
+		}
+	return NULL;
+}
+
+uint64_t mix__shared_hits(uint64_t budget)
+{
+	uint64_t n = budget / (2 * MIX__SHARED_HITS);
+
+	return (n < MIX__SHARED_STREAMS ? n : MIX__SHARED_STREAMS) * MIX__SHARED_HITS;
+}
+
+static void mix__shared_labels(struct lg_labels *l, uint64_t i)
+{
+	*l = (struct lg_labels){.model = i % 4, .service = i % 4};
+}
+
+/* Ends stream i: TTFT from the earliest helper's first chunk, the other families as usual. */
+static void mix__shared_end(struct mix__state *s, uint64_t i, const struct mix__span *start,
+			    const struct mix__span *sent, const struct mix__helper *h)
+{
+	struct mix__span first = h[0].first[i], end;
+	struct ccproxy_event ev;
+	struct lg_labels l;
+	uint64_t lo, hi, bytes = 0, out = 3 + i;
+
+	mix__shared_labels(&l, i);
+	for (int k = 0; k < MIX__SHARED_HELPERS; k++) {
+		first.b = h[k].first[i].b < first.b ? h[k].first[i].b : first.b;
+		first.a = h[k].first[i].a < first.a ? h[k].first[i].a : first.a;
+		bytes += h[k].bytes[i];
+	}
+	mix__event(&ev, &l, MIX__SHARED_ID | i, 0);
+	ev.usage = (struct ccproxy_usage){.tokens = {100, out}};
+	mix__fire_at(s, CCPROXY_PROBE_provider_stream_end, &ev, &end);
+	tally__usage(s->t, &l, &ev.usage, 1);
+	mix__event(&ev, &l, MIX__SHARED_ID | i, 1);
+	ev.status = 200;
+	ev.duration_ns = 1000000000ULL + i;
+	mix__fire(s, CCPROXY_PROBE_request_complete, &ev);
+	s->t->active--;
+	tally__complete(s->t, &l, ev.duration_ns, NULL, 1);
+	tally__stream(s->t, &l, MIX__SHARED_HELPERS * MIX__SHARED_CHUNKS, bytes);
+	mix__between(start, &first, &lo, &hi);
+	tally__latency(s->t, &l, LG_LAT_TTFT, lo, hi);
+	mix__between(sent, &end, &lo, &hi);
+	tally__latency(s->t, &l, LG_LAT_PROVIDER, lo, hi);
+	mix__overhead(s->t, &l, ev.duration_ns, lo, hi);
+	mix__between(&first, &end, &lo, &hi);
+	tally__latency(s->t, &l, LG_LAT_TPOT, lo / (out - 1), hi / (out - 1));
+}
+
+int mix__shared(struct lg_tally *t, uint64_t hits)
+{
+	struct mix__state s = {.t = t, .left = hits};
+	struct mix__span start[MIX__SHARED_STREAMS], sent[MIX__SHARED_STREAMS];
+	struct mix__helper h[MIX__SHARED_HELPERS] = {0};
+	pthread_t tid[MIX__SHARED_HELPERS];
+	pthread_barrier_t go;
+	struct ccproxy_event ev;
+	struct lg_labels l;
+	uint64_t n = hits / MIX__SHARED_HITS;
+	int k, started = 0, err = 0;
+
+	if (!n)
+		return 0;
+	for (uint64_t i = 0; i < n; i++) {
+		mix__shared_labels(&l, i);
+		mix__event(&ev, &l, MIX__SHARED_ID | i, 1);
+		mix__fire_at(&s, CCPROXY_PROBE_request_start, &ev, &start[i]);
+		t->active++;
+		mix__provider_at(&s, CCPROXY_PROBE_provider_request_sent, &l, MIX__SHARED_ID | i,
+				 &sent[i]);
+		mix__provider(&s, CCPROXY_PROBE_provider_response_received, &l, MIX__SHARED_ID | i);
+		mix__provider(&s, CCPROXY_PROBE_provider_stream_start, &l, MIX__SHARED_ID | i);
+	}
+	err = -pthread_barrier_init(&go, NULL, MIX__SHARED_HELPERS);
+	for (k = 0; !err && k < MIX__SHARED_HELPERS; k++, started++) {
+		h[k] = (struct mix__helper){.go = &go, .n = n, .index = k};
+		err = -pthread_create(&tid[k], NULL, mix__helper_run, &h[k]);
+	}
+	if (err && started < MIX__SHARED_HELPERS)
+		return err; /* a helper waits at the barrier forever: the caller exits */
+	for (k = 0; k < started; k++)
+		pthread_join(tid[k], NULL);
+	pthread_barrier_destroy(&go);
+	t->hits[CCPROXY_PROBE_provider_stream_chunk] +=
+		n * MIX__SHARED_HELPERS * MIX__SHARED_CHUNKS;
+	t->cases[LG_CASE_STREAM_SHARED] += n;
+	for (uint64_t i = 0; i < n; i++)
+		mix__shared_end(&s, i, &start[i], &sent[i], h);
+	return 0;
 }

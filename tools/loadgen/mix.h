@@ -53,6 +53,13 @@ void *mix__run(void *worker);
 
 /* Main thread: info, then k requests started and never finished. Returns hits fired. */
 uint64_t mix__prologue(struct lg_tally *t, uint64_t k);
+/*
+ * Main thread, after the workers: streams whose chunks several threads fire at once. Of a
+ * budget of hits, mix__shared_hits says how many it takes (deterministic, up to 8 streams);
+ * mix__shared fires exactly those. 0 or a negative errno.
+ */
+uint64_t mix__shared_hits(uint64_t budget);
+int mix__shared(struct lg_tally *t, uint64_t hits);
 /* Main thread, after the workers: the final pool_gauges (values derived from seed). */
 uint64_t mix__epilogue(struct lg_tally *t, uint64_t seed);
 

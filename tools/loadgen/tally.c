@@ -16,6 +16,15 @@ const uint64_t lg_pool_bounds_ns[LG_POOL_BUCKETS] = {
 	250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL,
 };
 
+/* The default latency bounds: vLLM's time-to-first-token ladder, 0.001 ... 2560 s. */
+const uint64_t lg_lat_bounds_ns[LG_LAT_BUCKETS] = {
+	1000000ULL,	 5000000ULL,	   10000000ULL,	   20000000ULL,	   40000000ULL,
+	60000000ULL,	 80000000ULL,	   100000000ULL,   250000000ULL,   500000000ULL,
+	750000000ULL,	 1000000000ULL,	   2500000000ULL,  5000000000ULL,  7500000000ULL,
+	10000000000ULL,	 20000000000ULL,   40000000000ULL, 80000000000ULL, 160000000000ULL,
+	640000000000ULL, 2560000000000ULL,
+};
+
 int tally__bucket(const uint64_t *bounds, int nbounds, uint64_t ns)
 {
 	int i = 0;
@@ -40,6 +49,18 @@ static void tally__observe(struct lg_hist *h, const uint64_t *bounds, int nbound
 	h->count += n;
 	h->sum_lo_ns += ns * n;
 	h->sum_hi_ns += ns * n;
+}
+
+/* An observation known to lie in [inner_ns, outer_ns]. */
+static void tally__range(struct lg_hist *h, const uint64_t *bounds, int nbounds, uint64_t inner_ns,
+			 uint64_t outer_ns)
+{
+	/* Certainly in the bucket of the outer bound, possibly already in the inner one's. */
+	h->lo[tally__bucket(bounds, nbounds, outer_ns)]++;
+	h->hi[tally__bucket(bounds, nbounds, inner_ns)]++;
+	h->count++;
+	h->sum_lo_ns += inner_ns;
+	h->sum_hi_ns += outer_ns;
 }
 
 void tally__usage(struct lg_tally *t, const struct lg_labels *l, const struct ccproxy_usage *u,
@@ -72,12 +93,25 @@ void tally__measured(struct lg_tally *t, const struct lg_labels *l, uint64_t inn
 	struct lg_hist *h = &t->dur[l->endpoint][l->model][l->service];
 
 	t->requests[l->endpoint][l->method][l->model][l->service][l->status]++;
-	/* Certainly in the bucket of the outer bound, possibly already in the inner one's. */
-	h->lo[tally__bucket(lg_resp_bounds_ns, LG_RESP_BUCKETS, outer_ns)]++;
-	h->hi[tally__bucket(lg_resp_bounds_ns, LG_RESP_BUCKETS, inner_ns)]++;
-	h->count++;
-	h->sum_lo_ns += inner_ns;
-	h->sum_hi_ns += outer_ns;
+	tally__range(h, lg_resp_bounds_ns, LG_RESP_BUCKETS, inner_ns, outer_ns);
+}
+
+void tally__latency(struct lg_tally *t, const struct lg_labels *l, enum lg_latency h,
+		    uint64_t inner_ns, uint64_t outer_ns)
+{
+	tally__range(&t->lat[h][l->model][l->service], lg_lat_bounds_ns, LG_LAT_BUCKETS, inner_ns,
+		     outer_ns);
+}
+
+void tally__stream(struct lg_tally *t, const struct lg_labels *l, uint64_t chunks, uint64_t bytes)
+{
+	t->chunks[l->model][l->service] += chunks;
+	t->bytes[l->model][l->service] += bytes;
+}
+
+void tally__provider(struct lg_tally *t, const struct lg_labels *l, int status_idx)
+{
+	t->provider[l->model][l->service][status_idx]++;
 }
 
 void tally__fail(struct lg_tally *t, const struct lg_labels *l, uint64_t n)
@@ -119,6 +153,11 @@ void tally__merge(struct lg_tally *dst, const struct lg_tally *src)
 	TALLY__ADD(dst, src, pool);
 	tally__add((uint64_t *)&dst->pool_wait, (const uint64_t *)&src->pool_wait,
 		   sizeof(src->pool_wait) / sizeof(uint64_t));
+	TALLY__ADD(dst, src, lat);
+	TALLY__ADD(dst, src, chunks);
+	TALLY__ADD(dst, src, bytes);
+	TALLY__ADD(dst, src, provider);
+	TALLY__ADD(dst, src, cases);
 	dst->invalid += src->invalid;
 	dst->active += src->active;
 	/* --only pool_gauges/info run on workers; in the mix the main thread fires them last. */

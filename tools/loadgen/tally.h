@@ -14,7 +14,28 @@
 
 #define LG_RESP_BUCKETS 10 /* default response-time bounds; one more slot is +Inf */
 #define LG_POOL_BUCKETS 10 /* fixed pool acquisition bounds; one more slot is +Inf */
-#define LG_MAX_BUCKETS	10
+#define LG_LAT_BUCKETS	22 /* default latency bounds 0.001 ... 2560; one more slot is +Inf */
+#define LG_MAX_BUCKETS	22
+
+/* Stream scenarios fired, reported in the truth file so tests can see each one was. */
+enum lg_case {
+	LG_CASE_STREAM_FULL,	 /* chunks, stream end, completion */
+	LG_CASE_STREAM_NO_CHUNK, /* no chunk before the stream end */
+	LG_CASE_STREAM_NO_END,	 /* completion without a stream end */
+	LG_CASE_STREAM_FAILED,	 /* request_fail after some chunks */
+	LG_CASE_STREAM_SHARED,	 /* chunks fired by several threads at once */
+	LG_CASE_RATE_LIMITED,	 /* a 429 or 529 from the provider, then sent again */
+	LG_CASES,
+};
+
+/* The exporter's latency histograms (its enum ccproxy_latency, in the same order). */
+enum lg_latency {
+	LG_LAT_TTFT,	 /* request_start to the first provider_stream_chunk */
+	LG_LAT_PROVIDER, /* first provider_request_sent to the last response or the stream end */
+	LG_LAT_OVERHEAD, /* the request's duration minus the provider's, 0 at least */
+	LG_LAT_TPOT,	 /* (stream end - first chunk) / (output tokens - 1) */
+	LG_LATENCIES,
+};
 
 enum lg_err_kind {
 	LG_ERR_REQUEST,	 /* request_fail: empty endpoint renders as "unknown" */
@@ -46,6 +67,12 @@ struct lg_tally {
 	uint64_t errors[LG_ERR_KINDS][LG_ENDPOINTS][LG_ERROR_TYPES][LG_MODELS][LG_SERVICES];
 	uint64_t pool[CCPROXY_PROBE_COUNT]; /* pool counters, indexed by probe id */
 	struct lg_hist pool_wait;
+	struct lg_hist lat[LG_LATENCIES][LG_MODELS][LG_SERVICES];
+	uint64_t chunks[LG_MODELS][LG_SERVICES];
+	uint64_t bytes[LG_MODELS][LG_SERVICES];
+	/* provider_response_received by status; LG_ST_ERROR holds status 0 ("unknown"). */
+	uint64_t provider[LG_MODELS][LG_SERVICES][LG_STATUSES];
+	uint64_t cases[LG_CASES];
 	/* Process-wide state: only the main thread sets these. */
 	int has_gauges;
 	uint32_t clients_total, clients_available, clients_active;
@@ -59,6 +86,7 @@ struct lg_labels {
 
 extern const uint64_t lg_resp_bounds_ns[LG_RESP_BUCKETS];
 extern const uint64_t lg_pool_bounds_ns[LG_POOL_BUCKETS];
+extern const uint64_t lg_lat_bounds_ns[LG_LAT_BUCKETS];
 
 /* Index of the first bound >= ns, or nbounds for +Inf (the exporter's rule). */
 int tally__bucket(const uint64_t *bounds, int nbounds, uint64_t ns);
@@ -79,6 +107,17 @@ void tally__usage(struct lg_tally *t, const struct lg_labels *l, const struct cc
 		  uint64_t n);
 /* pool_* counters (pool_gauges excluded); pool_acquire also observes wait_ns. */
 void tally__pool(struct lg_tally *t, enum ccproxy_probe_id id, uint64_t wait_ns, uint64_t n);
+
+/*
+ * A latency the kernel measures between probe hits: it lies in [inner_ns, outer_ns] (equal
+ * when it is known exactly).
+ */
+void tally__latency(struct lg_tally *t, const struct lg_labels *l, enum lg_latency h,
+		    uint64_t inner_ns, uint64_t outer_ns);
+/* A request's stream chunks and bytes, counted at its end. */
+void tally__stream(struct lg_tally *t, const struct lg_labels *l, uint64_t chunks, uint64_t bytes);
+/* One provider_response_received with HTTP status status_idx (an index of lg_statuses). */
+void tally__provider(struct lg_tally *t, const struct lg_labels *l, int status_idx);
 
 /* Adds src's counts to dst; process-wide state is dst's. */
 void tally__merge(struct lg_tally *dst, const struct lg_tally *src);

@@ -24,6 +24,22 @@ static const char *const truth__resp_le[LG_RESP_BUCKETS + 1] = {
 static const char *const truth__pool_le[LG_POOL_BUCKETS + 1] = {
 	"0.001", "0.005", "0.01", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "+Inf",
 };
+static const char *const truth__lat_le[LG_LAT_BUCKETS + 1] = {
+	"0.001", "0.005", "0.01", "0.02",  "0.04",  "0.06",   "0.08", "0.1",
+	"0.25",	 "0.5",	  "0.75", "1.0",   "2.5",   "5.0",    "7.5",  "10.0",
+	"20.0",	 "40.0",  "80.0", "160.0", "640.0", "2560.0", "+Inf",
+};
+static const char *const truth__lat_names[LG_LATENCIES] = {
+	[LG_LAT_TTFT] = NS "_time_to_first_token_seconds",
+	[LG_LAT_PROVIDER] = NS "_provider_duration_seconds",
+	[LG_LAT_OVERHEAD] = NS "_proxy_overhead_seconds",
+	[LG_LAT_TPOT] = NS "_time_per_output_token_seconds",
+};
+static const char *const truth__case_names[LG_CASES] = {
+	[LG_CASE_STREAM_FULL] = "stream_full",	   [LG_CASE_STREAM_NO_CHUNK] = "stream_no_chunk",
+	[LG_CASE_STREAM_NO_END] = "stream_no_end", [LG_CASE_STREAM_FAILED] = "stream_failed",
+	[LG_CASE_STREAM_SHARED] = "stream_shared", [LG_CASE_RATE_LIMITED] = "rate_limited",
+};
 static const char *const truth__token_types[CCPROXY_TOKEN_TYPES] = {
 	"input",
 	"output",
@@ -337,6 +353,68 @@ static void truth__errors(struct truth__rows *r, const struct lg_tally *t)
 					}
 }
 
+/* A (model, service_type) histogram series: cumulative buckets, _count, _sum. */
+static void truth__lat_hist(struct truth__rows *r, const char *base, const struct lg_hist *h,
+			    const char *model, const char *service)
+{
+	char name[3][64];
+	uint64_t lo = 0, hi = 0;
+
+	snprintf(name[0], sizeof(name[0]), "%s_bucket", base);
+	snprintf(name[1], sizeof(name[1]), "%s_count", base);
+	snprintf(name[2], sizeof(name[2]), "%s_sum", base);
+	for (int b = 0; b <= LG_LAT_BUCKETS; b++) {
+		lo += h->lo[b];
+		hi += h->hi[b];
+		truth__add(r, name[0], lo, hi, 0, "le", truth__lat_le[b], "model", model,
+			   "service_type", service, NULL);
+	}
+	truth__add(r, name[1], h->count, h->count, 0, "model", model, "service_type", service,
+		   NULL);
+	truth__add(r, name[2], h->sum_lo_ns, h->sum_hi_ns, 1, "model", model, "service_type",
+		   service, NULL);
+}
+
+/* The latency, stream and provider-status families: series with something counted only. */
+static void truth__latency(struct truth__rows *r, const struct lg_tally *t)
+{
+	struct truth__req_labels o;
+	struct lg_labels l = {0};
+	char status[16];
+
+	for (l.model = 0; l.model < LG_MODELS; l.model++)
+		for (l.service = 0; l.service < LG_SERVICES; l.service++) {
+			uint64_t c = t->chunks[l.model][l.service],
+				 b = t->bytes[l.model][l.service];
+
+			truth__labels(&o, &l, "unknown");
+			for (int h = 0; h < LG_LATENCIES; h++)
+				if (t->lat[h][l.model][l.service].count)
+					truth__lat_hist(r, truth__lat_names[h],
+							&t->lat[h][l.model][l.service], o.model,
+							o.service);
+			if (c)
+				truth__add(r, NS "_stream_chunks_total", c, c, 0, "model", o.model,
+					   "service_type", o.service, NULL);
+			if (b)
+				truth__add(r, NS "_stream_bytes_total", b, b, 0, "model", o.model,
+					   "service_type", o.service, NULL);
+			for (int st = 0; st < LG_STATUSES; st++) {
+				uint64_t v = t->provider[l.model][l.service][st];
+
+				if (!v)
+					continue;
+				if (lg_statuses[st])
+					snprintf(status, sizeof(status), "%u", lg_statuses[st]);
+				else
+					strcpy(status, "unknown");
+				truth__add(r, NS "_provider_responses_total", v, v, 0, "model",
+					   o.model, "service_type", o.service, "status", status,
+					   NULL);
+			}
+		}
+}
+
 /* The unlabelled families: always present, at 0 when nothing happened. */
 static void truth__process(struct truth__rows *r, const struct lg_tally *t)
 {
@@ -414,6 +492,9 @@ static void truth__print(FILE *f, const struct truth__rows *r, const struct lg_t
 	fprintf(f, ", \"invalid\": %" PRIu64 ",\n \"probe_hits\": {", t->invalid);
 	for (int id = 0; id < CCPROXY_PROBE_COUNT; id++)
 		fprintf(f, "%s\"%s\": %" PRIu64, id ? ", " : "", fire__name(id), t->hits[id]);
+	fprintf(f, "},\n \"cases\": {");
+	for (int c = 0; c < LG_CASES; c++)
+		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "", truth__case_names[c], t->cases[c]);
 	fprintf(f, "},\n \"samples\": [\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct truth__row *s = &r->v[i];
@@ -465,6 +546,7 @@ int truth__write(const char *path, const struct lg_tally *t, const struct truth_
 	truth__usage(&r, t);
 	truth__errors(&r, t);
 	truth__process(&r, t);
+	truth__latency(&r, t);
 	err = r.err;
 	if (!err) {
 		truth__merge(&r);
