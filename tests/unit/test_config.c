@@ -42,6 +42,12 @@ static const char *const fields[] = {
 	"collect_error_metrics",
 	"collect_pool_metrics",
 	"histogram_buckets",
+	"collect_latency_metrics",
+	"time_to_first_token_buckets",
+	"provider_duration_buckets",
+	"proxy_overhead_buckets",
+	"time_per_output_token_buckets",
+	"limit_provider",
 	"pids",
 	"listen_address",
 	"telemetry_path",
@@ -116,6 +122,8 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	U(limit_errors);
 	U(limit_inflight);
 	U(limit_inflight_per_process);
+	B(collect_latency_metrics);
+	U(limit_provider);
 	S("web_config_file", web_config_file);
 	U(web_max_connections);
 	U(web_timeout);
@@ -135,6 +143,19 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	if (!strcmp(f, "histogram_buckets")) {
 		join_doubles(buf, size, c->histogram_buckets, c->nbuckets);
 		return;
+	}
+	for (i = 0; i < CCPROXY_LATENCIES; i++) {
+		static const char *const lat[CCPROXY_LATENCIES] = {
+			"time_to_first_token_buckets",
+			"provider_duration_buckets",
+			"proxy_overhead_buckets",
+			"time_per_output_token_buckets",
+		};
+
+		if (!strcmp(f, lat[i])) {
+			join_doubles(buf, size, c->latency_buckets[i], c->nlatency_buckets[i]);
+			return;
+		}
 	}
 	if (!strcmp(f, "push_labels")) {
 		buf[0] = '\0';
@@ -223,6 +244,11 @@ Test(config, defaults)
 	cr_expect_eq(cfg.limit_errors, CCPROXY_ERRORS_ENTRIES);
 	cr_expect_eq(cfg.limit_inflight, CCPROXY_INFLIGHT_ENTRIES);
 	cr_expect_eq(cfg.limit_inflight_per_process, 0);
+	cr_expect(cfg.collect_latency_metrics);
+	cr_expect_eq(cfg.limit_provider, CCPROXY_PROVIDER_ENTRIES);
+	field_str(&cfg, "time_per_output_token_buckets", err, sizeof(err));
+	cr_expect_str_eq(err, "0.001,0.005,0.01,0.02,0.04,0.06,0.08,0.1,0.25,0.5,0.75,1,2.5,5,7.5,"
+			      "10,20,40,80,160,640,2560");
 	cr_expect(!cfg.show_help && !cfg.show_version);
 	cr_expect_eq(config__validate(&cfg, err, sizeof(err)), 0, "%s", err);
 }
@@ -343,6 +369,14 @@ static struct ok_case flag_cases[] = {
 	{{"--pushgateway-connect-timeout=1"}, 1, "pushgateway_connect_timeout", "1"},
 	{{"--pushgateway-breaker-threshold=1"}, 1, "pushgateway_breaker_threshold", "1"},
 	{{"--pushgateway-breaker-reset=2"}, 1, "pushgateway_breaker_reset", "2"},
+	{{"--no-collect-latency-metrics"}, 1, "collect_latency_metrics", "false"},
+	{{"--collect-latency-metrics=off"}, 1, "collect_latency_metrics", "false"},
+	{{"--time-to-first-token-buckets", "0.5,2"}, 2, "time_to_first_token_buckets", "0.5,2"},
+	{{"--provider-duration-buckets=[1, 2, +Inf]"}, 1, "provider_duration_buckets", "1,2"},
+	{{"--proxy-overhead-buckets=0.001"}, 1, "proxy_overhead_buckets", "0.001"},
+	{{"--time-per-output-token-buckets=0.01,0.1"}, 1, "time_per_output_token_buckets",
+	 "0.01,0.1"},
+	{{"--limits.provider-responses=64"}, 1, "limit_provider", "64"},
 };
 
 static struct ok_case env_cases[] = {
@@ -358,6 +392,10 @@ static struct ok_case env_cases[] = {
 	{{"PLUGINS__METRICS__PUSHGATEWAY_PUSH_INTERVAL=30"}, 1, "pushgateway_push_interval", "30"},
 	{{"PLUGINS__METRICS__COLLECT_REQUEST_METRICS=false"}, 1, "collect_request_metrics", "false"},
 	{{"PLUGINS__METRICS__COLLECT_TOKEN_METRICS=off"}, 1, "collect_token_metrics", "false"},
+	{{"PLUGINS__METRICS__COLLECT_LATENCY_METRICS=false"}, 1, "collect_latency_metrics",
+	 "false"},
+	{{"plugins__metrics__time_to_first_token_buckets=[0.1]"}, 1,
+	 "time_to_first_token_buckets", "0.1"},
 	{{"PLUGINS__METRICS__COLLECT_COST_METRICS=0"}, 1, "collect_cost_metrics", "false"},
 	{{"PLUGINS__METRICS__COLLECT_ERROR_METRICS=no"}, 1, "collect_error_metrics", "false"},
 	{{"PLUGINS__METRICS__COLLECT_POOL_METRICS=FALSE"}, 1, "collect_pool_metrics", "false"},
@@ -398,6 +436,9 @@ static struct err_case flag_errors[] = {
 	{{"--help=1"}, 1, "--help: takes no value"},
 	{{"--version=x"}, 1, "--version: takes no value"},
 	{{"--no-enabled=true"}, 1, "--no-enabled: takes no value"},
+	{{"--time-to-first-token-buckets=2,1"}, 1,
+	 "--time-to-first-token-buckets: not increasing at 1"},
+	{{"--proxy-overhead-buckets="}, 1, "--proxy-overhead-buckets: needs at least one finite"},
 	{{"--enabled=maybe"}, 1, "--enabled: \"maybe\" is not a boolean"},
 	{{"--enabled="}, 1, "--enabled: \"\" is not a boolean"},
 	{{"--collect-pool-metrics=2"}, 1, "--collect-pool-metrics: \"2\" is not a boolean"},
@@ -732,6 +773,16 @@ Test(config, bucket_count_limit)
 	cr_expect_eq(config__parse_args(&cfg, 2, argv, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "--histogram-buckets: more than 32 buckets"), "%s", err);
 	cr_expect_eq(cfg.nbuckets, CCPROXY_MAX_BUCKETS, "failed parse leaves buckets alone");
+	/* The latency histograms hold fewer. */
+	len = 0;
+	for (i = 1; i <= CCPROXY_LATENCY_BUCKETS; i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%d", i > 1 ? "," : "", i);
+	snprintf(flag, sizeof(flag), "--provider-duration-buckets=%s", list);
+	cr_expect_eq(config__parse_args(&cfg, 2, argv, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cfg.nlatency_buckets[CCPROXY_LAT_PROVIDER], CCPROXY_LATENCY_BUCKETS);
+	snprintf(flag, sizeof(flag), "--provider-duration-buckets=%s,25", list);
+	cr_expect_eq(config__parse_args(&cfg, 2, argv, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "--provider-duration-buckets: more than 24 buckets"), "%s", err);
 }
 
 struct long_case {
@@ -1053,6 +1104,12 @@ Test(config, usage_lists_every_flag_default_and_env)
 		"env: PLUGINS__METRICS__COLLECT_POOL_METRICS",
 		("default: 0.01,0.05,0.1,0.25,0.5,1,2.5,5,10,25; "
 		 "env: PLUGINS__METRICS__HISTOGRAM_BUCKETS"),
+		"default: true; env: PLUGINS__METRICS__COLLECT_LATENCY_METRICS",
+		"--time-to-first-token-buckets LIST",
+		("default: "
+		 "0.001,0.005,0.01,0.02,0.04,0.06,0.08,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10,20,"
+		 "40,80,160,640,2560; env: PLUGINS__METRICS__TIME_PER_OUTPUT_TOKEN_BUCKETS"),
+		"--limits.provider-responses N",
 		"--pid PID",
 		"--web.listen-address [HOST]:PORT",
 		"default: \":10464\"",
@@ -1119,14 +1176,15 @@ Test(config, match_flags_refuse_explosive_patterns)
 		"a++", "(N]+++++++++++++++++++++++++", "x*?", "a{300}", "(a{2}){3}{4}", "[",
 	};
 	static const char *const good[] = {
-		"^python3$", "uvicorn|gunicorn", "(a{9}){9}", "a\\+\\+", "^/usr/bin/python3\\.1[01]$",
+		"^python3$", "uvicorn|gunicorn",	   "(a{9}){9}",
+		"a\\+\\+",   "^/usr/bin/python3\\.1[01]$",
 	};
 	char flag[512], err[CONFIG_ERR_MAX];
 	struct config cfg;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *argv[] = { "x", flag, NULL };
+		char *argv[] = {"x", flag, NULL};
 
 		snprintf(flag, sizeof(flag), "--match-comm=%s", bad[i]);
 		config__defaults(&cfg);
@@ -1135,7 +1193,7 @@ Test(config, match_flags_refuse_explosive_patterns)
 		cr_expect(strstr(err, "--match-comm") != NULL, "%s", err);
 	}
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		char *argv[] = { "x", flag, NULL };
+		char *argv[] = {"x", flag, NULL};
 
 		snprintf(flag, sizeof(flag), "--match-exe=%s", good[i]);
 		config__defaults(&cfg);
@@ -1146,7 +1204,7 @@ Test(config, match_flags_refuse_explosive_patterns)
 
 Test(config, match_flags_only_without_pid)
 {
-	char *argv[] = { "x", "--pid", "1", "--match-comm", "^a$", NULL };
+	char *argv[] = {"x", "--pid", "1", "--match-comm", "^a$", NULL};
 	char err[CONFIG_ERR_MAX] = "";
 	struct config cfg;
 

@@ -1197,3 +1197,86 @@ Test(render, per_process_labels_sorted_in)
 			  NULL,
 		  "%s", sb.buf);
 }
+
+/* The latency, stream and provider-status families: after the plugin's, which do not change. */
+Test(render, latency_families_follow_the_plugins)
+{
+	static const double ttft[] = {0.001, 0.5}, other[] = {1.0};
+	struct render_opts o = {.namespace_ = "ccproxy",
+				.buckets = default_buckets,
+				.nbuckets = ARRAY_SIZE(default_buckets),
+				.lat_buckets = {ttft, other, other, other},
+				.lat_nbuckets = {2, 1, 1, 1}};
+	struct snap_latency *l;
+	char *plain;
+	const char *out;
+
+	fill_python_plugin_snapshot();
+	plain = strdup(render_default());
+	cr_assert(plain);
+	snap.latency = grow(NULL, 0, sizeof(*snap.latency));
+	snap.nlatency = 1;
+	l = &snap.latency[0];
+	PUT(l->key.model, "m");
+	PUT(l->key.service_type, "claude_api");
+	l->val.stream_chunks = 4;
+	l->val.stream_bytes = 4096;
+	l->val.lat[CCPROXY_LAT_TTFT].buckets[0] = 1; /* <= 1 ms */
+	l->val.lat[CCPROXY_LAT_TTFT].buckets[2] = 1; /* +Inf */
+	l->val.lat[CCPROXY_LAT_TTFT].sum_ns = 2500000000ULL;
+	snap.provider = grow(NULL, 0, sizeof(*snap.provider));
+	snap.nprovider = 2;
+	snap.provider = grow(snap.provider, 1, sizeof(*snap.provider));
+	PUT(snap.provider[0].key.uk.model, "m");
+	snap.provider[0].key.status = 429;
+	snap.provider[0].count = 2;
+	snap.provider[1].key.uk.flags = CCPROXY_KEY_OVERFLOW;
+	snap.provider[1].count = 1;
+
+	strbuf__reset(&sb);
+	cr_assert_eq(render__families(&snap, &o, &sb), 0);
+	cr_expect_str_eq(sb.buf, plain, "off: nothing of them");
+	o.latency = true;
+	strbuf__reset(&sb);
+	cr_assert_eq(render__families(&snap, &o, &sb), 0);
+	validate(sb.buf);
+	out = sb.buf;
+	cr_assert_eq(strncmp(out, plain, strlen(plain)), 0, "the plugin's families come first");
+	out += strlen(plain);
+#define T "ccproxy_time_to_first_token_seconds"
+	cr_expect_str_eq(
+		out,
+		"# HELP " T " Time from request start to the first streamed chunk\n"
+		"# TYPE " T " histogram\n" T
+		"_bucket{le=\"0.001\",model=\"m\",service_type=\"claude_api\"} 1.0\n" T
+		"_bucket{le=\"0.5\",model=\"m\",service_type=\"claude_api\"} 1.0\n" T
+		"_bucket{le=\"+Inf\",model=\"m\",service_type=\"claude_api\"} 2.0\n" T
+		"_count{model=\"m\",service_type=\"claude_api\"} 2.0\n" T
+		"_sum{model=\"m\",service_type=\"claude_api\"} 2.5\n"
+		"# HELP ccproxy_provider_duration_seconds Time from sending to the provider to its "
+		"last byte\n"
+		"# TYPE ccproxy_provider_duration_seconds histogram\n"
+		"# HELP ccproxy_proxy_overhead_seconds Request time not spent waiting for the "
+		"provider\n"
+		"# TYPE ccproxy_proxy_overhead_seconds histogram\n"
+		"# HELP ccproxy_time_per_output_token_seconds Streaming time per output token "
+		"after "
+		"the first\n"
+		"# TYPE ccproxy_time_per_output_token_seconds histogram\n"
+		"# HELP ccproxy_stream_chunks_total Streamed chunks received from providers\n"
+		"# TYPE ccproxy_stream_chunks_total counter\n"
+		"ccproxy_stream_chunks_total{model=\"m\",service_type=\"claude_api\"} 4.0\n"
+		"# HELP ccproxy_stream_bytes_total Streamed bytes received from providers\n"
+		"# TYPE ccproxy_stream_bytes_total counter\n"
+		"ccproxy_stream_bytes_total{model=\"m\",service_type=\"claude_api\"} 4096.0\n"
+		"# HELP ccproxy_provider_responses_total Provider responses by HTTP status\n"
+		"# TYPE ccproxy_provider_responses_total counter\n"
+		"ccproxy_provider_responses_total{model=\"m\",service_type=\"unknown\",status="
+		"\"429\"} "
+		"2.0\n"
+		"ccproxy_provider_responses_total{model=\"__overflow__\",service_type=\"__overflow_"
+		"_\","
+		"status=\"__overflow__\"} 1.0\n");
+#undef T
+	free(plain);
+}

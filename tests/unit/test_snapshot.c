@@ -582,3 +582,74 @@ Test(snapshot, hist_overflow)
 	r.key.flags = CCPROXY_KEY_OVERFLOW;
 	cr_expect(snapshot__hist_overflow(&r.key));
 }
+
+/* Streams and latencies of completions regroup by (model, service): method, status fold. */
+Test(snapshot, fold_request_latency)
+{
+	struct snapshot snap = {0};
+
+	snap.requests = calloc(4, sizeof(*snap.requests));
+	cr_assert(snap.requests);
+	snap.nrequests = 4;
+	strcpy(snap.requests[0].key.labels.model, "m");
+	snap.requests[0].key.status = 200;
+	snap.requests[0].val.stream_chunks = 3;
+	snap.requests[0].val.stream_bytes = 300;
+	snap.requests[0].val.lat[CCPROXY_LAT_TTFT].buckets[0] = 1;
+	snap.requests[0].val.lat[CCPROXY_LAT_TTFT].sum_ns = 5;
+	strcpy(snap.requests[1].key.labels.model, "m");
+	snap.requests[1].key.status = 0; /* a failure keeps its chunks and TTFT */
+	snap.requests[1].val.stream_chunks = 1;
+	snap.requests[1].val.lat[CCPROXY_LAT_TTFT].buckets[2] = 1;
+	snap.requests[1].val.lat[CCPROXY_LAT_TTFT].sum_ns = 7;
+	strcpy(snap.requests[2].key.labels.model, "quiet"); /* nothing streamed: no entry */
+	snap.requests[2].val.requests = 9;
+	snap.requests[3].key.flags = CCPROXY_KEY_OVERFLOW;
+	snap.requests[3].val.lat[CCPROXY_LAT_TPOT].buckets[1] = 4;
+
+	cr_assert_eq(snapshot__fold_request_latency(&snap), 0);
+	cr_assert_eq(snap.nlatency, 2);
+	cr_expect_str_eq(snap.latency[0].key.model, "");
+	cr_expect_eq(snap.latency[0].key.flags, CCPROXY_KEY_OVERFLOW);
+	cr_expect_eq(snap.latency[0].val.lat[CCPROXY_LAT_TPOT].buckets[1], 4);
+	cr_expect_str_eq(snap.latency[1].key.model, "m");
+	cr_expect_eq(snap.latency[1].val.stream_chunks, 4);
+	cr_expect_eq(snap.latency[1].val.stream_bytes, 300);
+	cr_expect_eq(snap.latency[1].val.lat[CCPROXY_LAT_TTFT].buckets[0], 1);
+	cr_expect_eq(snap.latency[1].val.lat[CCPROXY_LAT_TTFT].buckets[2], 1);
+	cr_expect_eq(snap.latency[1].val.lat[CCPROXY_LAT_TTFT].sum_ns, 12);
+	snapshot__free(&snap);
+}
+
+/* Provider statuses merge by rendered labels; the overflow series has one status. */
+Test(snapshot, merge_provider)
+{
+	struct snap_provider v[4] = {0};
+	size_t n = ARRAY_SIZE(v);
+
+	strcpy(v[0].key.uk.model, "m");
+	v[0].key.status = 429;
+	v[0].count = 1;
+	strcpy(v[1].key.uk.model, "m");
+	memcpy(v[1].key.uk.model + 2, "junk", 4); /* after the NUL: the same series */
+	v[1].key.status = 429;
+	v[1].count = 2;
+	strcpy(v[2].key.uk.model, "m");
+	v[2].key.status = 200;
+	v[2].count = 5;
+	v[3].key.uk.flags = CCPROXY_KEY_OVERFLOW;
+	v[3].key.status = 503;
+	v[3].count = 7;
+	cr_assert_eq(snapshot__merge_provider(v, &n), 0);
+	cr_assert_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const struct ccproxy_provider_key *k = &v[i].key;
+
+		if (k->uk.flags & CCPROXY_KEY_OVERFLOW)
+			cr_expect(k->status == 0 && v[i].count == 7);
+		else if (k->status == 429)
+			cr_expect(!strcmp(k->uk.model, "m") && v[i].count == 3);
+		else
+			cr_expect(k->status == 200 && v[i].count == 5);
+	}
+}
