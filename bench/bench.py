@@ -307,19 +307,19 @@ def stable_uprobes(owner, settle=0.3, timeout=30):
     raise BenchError("bpftrace did not attach")
 
 
-def start_tracer(env, case, pid):
-    """Starts tracer `case` on pid and returns once every site is attached."""
+def start_tracer(env, case, pid, probe="request_complete"):
+    """Starts tracer `case` on pid (on `probe`, but the exporter on all) and returns once every
+    site is attached."""
     if case == "exporter":
         return Exporter(env, pid)
     if case == "floor":
-        p = PROCS.spawn([env.floor, str(pid), "request_complete"], stdout=subprocess.PIPE,
-                        text=True)
+        p = PROCS.spawn([env.floor, str(pid), probe], stdout=subprocess.PIPE, text=True)
         if p.stdout.readline().strip() != "attached":
             PROCS.stop(p)
             raise BenchError("ccproxy-floor failed to attach")
         return p
     prog = ("BEGIN { printf(\"go\\n\"); } "
-            f"usdt:/proc/{pid}/exe:ccproxy:request_complete {{ @c = count(); }}")
+            f"usdt:/proc/{pid}/exe:ccproxy:{probe} {{ @c = count(); }}")
     p = PROCS.spawn(["bpftrace", "-p", str(pid), "-e", prog], stdout=subprocess.PIPE,
                     text=True)
     while True:
@@ -349,10 +349,10 @@ def tracer_pid(t):
 LOADGEN_RE = re.compile(r"events=(\d+) ns_per_event=([\d.]+) cpu_ns_per_event=([\d.]+)")
 
 
-def c_once(env, case, events):
-    """ns per hit (thread CPU time) for one loadgen run with tracer `case` attached."""
-    argv = [env.loadgen, "--only", "request_complete", "--threads", "1", "--events",
-            str(events)]
+def c_once(env, case, events, probe="request_complete"):
+    """ns per hit of `probe` (thread CPU time) for one loadgen run with tracer `case` attached.
+    provider_stream_chunk hits one request in flight (ccproxy-loadgen --only)."""
+    argv = [env.loadgen, "--only", probe, "--threads", "1", "--events", str(events)]
     if case != "none":
         argv += ["--wait-attach", "60"]
     lg = PROCS.spawn(argv, stdout=subprocess.PIPE, text=True)
@@ -361,7 +361,7 @@ def c_once(env, case, events):
         if case != "none":
             wait_for(lambda: in_wait_loop(lg.pid), 10, "the loadgen to start", lg)
             os.kill(lg.pid, signal.SIGSTOP)
-            tracer = start_tracer(env, case, lg.pid)
+            tracer = start_tracer(env, case, lg.pid, probe)
             mine = {os.getpid(), tracer_pid(tracer)}
             if env.watch.foreign(mine):
                 return None
@@ -375,9 +375,11 @@ def c_once(env, case, events):
             return None
         if case == "exporter":
             text = tracer.metrics()
-            hits = sample(text, "ccproxy_exporter_probe_hits_total", 'probe="request_complete"')
+            hits = sample(text, "ccproxy_exporter_probe_hits_total", f'probe="{probe}"')
             if hits != events:
                 raise BenchError(f"exporter counted {hits} hits of {events}")
+            if probe != "request_complete" and sample(text, "ccproxy_active_requests") != 1:
+                raise BenchError("the chunks' request is not in flight")
         return ns
     finally:
         stop_tracer(tracer) if tracer else None
@@ -393,14 +395,22 @@ def retry(fn, *args, tries=3):
     raise BenchError(f"{fn.__name__}{args[1:]}: no valid sample in {tries} tries")
 
 
+# (key in res["c"], tracer, probe): request_complete's four, provider_stream_chunk's three.
+C_CASES = [("none", "none", "request_complete"), ("exporter", "exporter", "request_complete"),
+           ("floor", "floor", "request_complete"), ("bpftrace", "bpftrace", "request_complete"),
+           ("chunk_none", "none", "provider_stream_chunk"),
+           ("chunk_exporter", "exporter", "provider_stream_chunk"),
+           ("chunk_floor", "floor", "provider_stream_chunk")]
+
+
 def row_c(env, a, res):
-    cases = ["none", "exporter", "floor", "bpftrace"]
-    runs = {c: [] for c in cases}
+    runs = {k: [] for k, _, _ in C_CASES}
+    n = len(C_CASES)
     for r in range(a.reps):
         # Rotated so that no case always runs first (or right after the same neighbour).
-        for c in cases[r % 4:] + cases[:r % 4]:
-            runs[c].append(retry(c_once, env, c, a.events))
-        log(f"  C run {r + 1}/{a.reps}: " + ", ".join(f"{c} {runs[c][-1]:.1f}" for c in cases))
+        for key, case, probe in C_CASES[r % n:] + C_CASES[:r % n]:
+            runs[key].append(retry(c_once, env, case, a.events, probe))
+        log(f"  C run {r + 1}/{a.reps}: " + ", ".join(f"{k} {runs[k][-1]:.1f}" for k in runs))
     res["c"] = runs
 
 
@@ -725,6 +735,14 @@ def table_c(t, c):
           ns)
     t.add(1, "C: bpftrace / floor", per(c["bpftrace"], c["floor"]), ratio)
     t.add(1, "C: exporter / bpftrace", per(c["exporter"], c["bpftrace"]), ratio)
+    t.add(1, "C, provider_stream_chunk, ns per hit: nothing attached", c["chunk_none"], ns)
+    t.add(1, "C, provider_stream_chunk: ccproxy_exporter attached", c["chunk_exporter"], ns)
+    t.add(1, "C, provider_stream_chunk: empty BPF program attached (floor)", c["chunk_floor"],
+          ns)
+    t.add(1, "C, provider_stream_chunk: exporter / floor",
+          per(c["chunk_exporter"], c["chunk_floor"]), ratio)
+    t.add(1, "C, provider_stream_chunk: exporter − floor",
+          minus(c["chunk_exporter"], c["chunk_floor"]), ns)
 
 
 def table_py(t, p):

@@ -68,25 +68,25 @@ static inline void fire__set_id_none(void *ev, uint64_t id)
 		 : fire__set_id_none)(ev, id)
 
 /* One tight loop per probe: the probe site must name the probe at compile time. */
-#define FIRE__LOOP(name, type)                                                \
-	static void fire__loop_##name(type *ev, uint64_t id_base, uint64_t n) \
-	{                                                                     \
-		for (uint64_t i = 0; i < n; i++) {                            \
-			if (CCPROXY_ENABLED(name)) {                          \
-				FIRE__SET_ID(ev, id_base | i);                \
-				CCPROXY_FIRE(name, ev);                       \
-			}                                                     \
-		}                                                             \
+#define FIRE__LOOP(name, type)                                                                  \
+	static void fire__loop_##name(type *ev, uint64_t id_base, uint64_t id_mask, uint64_t n) \
+	{                                                                                       \
+		for (uint64_t i = 0; i < n; i++) {                                              \
+			if (CCPROXY_ENABLED(name)) {                                            \
+				FIRE__SET_ID(ev, id_base | (i & id_mask));                      \
+				CCPROXY_FIRE(name, ev);                                         \
+			}                                                                       \
+		}                                                                               \
 	}
 CCPROXY_PROBES(FIRE__LOOP)
 #undef FIRE__LOOP
 
-void fire__loop(int id, void *ev, uint64_t id_base, uint64_t n)
+void fire__loop(int id, void *ev, uint64_t id_base, uint64_t id_mask, uint64_t n)
 {
 	switch (id) {
-#define FIRE__LOOP_CASE(name, type)                \
-	case CCPROXY_PROBE_##name:                 \
-		fire__loop_##name(ev, id_base, n); \
+#define FIRE__LOOP_CASE(name, type)                         \
+	case CCPROXY_PROBE_##name:                          \
+		fire__loop_##name(ev, id_base, id_mask, n); \
 		break;
 		CCPROXY_PROBES(FIRE__LOOP_CASE)
 #undef FIRE__LOOP_CASE

@@ -18,8 +18,8 @@ void fire__probe(int id, void *ev);
 
 /*
  * --only: fires probe id n times with ev, gated as the header's usage block says; request ids
- * (for struct ccproxy_event probes) are id_base | i.
+ * (for struct ccproxy_event probes) are id_base | (i & id_mask).
  */
-void fire__loop(int id, void *ev, uint64_t id_base, uint64_t n);
+void fire__loop(int id, void *ev, uint64_t id_base, uint64_t id_mask, uint64_t n);
 
 #endif /* LOADGEN_FIRE_H */

@@ -131,6 +131,8 @@ static void main__report(const struct lg_opts *o, const struct lg_tally *t, uint
 
 	for (int id = 0; id < CCPROXY_PROBE_COUNT; id++)
 		total += t->hits[id];
+	if (o->only >= 0) /* not the request_start a provider probe's run begins with */
+		total = t->hits[o->only];
 	if (total) {
 		per = (double)elapsed_ns / (double)total;
 		cpu_per = (double)cpu_ns / (double)total;

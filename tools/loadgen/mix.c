@@ -683,6 +683,7 @@ static void mix__run_only(struct lg_worker *w)
 	struct lg_labels l;
 	void *arg = &ev;
 	uint64_t t0, c0;
+	int tracked;
 
 	mix__only_event(w->only, &ev, &l);
 	pev.wait_ns = 250000;
@@ -695,9 +696,19 @@ static void mix__run_only(struct lg_worker *w)
 	if (w->only == CCPROXY_PROBE_info)
 		arg = &iev;
 
+	/* The provider probes look their request up: they hit one that is in flight. */
+	tracked = w->only >= CCPROXY_PROBE_provider_request_sent &&
+		  w->only <= CCPROXY_PROBE_provider_stream_end &&
+		  w->only != CCPROXY_PROBE_provider_error;
+	if (tracked && fire__enabled(CCPROXY_PROBE_request_start)) {
+		ev.request_id = (uint64_t)w->index << 48;
+		fire__probe(CCPROXY_PROBE_request_start, &ev);
+		w->tally->hits[CCPROXY_PROBE_request_start]++;
+		w->tally->active++;
+	}
 	t0 = mix__now_ns();
 	c0 = mix__clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	fire__loop(w->only, arg, (uint64_t)w->index << 48, w->budget);
+	fire__loop(w->only, arg, (uint64_t)w->index << 48, tracked ? 0 : ~0ULL, w->budget);
 	/* On a shared machine the wall clock also counts the time other tasks ran. */
 	w->cpu_ns = mix__clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	w->elapsed_ns = mix__now_ns() - t0;

@@ -26,7 +26,9 @@ static const char opts__usage[] =
 	"  --leave-active K       start K more requests and never finish them\n"
 	"  --linger               after firing, stay alive until SIGINT or SIGTERM\n"
 	"  --only PROBE           fire only PROBE, N times, with fixed labels (benchmarks);\n"
-	"                         --threads 1 pins the thread to CPU 0\n"
+	"                         --threads 1 pins the thread to CPU 0; the provider probes\n"
+	"                         that look their request up (sent, received, stream_*) all\n"
+	"                         hit one request, started first if request_start is traced\n"
 	"Prints events=N threads=T ns_per_event=X (or probe=P events=N ns_per_event=X\n"
 	"cpu_ns_per_event=C with --only): X is the time of the firing loops summed over threads,\n"
 	"per hit; C the same in thread CPU time (without the time other tasks took the CPU).\n";
