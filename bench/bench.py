@@ -378,8 +378,9 @@ def c_once(env, case, events, probe="request_complete"):
             hits = sample(text, "ccproxy_exporter_probe_hits_total", f'probe="{probe}"')
             if hits != events:
                 raise BenchError(f"exporter counted {hits} hits of {events}")
-            if probe != "request_complete" and sample(text, "ccproxy_active_requests") != 1:
-                raise BenchError("the chunks' request is not in flight")
+            started = sample(text, "ccproxy_exporter_probe_hits_total", 'probe="request_start"')
+            if probe != "request_complete" and started != 1:
+                raise BenchError("the chunks' request was not started first")
         return ns
     finally:
         stop_tracer(tracer) if tracer else None
