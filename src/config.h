@@ -104,6 +104,8 @@ struct config {
 	unsigned int pushgateway_breaker_threshold; /* consecutive failures that open it */
 	unsigned int pushgateway_breaker_reset;	    /* seconds open before a trial push */
 
+	char print_families[8]; /* "json": print the family table and exit; empty: run */
+
 	/* set by config__parse_args when it returns 1; main prints and exits 0 */
 	bool show_help;
 	bool show_version;
