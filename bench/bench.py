@@ -24,9 +24,11 @@ import sys
 import tempfile
 import time
 
-import ccproxy_bench
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import ccproxy_bench  # noqa: E402
+import families  # noqa: E402
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
 ALL_CPUS = set(range(os.cpu_count() or 1))
@@ -526,18 +528,9 @@ def body_plain(port):
 
 def python_registry(n):
     """The Python plugin's families, fed the same n label sets the series target fires."""
-    from prometheus_client import CollectorRegistry, Counter, Histogram
-
-    reg = CollectorRegistry()
-    req = Counter("ccproxy_requests_total", "Total number of requests processed",
-                  ["method", "endpoint", "model", "status", "service_type"], registry=reg)
-    dur = Histogram("ccproxy_response_duration_seconds", "Response time in seconds",
-                    ["model", "endpoint", "service_type"], registry=reg,
-                    buckets=[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25])
-    tok = Counter("ccproxy_tokens_total", "Total tokens processed",
-                  ["type", "model", "service_type"], registry=reg)
-    cost = Counter("ccproxy_cost_usd_total", "Total cost in USD",
-                   ["model", "cost_type", "service_type"], registry=reg)
+    reg, fams = families.python_registry()
+    req, dur = fams["ccproxy_requests_total"], fams["ccproxy_response_duration_seconds"]
+    tok, cost = fams["ccproxy_tokens_total"], fams["ccproxy_cost_usd_total"]
     m, st = "claude-sonnet-4-20250514", "claude_api"
     for i in range(n):
         ep = f"/v1/bench/{i}"

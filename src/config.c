@@ -535,6 +535,13 @@ static int check_text(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_print_format(const char *v, const char *who, char *err, size_t errlen)
+{
+	if (!v[0] || !strcmp(v, "json"))
+		return 0;
+	return fail(err, errlen, who, "must be json");
+}
+
 /* Longest pattern accepted, and bounds on counted repetition: enough for any comm or path
  * filter, and (a{255}){255} is as large as an automaton can then grow. */
 #define REGEX_MAX	 256
@@ -792,6 +799,8 @@ static const struct opt opts[] = {
 		      "Add pid and container_id labels (one series per process)."),
 	STR_OPT("bpf-pin-path", false, bpf_pin_path, check_abs_path, "DIR",
 		"Pin the maps under this bpffs directory: counters survive a restart."),
+	STR_OPT("print-families", false, print_families, check_print_format, "FORMAT",
+		"Print the metric families (json), as the other flags shape them, and exit."),
 	{.name = "help", .kind = K_HELP, .help = "Show this help and exit."},
 	{.name = "version", .kind = K_VERSION, .help = "Show the version and exit."},
 };

@@ -20,18 +20,18 @@
 #include "../bpf/ccproxy.h"
 #include "log.h"
 
-#define CONFIG_MAX_PIDS			  64
-#define CONFIG_DEFAULT_LISTEN		  ":10464"
-#define CONFIG_DEFAULT_PATH		  "/metrics"
-#define CONFIG_DEFAULT_NAMESPACE	  "ccproxy"
-#define CONFIG_DEFAULT_PUSH_JOB		  "ccproxy"
-#define CONFIG_DEFAULT_PUSH_PERIOD	  60
+#define CONFIG_MAX_PIDS		   64
+#define CONFIG_DEFAULT_LISTEN	   ":10464"
+#define CONFIG_DEFAULT_PATH	   "/metrics"
+#define CONFIG_DEFAULT_NAMESPACE   "ccproxy"
+#define CONFIG_DEFAULT_PUSH_JOB	   "ccproxy"
+#define CONFIG_DEFAULT_PUSH_PERIOD 60
 #define CONFIG_DEFAULT_DISCOVERY_INTERVAL 1
 /* The kernel's PID_MAX_LIMIT: no pid_max setting allows a larger pid. */
-#define CONFIG_PID_LIMIT		   4194304
-#define CONFIG_LIMIT_MIN		   16
-#define CONFIG_LIMIT_MAX		   1000000
-#define CONFIG_PUSH_PERIOD_MAX		   86400
+#define CONFIG_PID_LIMIT       4194304
+#define CONFIG_LIMIT_MIN       16
+#define CONFIG_LIMIT_MAX       1000000
+#define CONFIG_PUSH_PERIOD_MAX 86400
 #define CONFIG_DEFAULT_WEB_MAX_CONNECTIONS 64
 #define CONFIG_DEFAULT_WEB_TIMEOUT	   10
 #define CONFIG_WEB_MAX_CONNECTIONS_MAX	   10000
@@ -85,9 +85,9 @@ struct config {
 	unsigned int limit_inflight;
 	unsigned int limit_inflight_per_process; /* 0: limit_inflight / 4 */
 	unsigned int limit_provider;		 /* provider_responses_total series */
-	char web_config_file[1024];		 /* empty: plain HTTP, no auth (webconfig.h) */
-	unsigned int web_max_connections;	 /* concurrent HTTP connections, 1..10000 */
-	unsigned int web_timeout;		 /* seconds idle, or to send headers, 1..3600 */
+	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
+	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
+	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */
@@ -109,6 +109,8 @@ struct config {
 	unsigned int pushgateway_connect_timeout;
 	unsigned int pushgateway_breaker_threshold; /* consecutive failures that open it */
 	unsigned int pushgateway_breaker_reset;	    /* seconds open before a trial push */
+
+	char print_families[8]; /* "json": print the family table and exit; empty: run */
 
 	/* set by config__parse_args when it returns 1; main prints and exits 0 */
 	bool show_help;

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ccproxy.skel.h"
+#include "family.h"
 #include "loader.h"
 
 struct loader {
@@ -319,64 +320,43 @@ static bool dead_key(uint32_t tgid, loader_alive_fn alive, void *ctx)
 	return tgid && !alive(ctx, tgid);
 }
 
-/* How to read one labelled family's map into snapshot entries of {key, value}. */
-_Static_assert(offsetof(struct snap_request, key) == 0 && offsetof(struct snap_usage, key) == 0 &&
-		       offsetof(struct snap_error, key) == 0 &&
-		       offsetof(struct snap_provider, key) == 0,
-	       "snapshot entries start with the map key");
-struct family {
-	const struct bpf_map *map;
-	size_t entry_size; /* sizeof(struct snap_*) */
-	size_t val_off;	   /* offsetof(struct snap_*, val) */
-	size_t tgid_off;   /* offsetof(key type, tgid) */
-	int (*merge)(void *entries, size_t *n);
-};
-
-static int merge_requests(void *v, size_t *n)
+/* A source's map in the loaded object. */
+static const struct bpf_map *source_map(const struct loader *l, const struct family_source *src)
 {
-	return snapshot__merge_requests(v, n);
+	return bpf_object__find_map_by_name(l->skel->obj, src->map);
 }
 
-static int merge_usage(void *v, size_t *n)
+/* Reads a labelled source's map into its snapshot rows (key, then value), live keys only. */
+static int read_source(const struct loader *l, const struct family_source *src,
+		       struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
-	return snapshot__merge_usage(v, n);
-}
-
-static int merge_errors(void *v, size_t *n)
-{
-	return snapshot__merge_errors(v, n);
-}
-
-static int merge_provider(void *v, size_t *n)
-{
-	return snapshot__merge_provider(v, n);
-}
-
-static int read_family(const struct family *f, void **out, size_t *nout, struct snap_map *stat,
-		       loader_alive_fn alive, void *ctx)
-{
-	size_t ksz = bpf_map__key_size(f->map), vsz = bpf_map__value_size(f->map);
-	char *keys = NULL, *vals = NULL, *entries = NULL;
+	const struct bpf_map *map = source_map(l, src);
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	char *keys = NULL, *vals = NULL, *rows = NULL;
+	char **out = (char **)((char *)snap + src->rows_off);
+	size_t *nout = (size_t *)((char *)snap + src->count_off);
 	uint32_t n = 0, i, tgid;
 	int err;
 
-	err = map_dump_alloc(f->map, (void **)&keys, (void **)&vals, &n);
-	if (!err && !(entries = calloc(n + 1, f->entry_size)))
+	if (ksz != src->key_size || vsz != src->row_size - src->val_off)
+		return -EPROTO;
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	if (!err && !(rows = calloc(n + 1, src->row_size)))
 		err = -ENOMEM;
 	for (i = 0; !err && i < n; i++) {
-		char *e = entries + *nout * f->entry_size;
+		char *row = rows + *nout * src->row_size;
 
-		memcpy(&tgid, keys + i * ksz + f->tgid_off, sizeof(tgid));
+		memcpy(&tgid, keys + i * ksz + src->tgid_off, sizeof(tgid));
 		if (dead_key(tgid, alive, ctx))
 			continue;
-		memcpy(e, keys + i * ksz, ksz);
-		memcpy(e + f->val_off, vals + i * vsz, vsz);
+		memcpy(row, keys + i * ksz, ksz);
+		memcpy(row + src->val_off, vals + i * vsz, vsz);
 		(*nout)++;
 	}
+	*out = rows;
 	if (!err)
-		err = f->merge(entries, nout);
-	*out = entries;
-	*stat = (struct snap_map){n, bpf_map__max_entries(f->map)};
+		err = snapshot__merge(src, rows, nout);
+	snap->maps[src->map_id] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -384,51 +364,16 @@ static int read_family(const struct family *f, void **out, size_t *nout, struct 
 
 static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
 {
-	const struct family requests = {
-		.map = l->skel->maps.requests,
-		.entry_size = sizeof(struct snap_request),
-		.val_off = offsetof(struct snap_request, val),
-		.tgid_off = offsetof(struct ccproxy_req_key, tgid),
-		.merge = merge_requests,
-	};
-	const struct family usage = {
-		.map = l->skel->maps.usage,
-		.entry_size = sizeof(struct snap_usage),
-		.val_off = offsetof(struct snap_usage, val),
-		.tgid_off = offsetof(struct ccproxy_usage_key, tgid),
-		.merge = merge_usage,
-	};
-	const struct family errors = {
-		.map = l->skel->maps.errors,
-		.entry_size = sizeof(struct snap_error),
-		.val_off = offsetof(struct snap_error, count),
-		.tgid_off = offsetof(struct ccproxy_error_key, tgid),
-		.merge = merge_errors,
-	};
-	const struct family provider = {
-		.map = l->skel->maps.provider,
-		.entry_size = sizeof(struct snap_provider),
-		.val_off = offsetof(struct snap_provider, count),
-		.tgid_off = offsetof(struct ccproxy_provider_key, uk.tgid),
-		.merge = merge_provider,
-	};
-	int err;
+	size_t i;
+	int err = 0;
 
-	err = read_family(&requests, (void **)&snap->requests, &snap->nrequests,
-			  &snap->maps[SNAP_MAP_REQUESTS], alive, ctx);
-	if (!err)
-		err = read_family(&usage, (void **)&snap->usage, &snap->nusage,
-				  &snap->maps[SNAP_MAP_USAGE], alive, ctx);
-	if (!err)
-		err = read_family(&errors, (void **)&snap->errors, &snap->nerrors,
-				  &snap->maps[SNAP_MAP_ERRORS], alive, ctx);
-	if (!err)
-		err = read_family(&provider, (void **)&snap->provider, &snap->nprovider,
-				  &snap->maps[SNAP_MAP_PROVIDER], alive, ctx);
-	if (!err)
-		err = snapshot__fold_request_usage(snap);
-	if (!err)
-		err = snapshot__fold_request_latency(snap);
+	for (i = 0; !err && i < FAMILY_MAP_SOURCES; i++)
+		err = read_source(l, &family_sources[i], snap, alive, ctx);
+	/* Then the sources that other sources' rows add to: after all of those are read. */
+	for (i = 0; !err && i < FAMILY_SRC_COUNT; i++) {
+		if (family_sources[i].fold)
+			err = snapshot__fold(snap, &family_sources[i]);
+	}
 	return err;
 }
 
@@ -616,26 +561,21 @@ static int collect_map(const struct bpf_map *map, size_t tgid_off, loader_alive_
  */
 int loader__collect(struct loader *l, loader_alive_fn alive, void *ctx)
 {
-	const bool counters = l->skel->rodata->per_process;
 	const struct {
 		const struct bpf_map *map;
 		size_t tgid_off;
-		bool keyed; /* by process */
 	} maps[] = {
-		{l->skel->maps.requests, offsetof(struct ccproxy_req_key, tgid), counters},
-		{l->skel->maps.usage, offsetof(struct ccproxy_usage_key, tgid), counters},
-		{l->skel->maps.errors, offsetof(struct ccproxy_error_key, tgid), counters},
-		{l->skel->maps.provider, offsetof(struct ccproxy_provider_key, uk.tgid), counters},
-		{l->skel->maps.inflight, offsetof(struct ccproxy_inflight_key, tgid), true},
-		{l->skel->maps.inflight_procs, 0, true}, /* the key is the tgid */
-		{l->skel->maps.procs, 0, true},		 /* the key is the tgid */
+		{l->skel->maps.inflight, offsetof(struct ccproxy_inflight_key, tgid)},
+		{l->skel->maps.inflight_procs, 0}, /* the key is the tgid */
+		{l->skel->maps.procs, 0},	   /* the key is the tgid */
 	};
 	size_t i;
 	int err = 0;
 
-	for (i = 0; !err && i < sizeof(maps) / sizeof(maps[0]); i++) {
-		if (maps[i].keyed)
-			err = collect_map(maps[i].map, maps[i].tgid_off, alive, ctx);
-	}
+	for (i = 0; !err && l->skel->rodata->per_process && i < FAMILY_MAP_SOURCES; i++)
+		err = collect_map(source_map(l, &family_sources[i]), family_sources[i].tgid_off,
+				  alive, ctx);
+	for (i = 0; !err && i < sizeof(maps) / sizeof(maps[0]); i++)
+		err = collect_map(maps[i].map, maps[i].tgid_off, alive, ctx);
 	return err;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "exporter.h"
+#include "family.h"
 #include "http.h"
 #include "loader.h"
 #include "log.h"
@@ -81,6 +82,29 @@ static struct http_server *start_http(struct app *app)
 	return http__start(&opts, &handlers);
 }
 
+/* --print-families json: the family table as this configuration serves it. 1: exit 0. */
+static int print_families(const struct config *cfg)
+{
+	struct family_buckets b = {.response = cfg->histogram_buckets, .nresponse = cfg->nbuckets};
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int err;
+
+	for (i = 0; i < CCPROXY_LATENCIES; i++) {
+		b.latency[i] = cfg->latency_buckets[i];
+		b.nlatency[i] = cfg->nlatency_buckets[i];
+	}
+	err = family__json(&sb, cfg->namespace_, &b);
+	if (!err && fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
+		err = -EIO;
+	strbuf__free(&sb);
+	if (err) {
+		fprintf(stderr, "ccproxy_exporter: --print-families: %s\n", strerror(-err));
+		return 2;
+	}
+	return 1;
+}
+
 static int parse_config(struct config *cfg, int argc, char **argv)
 {
 	char err[512] = "";
@@ -98,6 +122,8 @@ static int parse_config(struct config *cfg, int argc, char **argv)
 	}
 	if (!ret)
 		ret = config__validate(cfg, err, sizeof(err));
+	if (!ret && cfg->print_families[0])
+		return print_families(cfg);
 	if (ret) {
 		fprintf(stderr, "ccproxy_exporter: %s\n", err);
 		fprintf(stderr, "Try '%s --help'.\n", argv[0]);

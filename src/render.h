@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "render_sink.h"
 #include "snapshot.h"
 #include "strbuf.h"
 
@@ -26,9 +27,14 @@ struct render_opts {
 	size_t lat_nbuckets[CCPROXY_LATENCIES];
 };
 
-/* The ccproxy families. Returns sb's sticky error. */
-int render__families(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb);
+/* The ccproxy families, as the family table declares them, into sink. 0 or a negative errno. */
+int render__families_to(const struct snapshot *snap, const struct render_opts *o,
+			const struct render_sink *sink);
 /* The ccproxy_exporter_* families; scrape_seconds: time spent on this scrape so far. */
+int render__self_to(const struct snapshot *snap, double scrape_seconds,
+		    const struct render_sink *sink);
+/* The same, as text 0.0.4 appended to sb. Returns sb's sticky error. */
+int render__families(const struct snapshot *snap, const struct render_opts *o, struct strbuf *sb);
 int render__self(const struct snapshot *snap, double scrape_seconds, struct strbuf *sb);
 
 #endif /* CCPROXY_RENDER_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "expo.h"
+#include "family.h"
 #include "snapshot.h"
 
 const char *const snap_map_names[SNAP_MAP_COUNT] = {
@@ -41,14 +42,6 @@ void snapshot__normalize_str(char *s, size_t size)
 		return;
 	len = strnlen(s, size - 1);
 	memset(s + len, 0, size - len);
-}
-
-static void normalize_labels(struct ccproxy_labels *l)
-{
-	snapshot__normalize_str(l->method, sizeof(l->method));
-	snapshot__normalize_str(l->endpoint, sizeof(l->endpoint));
-	snapshot__normalize_str(l->model, sizeof(l->model));
-	snapshot__normalize_str(l->service_type, sizeof(l->service_type));
 }
 
 /*
@@ -145,132 +138,40 @@ static int unify_field(void *base, size_t n, size_t elem, size_t off, size_t siz
 	return err;
 }
 
-#define UNIFY(v, n, field) \
-	unify_field((v), (n), sizeof(*(v)), offsetof(typeof(*(v)), field), sizeof((v)->field))
-
-static int cmp_request(const void *a, const void *b)
+/* Sums a row's counters into another's (saturating, as the BPF side does). */
+static void add_row(const struct family_source *src, char *dst, const char *from)
 {
-	return memcmp(&((const struct snap_request *)a)->key,
-		      &((const struct snap_request *)b)->key, sizeof(struct ccproxy_req_key));
+	uint64_t x, y;
+	size_t r, i, off;
+
+	for (r = 0; r < src->nsums; r++) {
+		for (i = 0; i < src->sums[r].count; i++) {
+			off = src->sums[r].off + i * sizeof(uint64_t);
+			memcpy(&x, dst + off, sizeof(x));
+			memcpy(&y, from + off, sizeof(y));
+			x = snap_add(x, y);
+			memcpy(dst + off, &x, sizeof(x));
+		}
+	}
 }
 
-static int cmp_usage(const void *a, const void *b)
+/* Sorted runs of equal keys collapse into their first row. */
+static size_t merge_sorted(const struct family_source *src, char *v, size_t n)
 {
-	return memcmp(&((const struct snap_usage *)a)->key, &((const struct snap_usage *)b)->key,
-		      sizeof(struct ccproxy_usage_key));
-}
-
-static int cmp_provider(const void *a, const void *b)
-{
-	return memcmp(&((const struct snap_provider *)a)->key,
-		      &((const struct snap_provider *)b)->key, sizeof(struct ccproxy_provider_key));
-}
-
-static int cmp_latency(const void *a, const void *b)
-{
-	return memcmp(&((const struct snap_latency *)a)->key,
-		      &((const struct snap_latency *)b)->key, sizeof(struct ccproxy_usage_key));
-}
-
-static int cmp_error(const void *a, const void *b)
-{
-	return memcmp(&((const struct snap_error *)a)->key, &((const struct snap_error *)b)->key,
-		      sizeof(struct ccproxy_error_key));
-}
-
-static void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *from);
-
-static void add_req_val(struct ccproxy_req_val *to, const struct ccproxy_req_val *from)
-{
-	size_t i;
-
-	to->requests = snap_add(to->requests, from->requests);
-	add_usage(&to->usage, &from->usage);
-	to->dur_sum_ns = snap_add(to->dur_sum_ns, from->dur_sum_ns);
-	for (i = 0; i <= CCPROXY_MAX_BUCKETS; i++)
-		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
-}
-
-static void add_usage(struct ccproxy_usage *to, const struct ccproxy_usage *from)
-{
-	size_t i;
-
-	for (i = 0; i < CCPROXY_TOKEN_TYPES; i++)
-		to->tokens[i] = snap_add(to->tokens[i], from->tokens[i]);
-	to->cost_nusd = snap_add(to->cost_nusd, from->cost_nusd);
-}
-
-/*
- * Sorted runs of equal keys collapse into their first entry. One generic walk, typed adders:
- * `add(dst, src)` folds src's value into dst's.
- */
-static size_t merge_sorted(void *base, size_t n, size_t elem, size_t keylen,
-			   void (*add)(void *dst, const void *src))
-{
-	char *v = base;
 	size_t out = 0, i;
 
 	for (i = 0; i < n; i++) {
-		char *cur = v + i * elem;
+		char *cur = v + i * src->row_size;
 
-		if (out && !memcmp(v + (out - 1) * elem, cur, keylen)) {
-			add(v + (out - 1) * elem, cur);
+		if (out && !memcmp(v + (out - 1) * src->row_size, cur, src->key_size)) {
+			add_row(src, v + (out - 1) * src->row_size, cur);
 			continue;
 		}
 		if (out != i)
-			memcpy(v + out * elem, cur, elem);
+			memcpy(v + out * src->row_size, cur, src->row_size);
 		out++;
 	}
 	return out;
-}
-
-static void add_request_entry(void *dst, const void *src)
-{
-	add_req_val(&((struct snap_request *)dst)->val, &((const struct snap_request *)src)->val);
-}
-
-static void add_usage_entry(void *dst, const void *src)
-{
-	add_usage(&((struct snap_usage *)dst)->val, &((const struct snap_usage *)src)->val);
-}
-
-static void add_lat_hist(struct ccproxy_lat_hist *to, const struct ccproxy_lat_hist *from)
-{
-	size_t i;
-
-	to->sum_ns = snap_add(to->sum_ns, from->sum_ns);
-	for (i = 0; i <= CCPROXY_LATENCY_BUCKETS; i++)
-		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
-}
-
-static void add_latency_val(struct snap_latency_val *to, const struct snap_latency_val *from)
-{
-	size_t h;
-
-	to->stream_chunks = snap_add(to->stream_chunks, from->stream_chunks);
-	to->stream_bytes = snap_add(to->stream_bytes, from->stream_bytes);
-	for (h = 0; h < CCPROXY_LATENCIES; h++)
-		add_lat_hist(&to->lat[h], &from->lat[h]);
-}
-
-static void add_latency_entry(void *dst, const void *src)
-{
-	add_latency_val(&((struct snap_latency *)dst)->val,
-			&((const struct snap_latency *)src)->val);
-}
-
-static void add_provider_entry(void *dst, const void *src)
-{
-	struct snap_provider *e = dst;
-
-	e->count = snap_add(e->count, ((const struct snap_provider *)src)->count);
-}
-
-static void add_error_entry(void *dst, const void *src)
-{
-	struct snap_error *e = dst;
-
-	e->count = snap_add(e->count, ((const struct snap_error *)src)->count);
 }
 
 static bool is_overflow_label(const char *s)
@@ -278,156 +179,79 @@ static bool is_overflow_label(const char *s)
 	return !strcmp(s, SNAP_OVERFLOW_LABEL);
 }
 
-bool snapshot__hist_overflow(const struct ccproxy_req_key *k)
+/*
+ * A key whose every string label prints as the overflow series becomes it (strings zero,
+ * flag set). No requests key does: its method holds 7 bytes at most.
+ */
+static void join_overflow(const struct family_source *src, char *row)
 {
-	return (k->flags & CCPROXY_KEY_OVERFLOW) ||
-	       (is_overflow_label(k->labels.endpoint) && is_overflow_label(k->labels.model) &&
-		is_overflow_label(k->labels.service_type));
-}
-
-/* A key that prints as its family's overflow series becomes it (strings zero, flag set). */
-static void join_overflow(char *const *fields, const size_t *sizes, size_t n, uint32_t *flags)
-{
+	uint32_t flags;
 	size_t i;
 
-	if (*flags & CCPROXY_KEY_OVERFLOW)
-		return;
-	for (i = 0; i < n; i++) {
-		if (!is_overflow_label(fields[i]))
+	memcpy(&flags, row + src->flags_off, sizeof(flags));
+	for (i = 0; !(flags & CCPROXY_KEY_OVERFLOW) && i < src->nstrs; i++) {
+		if (!is_overflow_label(row + src->strs[i].off))
 			return;
 	}
-	for (i = 0; i < n; i++)
-		memset(fields[i], 0, sizes[i]);
-	*flags |= CCPROXY_KEY_OVERFLOW;
+	if (!(flags & CCPROXY_KEY_OVERFLOW)) {
+		for (i = 0; i < src->nstrs; i++)
+			memset(row + src->strs[i].off, 0, src->strs[i].size);
+		flags |= CCPROXY_KEY_OVERFLOW;
+		memcpy(row + src->flags_off, &flags, sizeof(flags));
+	}
+	memset(row + src->overflow_zero.off, 0, src->overflow_zero.size);
 }
 
-static void join_usage_overflow(struct ccproxy_usage_key *k)
+static int cmp_key(const void *a, const void *b, void *src)
 {
-	char *const f[] = {k->model, k->service_type};
-	const size_t sz[] = {sizeof(k->model), sizeof(k->service_type)};
-
-	join_overflow(f, sz, 2, &k->flags);
+	return memcmp(a, b, ((const struct family_source *)src)->key_size);
 }
 
-/* method is no label of errors_total (and never "__overflow__": it has 7 bytes at most). */
-static void join_error_overflow(struct ccproxy_error_key *k)
+int snapshot__merge(const struct family_source *src, void *rows, size_t *n)
 {
-	char *const f[] = {k->labels.endpoint, k->labels.model, k->labels.service_type,
-			   k->error_type};
-	const size_t sz[] = {sizeof(k->labels.endpoint), sizeof(k->labels.model),
-			     sizeof(k->labels.service_type), sizeof(k->error_type)};
-
-	join_overflow(f, sz, 4, &k->flags);
-}
-
-/* The label fields a family renders, unified in turn; 0 or -ENOMEM. */
-static int unify_labels(void *base, size_t n, size_t elem, size_t labels_off, bool method)
-{
-	static const struct {
-		size_t off, size;
-	} f[] = {
-		{offsetof(struct ccproxy_labels, method), CCPROXY_METHOD_MAX},
-		{offsetof(struct ccproxy_labels, endpoint), CCPROXY_ENDPOINT_MAX},
-		{offsetof(struct ccproxy_labels, model), CCPROXY_MODEL_MAX},
-		{offsetof(struct ccproxy_labels, service_type), CCPROXY_SERVICE_TYPE_MAX},
-	};
-	size_t i;
+	char *v = rows;
+	size_t i, f;
 	int err = 0;
 
-	for (i = method ? 0 : 1; !err && i < sizeof(f) / sizeof(f[0]); i++)
-		err = unify_field(base, n, elem, labels_off + f[i].off, f[i].size);
+	for (i = 0; i < *n; i++) {
+		char *row = v + i * src->row_size;
+
+		for (f = 0; f < src->nstrs; f++)
+			snapshot__normalize_str(row + src->strs[f].off, src->strs[f].size);
+		for (f = 0; f < src->nzero; f++)
+			memset(row + src->zero[f].off, 0, src->zero[f].size);
+		join_overflow(src, row);
+	}
+	for (f = 0; !err && f < src->nstrs; f++)
+		err = unify_field(v, *n, src->row_size, src->strs[f].off, src->strs[f].size);
+	qsort_r(v, *n, src->row_size, cmp_key, (void *)src);
+	*n = merge_sorted(src, v, *n);
 	return err;
 }
 
 int snapshot__merge_requests(struct snap_request *v, size_t *n)
 {
-	size_t i;
-	int err;
-
-	for (i = 0; i < *n; i++) {
-		normalize_labels(&v[i].key.labels);
-		v[i].key.pad = 0;
-	}
-	err = unify_labels(v, *n, sizeof(*v), offsetof(struct snap_request, key.labels), true);
-	qsort(v, *n, sizeof(*v), cmp_request);
-	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_request_entry);
-	return err;
+	return snapshot__merge(&family_sources[FAMILY_SRC_REQUESTS], v, n);
 }
 
 int snapshot__merge_usage(struct snap_usage *v, size_t *n)
 {
-	size_t i;
-	int err;
-
-	for (i = 0; i < *n; i++) {
-		snapshot__normalize_str(v[i].key.model, sizeof(v[i].key.model));
-		snapshot__normalize_str(v[i].key.service_type, sizeof(v[i].key.service_type));
-		join_usage_overflow(&v[i].key);
-	}
-	err = UNIFY(v, *n, key.model);
-	if (!err)
-		err = UNIFY(v, *n, key.service_type);
-	qsort(v, *n, sizeof(*v), cmp_usage);
-	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_usage_entry);
-	return err;
+	return snapshot__merge(&family_sources[FAMILY_SRC_USAGE], v, n);
 }
 
 int snapshot__merge_provider(struct snap_provider *v, size_t *n)
 {
-	size_t i;
-	int err;
-
-	for (i = 0; i < *n; i++) {
-		snapshot__normalize_str(v[i].key.uk.model, sizeof(v[i].key.uk.model));
-		snapshot__normalize_str(v[i].key.uk.service_type, sizeof(v[i].key.uk.service_type));
-		v[i].key.pad = 0;
-		join_usage_overflow(&v[i].key.uk);
-		if (v[i].key.uk.flags & CCPROXY_KEY_OVERFLOW)
-			v[i].key.status = 0; /* one overflow series, whatever the status */
-	}
-	err = UNIFY(v, *n, key.uk.model);
-	if (!err)
-		err = UNIFY(v, *n, key.uk.service_type);
-	qsort(v, *n, sizeof(*v), cmp_provider);
-	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_provider_entry);
-	return err;
+	return snapshot__merge(&family_sources[FAMILY_SRC_PROVIDER], v, n);
 }
 
 int snapshot__merge_latency(struct snap_latency *v, size_t *n)
 {
-	size_t i;
-	int err;
-
-	for (i = 0; i < *n; i++) {
-		snapshot__normalize_str(v[i].key.model, sizeof(v[i].key.model));
-		snapshot__normalize_str(v[i].key.service_type, sizeof(v[i].key.service_type));
-		join_usage_overflow(&v[i].key);
-	}
-	err = UNIFY(v, *n, key.model);
-	if (!err)
-		err = UNIFY(v, *n, key.service_type);
-	qsort(v, *n, sizeof(*v), cmp_latency);
-	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_latency_entry);
-	return err;
+	return snapshot__merge(&family_sources[FAMILY_SRC_LATENCY], v, n);
 }
 
 int snapshot__merge_errors(struct snap_error *v, size_t *n)
 {
-	size_t i;
-	int err;
-
-	for (i = 0; i < *n; i++) {
-		normalize_labels(&v[i].key.labels);
-		snapshot__normalize_str(v[i].key.error_type, sizeof(v[i].key.error_type));
-		join_error_overflow(&v[i].key);
-	}
-	/* method is always empty here: not a label of errors_total. */
-	err = unify_labels(v, *n, sizeof(*v), offsetof(struct snap_error, key.labels), false);
-	if (!err)
-		err = UNIFY(v, *n, key.error_type);
-	qsort(v, *n, sizeof(*v), cmp_error);
-	*n = merge_sorted(v, *n, sizeof(*v), sizeof(v->key), add_error_entry);
-	return err;
+	return snapshot__merge(&family_sources[FAMILY_SRC_ERRORS], v, n);
 }
 
 /* Whether a version that renders as `version` does is listed; 0/1 or -ENOMEM. */
@@ -513,86 +337,53 @@ const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgi
 	return NULL;
 }
 
-static bool usage_nonzero(const struct ccproxy_usage *u)
+static bool any_nonzero(const char *p, size_t n)
 {
-	size_t t;
+	size_t i;
 
-	for (t = 0; t < CCPROXY_TOKEN_TYPES; t++) {
-		if (u->tokens[t])
+	for (i = 0; i < n; i++) {
+		if (p[i])
 			return true;
-	}
-	return u->cost_nusd != 0;
-}
-
-int snapshot__fold_request_usage(struct snapshot *snap)
-{
-	struct snap_usage *grown;
-	size_t i, n = snap->nusage;
-
-	grown = realloc(snap->usage, (snap->nusage + snap->nrequests + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	snap->usage = grown;
-	for (i = 0; i < snap->nrequests; i++) {
-		const struct snap_request *r = &snap->requests[i];
-		struct snap_usage *u = &grown[n];
-
-		if (!usage_nonzero(&r->val.usage))
-			continue;
-		memset(u, 0, sizeof(*u));
-		memcpy(u->key.model, r->key.labels.model, sizeof(u->key.model));
-		memcpy(u->key.service_type, r->key.labels.service_type,
-		       sizeof(u->key.service_type));
-		u->key.tgid = r->key.tgid;
-		u->key.flags = r->key.flags;
-		u->val = r->val.usage;
-		n++;
-	}
-	snap->nusage = n;
-	return snapshot__merge_usage(snap->usage, &snap->nusage);
-}
-
-static bool latency_nonzero(const struct ccproxy_req_val *v)
-{
-	size_t h, i;
-
-	if (v->stream_chunks || v->stream_bytes)
-		return true;
-	for (h = 0; h < CCPROXY_LATENCIES; h++) {
-		for (i = 0; i <= CCPROXY_LATENCY_BUCKETS; i++) {
-			if (v->lat[h].buckets[i])
-				return true;
-		}
 	}
 	return false;
 }
 
+int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
+{
+	const struct family_fold *fold = dst->fold;
+	const struct family_source *from = &family_sources[fold->from];
+	size_t val_size = dst->row_size - dst->val_off, nfrom, ndst, i;
+	const char *rows = family__rows(snap, fold->from, &nfrom);
+	char **dst_rows = (char **)((char *)snap + dst->rows_off);
+	size_t *dst_n = (size_t *)((char *)snap + dst->count_off);
+	char *grown;
+
+	grown = realloc(*dst_rows, (*dst_n + nfrom + 1) * dst->row_size);
+	if (!grown)
+		return -ENOMEM;
+	*dst_rows = grown;
+	ndst = *dst_n;
+	for (i = 0; i < nfrom; i++) {
+		const char *r = rows + i * from->row_size;
+		char *u = grown + ndst * dst->row_size;
+
+		if (!any_nonzero(r + fold->val_off, val_size))
+			continue;
+		memset(u, 0, dst->row_size);
+		memcpy(u, r + fold->key_off, dst->key_size);
+		memcpy(u + dst->val_off, r + fold->val_off, val_size);
+		ndst++;
+	}
+	*dst_n = ndst;
+	return snapshot__merge(dst, *dst_rows, dst_n);
+}
+
+int snapshot__fold_request_usage(struct snapshot *snap)
+{
+	return snapshot__fold(snap, &family_sources[FAMILY_SRC_USAGE]);
+}
+
 int snapshot__fold_request_latency(struct snapshot *snap)
 {
-	struct snap_latency *v;
-	size_t i, n = 0;
-
-	v = calloc(snap->nrequests + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < snap->nrequests; i++) {
-		const struct snap_request *r = &snap->requests[i];
-		struct snap_latency *l = &v[n];
-
-		if (!latency_nonzero(&r->val))
-			continue;
-		memcpy(l->key.model, r->key.labels.model, sizeof(l->key.model));
-		memcpy(l->key.service_type, r->key.labels.service_type,
-		       sizeof(l->key.service_type));
-		l->key.tgid = r->key.tgid;
-		l->key.flags = r->key.flags;
-		l->val.stream_chunks = r->val.stream_chunks;
-		l->val.stream_bytes = r->val.stream_bytes;
-		memcpy(l->val.lat, r->val.lat, sizeof(l->val.lat));
-		n++;
-	}
-	free(snap->latency);
-	snap->latency = v;
-	snap->nlatency = n;
-	return snapshot__merge_latency(snap->latency, &snap->nlatency);
+	return snapshot__fold(snap, &family_sources[FAMILY_SRC_LATENCY]);
 }

@@ -126,22 +126,28 @@ void snapshot__normalize_str(char *s, size_t size);
 /* What every string label of an overflow series (CCPROXY_KEY_OVERFLOW) renders as. */
 #define SNAP_OVERFLOW_LABEL "__overflow__"
 
+struct family_source;
+
 /*
- * Normalises, sorts and merges entries in place; updates the counts. Entries whose label
- * values render alike (an empty value and "unknown"; invalid UTF-8 sequences that all become
- * U+FFFD) merge too: each such value takes the smallest raw value that renders as it does.
- * A usage or error key whose every string label is SNAP_OVERFLOW_LABEL joins the overflow
- * series. 0, or -ENOMEM with only the first kind of merge done.
+ * Normalises, sorts and merges a source's rows in place (family.h says which fields are
+ * labels and which are counters); updates the count. Rows whose label values render alike
+ * (an empty value and "unknown"; invalid UTF-8 sequences that all become U+FFFD) merge too:
+ * each such value takes the smallest raw value that renders as it does. A key whose every
+ * string label is SNAP_OVERFLOW_LABEL joins the overflow series. 0, or -ENOMEM with only the
+ * first kind of merge done.
  */
+int snapshot__merge(const struct family_source *src, void *rows, size_t *n);
 int snapshot__merge_requests(struct snap_request *v, size_t *n);
 int snapshot__merge_usage(struct snap_usage *v, size_t *n);
 int snapshot__merge_errors(struct snap_error *v, size_t *n);
 int snapshot__merge_provider(struct snap_provider *v, size_t *n);
 int snapshot__merge_latency(struct snap_latency *v, size_t *n);
 /*
- * Adds the tokens and cost that completions counted in the requests entries to the usage
- * entries, by (model, service_type, process); then merges. 0 or -ENOMEM (usage unchanged).
+ * Adds the rows of the source that folds into dst (family_source.fold) to dst's rows, those
+ * whose folded value is not zero; then merges. 0 or -ENOMEM (dst unchanged).
  */
+int snapshot__fold(struct snapshot *snap, const struct family_source *dst);
+/* The tokens and cost that completions counted in the requests rows, into usage rows. */
 int snapshot__fold_request_usage(struct snapshot *snap);
 /*
  * Regroups the stream counts and latency histograms that completions counted in the requests
@@ -152,11 +158,6 @@ int snapshot__fold_request_latency(struct snapshot *snap);
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */
 const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgid);
-/*
- * True if a requests key's histogram series is the overflow one: its flag, or endpoint,
- * model and service_type that all read SNAP_OVERFLOW_LABEL (they render alike).
- */
-bool snapshot__hist_overflow(const struct ccproxy_req_key *k);
 /* Adds a version unless one that renders alike is listed; keeps the list sorted. 0 or -ENOMEM. */
 int snapshot__add_version(struct snapshot *snap, const char *version);
 

@@ -27,6 +27,8 @@ import ccproxy_usdt as u
 from ccproxy_usdt import _usdt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import families  # noqa: E402
 BUILD = os.path.join(ROOT, os.environ.get("OUTPUT", "build"))
 CLOCK = {"cpu": time.thread_time_ns, "wall": time.perf_counter_ns}
 clock = CLOCK["cpu"]
@@ -74,18 +76,9 @@ def bench_noop2(i, f=_usdt._noop):
 
 
 def make_prometheus():
-    from prometheus_client import CollectorRegistry, Counter, Histogram
-
-    reg = CollectorRegistry()
-    req = Counter("ccproxy_requests_total", "Total number of requests processed",
-                  ["method", "endpoint", "model", "status", "service_type"], registry=reg)
-    dur = Histogram("ccproxy_response_duration_seconds", "Response time in seconds",
-                    ["model", "endpoint", "service_type"], registry=reg,
-                    buckets=[0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25])
-    tok = Counter("ccproxy_tokens_total", "Total tokens processed",
-                  ["type", "model", "service_type"], registry=reg)
-    cost = Counter("ccproxy_cost_usd_total", "Total cost in USD",
-                   ["model", "cost_type", "service_type"], registry=reg)
+    reg, fams = families.python_registry()
+    req, dur = fams["ccproxy_requests_total"], fams["ccproxy_response_duration_seconds"]
+    tok, cost = fams["ccproxy_tokens_total"], fams["ccproxy_cost_usd_total"]
 
     def one(i):
         m, ep, st = "claude-sonnet-4", "/v1/messages", "claude_api"

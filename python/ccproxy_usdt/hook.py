@@ -70,6 +70,7 @@ import time
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+from ._usdt import PROBES
 from .usage import usage_from_body
 
 EVENT_NAMES = (
@@ -86,15 +87,7 @@ EVENT_NAMES = (
     "http.response",
 )
 
-# The probe ABI order (probes.h CCPROXY_PROBES): bit i of enabled_mask() is PROBES[i]. Kept
-# here so that this module imports without the compiled extension (unit tests use a recorder).
-PROBES = (
-    "request_start", "request_complete", "request_fail", "provider_request_sent",
-    "provider_response_received", "provider_error", "provider_stream_start",
-    "provider_stream_chunk", "provider_stream_end", "pool_acquire", "pool_release",
-    "pool_connection_created", "pool_connection_closed", "pool_health_check_failed",
-    "pool_gauges", "info",
-)
+# bit i of enabled_mask() is PROBES[i], in the ABI order of probes.h (the extension's).
 _BIT = {name: 1 << i for i, name in enumerate(PROBES)}
 _B_START = _BIT["request_start"]
 _B_COMPLETE = _BIT["request_complete"]

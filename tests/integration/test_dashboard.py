@@ -7,39 +7,29 @@ here are also used by test_prometheus_e2e.py, which runs the same queries agains
 """
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+import families  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "grafana" / "dashboards" / "ccproxy-dashboard.json"
 DS = {"type": "prometheus", "uid": "${DS_VICTORIAMETRICS}"}
 
-# Families of the spec (section 1), namespace ccproxy, and the exporter's self-metrics.
-COUNTERS_GAUGES = [
-    "requests_total", "tokens_total", "cost_usd_total", "errors_total", "active_requests",
-    "info", "pool_clients_total", "pool_clients_available", "pool_clients_active",
-    "pool_connections_created_total", "pool_connections_closed_total",
-    "pool_acquisitions_total", "pool_releases_total", "pool_health_check_failures_total",
-]
-HISTOGRAMS = ["response_duration_seconds", "pool_acquisition_duration_seconds"]
+# The exporter's families (its own table) and self-metrics.
 EXPORTER_METRICS = [
     "ccproxy_exporter_scrape_duration_seconds", "ccproxy_exporter_attached_processes",
     "ccproxy_exporter_map_entries", "ccproxy_exporter_map_capacity",
     "ccproxy_exporter_events_dropped_total", "ccproxy_exporter_probe_hits_total",
 ]
-SERVED = (
-    {"up"}
-    | {f"ccproxy_{n}" for n in COUNTERS_GAUGES}
-    | {f"ccproxy_{h}{s}" for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
-    | set(EXPORTER_METRICS)
-)
+SERVED = families.sample_names() | set(EXPORTER_METRICS)
 # Families labelled by service_type and model: the dashboard variables must filter them.
-FILTERABLE = {
-    "ccproxy_requests_total", "ccproxy_tokens_total", "ccproxy_cost_usd_total",
-    "ccproxy_errors_total", "ccproxy_response_duration_seconds_bucket",
-    "ccproxy_response_duration_seconds_sum", "ccproxy_response_duration_seconds_count",
-}
+FILTERABLE = {name for name, labels in families.sample_labels().items()
+              if {"model", "service_type"} <= labels}
+
 
 # Panel titles of the Python plugin's dashboard (spec section 6), kept verbatim.
 SPEC_TITLES = [

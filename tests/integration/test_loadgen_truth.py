@@ -14,57 +14,23 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+import families  # noqa: E402
 import truth  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOADGEN = os.path.join(ROOT, os.environ.get("OUTPUT", "build"), "ccproxy-loadgen")
 
-PROBES = [
-    "request_start", "request_complete", "request_fail", "provider_request_sent",
-    "provider_response_received", "provider_error", "provider_stream_start",
-    "provider_stream_chunk", "provider_stream_end", "pool_acquire", "pool_release",
-    "pool_connection_created", "pool_connection_closed", "pool_health_check_failed",
-    "pool_gauges", "info",
-]
-RESP_LE = ["0.01", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "25.0", "+Inf"]
-POOL_LE = ["0.001", "0.005", "0.01", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "+Inf"]
-LAT_LE = ["0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75",
-          "1.0", "2.5", "5.0", "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0",
-          "+Inf"]
-LATENCY = ["ccproxy_time_to_first_token_seconds", "ccproxy_provider_duration_seconds",
-           "ccproxy_proxy_overhead_seconds", "ccproxy_time_per_output_token_seconds"]
+PROBES = families.probes()
+RESP_LE = families.le_values("ccproxy_response_duration_seconds")
+POOL_LE = families.le_values("ccproxy_pool_acquisition_duration_seconds")
+LABELS = families.sample_labels()
+# The latency families (an extension: collect "latency"), their default bounds all alike.
+LATENCY = [f["name"] for f in families.families()
+           if f["collect"] == "latency" and f["type"] == "histogram"]
+LAT_LE = families.le_values(LATENCY[0])
 CASES = ["stream_full", "stream_no_chunk", "stream_no_end", "stream_failed", "stream_shared",
          "rate_limited"]
-LABELS = {
-    "ccproxy_requests_total": {"endpoint", "method", "model", "service_type", "status"},
-    "ccproxy_response_duration_seconds_bucket": {"endpoint", "le", "model", "service_type"},
-    "ccproxy_response_duration_seconds_count": {"endpoint", "model", "service_type"},
-    "ccproxy_response_duration_seconds_sum": {"endpoint", "model", "service_type"},
-    "ccproxy_tokens_total": {"model", "service_type", "type"},
-    "ccproxy_cost_usd_total": {"cost_type", "model", "service_type"},
-    "ccproxy_errors_total": {"endpoint", "error_type", "model", "service_type"},
-    "ccproxy_active_requests": set(),
-    "ccproxy_info": {"metrics_enabled", "version"},
-    "up": {"job"},
-    "ccproxy_pool_clients_total": set(),
-    "ccproxy_pool_clients_available": set(),
-    "ccproxy_pool_clients_active": set(),
-    "ccproxy_pool_connections_created_total": set(),
-    "ccproxy_pool_connections_closed_total": set(),
-    "ccproxy_pool_acquisitions_total": set(),
-    "ccproxy_pool_releases_total": set(),
-    "ccproxy_pool_health_check_failures_total": set(),
-    "ccproxy_pool_acquisition_duration_seconds_bucket": {"le"},
-    "ccproxy_pool_acquisition_duration_seconds_count": set(),
-    "ccproxy_pool_acquisition_duration_seconds_sum": set(),
-    "ccproxy_stream_chunks_total": {"model", "service_type"},
-    "ccproxy_stream_bytes_total": {"model", "service_type"},
-    "ccproxy_provider_responses_total": {"model", "service_type", "status"},
-}
-for _base in LATENCY:
-    LABELS[_base + "_bucket"] = {"le", "model", "service_type"}
-    LABELS[_base + "_count"] = {"model", "service_type"}
-    LABELS[_base + "_sum"] = {"model", "service_type"}
 # Raw label values fired by tools/loadgen/mix.c that the exporter must rewrite; keep in sync.
 RAW_BAD_MODEL = (b"bad-\xff-\xc3(-\xe2\x82-\xf0\x9f\x98-\xed\xa0\x80-\xc0\xaf-"
                  b"\xf4\x90\x80\x80-end")

@@ -3,7 +3,10 @@
 running its __init__ (which needs the C extension), and a recording stand-in for the probe
 module."""
 import importlib
+import json
+import os
 import pathlib
+import subprocess
 import sys
 import types
 
@@ -16,10 +19,22 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 PURE = "ccproxy_usdt_pure"
 
 
+def exported_table():
+    """The exporter's family table and probe list (--print-families json): the one source."""
+    exe = ROOT / os.environ.get("OUTPUT", "build") / "ccproxy_exporter"
+    out = subprocess.run([str(exe), "--print-families", "json"], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
 def _pure_package():
     pkg = types.ModuleType(PURE)
     pkg.__path__ = [str(ROOT / "python/ccproxy_usdt")]
     sys.modules.setdefault(PURE, pkg)
+    # The extension's constants, as probes.h defines them, without the extension.
+    ext = types.ModuleType(PURE + "._usdt")
+    ext.PROBES = tuple(exported_table()["probes"])
+    sys.modules.setdefault(PURE + "._usdt", ext)
 
 
 _pure_package()

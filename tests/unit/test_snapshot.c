@@ -570,19 +570,6 @@ Test(snapshot, literal_overflow_labels_join_the_overflow_series)
 	cr_expect_eq(e[0].count, 3);
 }
 
-Test(snapshot, hist_overflow)
-{
-	struct snap_request r;
-
-	fill_req(&r, 200, "POST", "__overflow__", "__overflow__", "__overflow__", 0);
-	cr_expect(snapshot__hist_overflow(&r.key));
-	fill_req(&r, 200, "POST", "__overflow__", "__overflow__", "s", 0);
-	cr_expect_not(snapshot__hist_overflow(&r.key));
-	fill_req(&r, 200, "POST", "/a", "m", "s", 0);
-	r.key.flags = CCPROXY_KEY_OVERFLOW;
-	cr_expect(snapshot__hist_overflow(&r.key));
-}
-
 /* Streams and latencies of completions regroup by (model, service): method, status fold. */
 Test(snapshot, fold_request_latency)
 {

@@ -70,7 +70,7 @@ struct lg_tally {
 	struct lg_hist lat[LG_LATENCIES][LG_MODELS][LG_SERVICES];
 	uint64_t chunks[LG_MODELS][LG_SERVICES];
 	uint64_t bytes[LG_MODELS][LG_SERVICES];
-	/* provider_response_received by status; LG_ST_ERROR holds status 0 ("unknown"). */
+	/* provider_response_received by status; LG_ST_ERROR holds status 0 ("error"). */
 	uint64_t provider[LG_MODELS][LG_SERVICES][LG_STATUSES];
 	uint64_t cases[LG_CASES];
 	/* Process-wide state: only the main thread sets these. */

@@ -407,7 +407,7 @@ static void truth__latency(struct truth__rows *r, const struct lg_tally *t)
 				if (lg_statuses[st])
 					snprintf(status, sizeof(status), "%u", lg_statuses[st]);
 				else
-					strcpy(status, "unknown");
+					strcpy(status, "error");
 				truth__add(r, NS "_provider_responses_total", v, v, 0, "model",
 					   o.model, "service_type", o.service, "status", status,
 					   NULL);
