@@ -383,24 +383,16 @@ static __always_inline void give_inflight(__u32 tgid)
 }
 
 /*
- * Forgets the request: copies what its probes saw into *seen and returns its start time, or
- * 0 (and *seen untouched) if none was remembered. A chunk that races with the copy is lost
+ * Forgets a request whose entry its end has read. A chunk that races with the end is lost
  * with the request it belongs to.
  */
-static __always_inline __u64 end_inflight(__u32 tgid, __u64 request_id,
-					  struct ccproxy_inflight_val *seen)
+static __always_inline void forget_inflight(__u32 tgid, __u64 request_id)
 {
 	struct ccproxy_inflight_key ik = {.tgid = tgid, .request_id = request_id};
-	struct ccproxy_inflight_val *v;
 
-	v = bpf_map_lookup_elem(&inflight, &ik);
-	if (!v)
-		return 0;
-	__builtin_memcpy(seen, v, sizeof(*seen));
-	/* Only the completion that removed the entry gives its place back. */
+	/* Only the end that removed the entry gives its place back. */
 	if (!bpf_map_delete_elem(&inflight, &ik))
 		give_inflight(tgid);
-	return seen->start_ns;
 }
 
 /* Remembers a request's start within the process's share of the map. */
@@ -465,8 +457,7 @@ static __always_inline void latency_of(const struct ccproxy_inflight_val *seen, 
 {
 	__u64 end, provider;
 
-	o->chunks = seen->chunks;
-	o->bytes = seen->bytes;
+	*o = (struct latency_obs){.chunks = seen->chunks, .bytes = seen->bytes};
 	if (seen->first_chunk_ns && seen->first_chunk_ns >= seen->start_ns) {
 		o->ns[CCPROXY_LAT_TTFT] = seen->first_chunk_ns - seen->start_ns;
 		o->has[CCPROXY_LAT_TTFT] = 1;
@@ -580,12 +571,13 @@ _Static_assert(__builtin_offsetof(struct complete_read, rk.labels) ==
 SEC("usdt")
 int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 {
-	struct complete_read ev = {};
+	/* Not zeroed: the read fills (or, failing, zeroes) all of it but tgid and flags. */
+	struct complete_read ev;
 	struct ccproxy_req_key *rk = &ev.rk;
-	struct ccproxy_inflight_val seen = {};
-	struct latency_obs lat = {};
+	struct ccproxy_inflight_val *seen;
+	struct latency_obs lat;
 	__u64 started, duration;
-	bool timed, usage;
+	bool timed, usage, latency;
 	__u32 tgid;
 
 	if (!accept(CCPROXY_PROBE_request_complete, &tgid))
@@ -593,12 +585,14 @@ int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 	if (!read_event(&ev, COMPLETE_READ_LEN, uev, sizeof(struct ccproxy_event)))
 		return 0;
 	rk->pad = 0; /* the event's reserved field: not part of the series */
+	rk->flags = 0;
 	if (!collect_request) {
 		/* rk ends in a usage key (ccproxy.h): same model and service_type, flags zero. */
 		record_usage(&ev.usage, (struct ccproxy_usage_key *)rk->labels.model, tgid);
 		return 0;
 	}
-	started = end_inflight(tgid, ev.request_id, &seen);
+	seen = inflight_of(tgid, ev.request_id);
+	started = seen ? seen->start_ns : 0;
 	duration = ev.duration_ns;
 	if (!duration && started)
 		duration = bpf_ktime_get_ns() - started;
@@ -608,13 +602,16 @@ int BPF_USDT(request_complete, const struct ccproxy_event *uev)
 	if (duration > CCPROXY_DURATION_NS_MAX)
 		count_drop(CCPROXY_DROP_INVALID);
 	usage = usage_counts(&ev.usage) && usage_valid(&ev.usage);
-	if (collect_latency && started)
-		latency_of(&seen, timed ? duration : 0,
+	/* Read before the entry goes; a request never started costs nothing more. */
+	latency = collect_latency && seen;
+	if (latency)
+		latency_of(seen, timed ? duration : 0,
 			   usage_ok(&ev.usage) ? ev.usage.tokens[CCPROXY_TOKENS_OUTPUT] : 0, true,
 			   &lat);
+	if (seen)
+		forget_inflight(tgid, ev.request_id);
 	rk->tgid = key_tgid(tgid);
-	count_request(rk, duration, timed, usage ? &ev.usage : NULL,
-		      collect_latency && started ? &lat : NULL);
+	count_request(rk, duration, timed, usage ? &ev.usage : NULL, latency ? &lat : NULL);
 	return 0;
 }
 
@@ -629,9 +626,9 @@ int BPF_USDT(request_fail, const struct ccproxy_event *uev)
 		struct ccproxy_hdr hdr;
 		__u64 request_id;
 	} head;
-	struct ccproxy_inflight_val seen = {};
-	struct latency_obs lat = {};
-	bool started;
+	struct ccproxy_inflight_val *seen;
+	struct latency_obs lat;
+	bool latency = false;
 	__u32 tgid;
 
 	if (!accept(CCPROXY_PROBE_request_fail, &tgid))
@@ -639,14 +636,18 @@ int BPF_USDT(request_fail, const struct ccproxy_event *uev)
 	if (!read_event(&head, sizeof(head), uev, sizeof(struct ccproxy_event)))
 		return 0;
 	if (collect_request) {
-		started = end_inflight(tgid, head.request_id, &seen);
+		seen = inflight_of(tgid, head.request_id);
+		if (seen) {
+			latency = collect_latency;
+			if (latency)
+				latency_of(seen, 0, 0, false, &lat);
+			forget_inflight(tgid, head.request_id);
+		}
 		if (bpf_probe_read_user(&k.rk.labels, sizeof(k.rk.labels), &uev->labels))
 			goto fault;
 		k.rk.tgid = key_tgid(tgid);
 		k.rk.status = 0; /* status="error" */
-		if (collect_latency && started)
-			latency_of(&seen, 0, 0, false, &lat);
-		count_request(&k.rk, 0, false, NULL, collect_latency && started ? &lat : NULL);
+		count_request(&k.rk, 0, false, NULL, latency ? &lat : NULL);
 	}
 	if (collect_error) {
 		/* The same stack slot, reused: request_fail alone would exceed 512 bytes. */
