@@ -371,7 +371,7 @@ const struct family families[] = {
 
 const size_t nfamilies = ARRAY_SIZE(families);
 
-const double *family__bounds(const struct family *f, const struct family_buckets *b, size_t *n)
+const double *family__bounds(const struct family *f, const struct family_opts *b, size_t *n)
 {
 	unsigned int lat = f->bounds - FAMILY_BOUNDS_LATENCY;
 
@@ -442,7 +442,7 @@ static void json_bounds(struct strbuf *sb, const double *v, size_t n)
 }
 
 static void json_family(struct strbuf *sb, const struct family *f, const char *ns,
-			const struct family_buckets *b)
+			const struct family_opts *b)
 {
 	const double *bounds;
 	size_t i, nbounds;
@@ -473,17 +473,19 @@ static void json_family(struct strbuf *sb, const struct family *f, const char *n
 	strbuf__printf(sb, "}");
 }
 
-int family__json(struct strbuf *sb, const char *namespace_, const struct family_buckets *b)
+int family__json(struct strbuf *sb, const char *namespace_, const struct family_opts *b)
 {
 	static const char *const probes[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
-	size_t i;
+	size_t i, n = 0;
 
 	strbuf__printf(sb, "{\n  \"families\": [\n");
 	for (i = 0; i < nfamilies; i++) {
+		if (families[i].collect == FAMILY_COLLECT_LATENCY && !b->serve_latency)
+			continue;
+		strbuf__printf(sb, "%s", n++ ? ",\n" : "");
 		json_family(sb, &families[i], namespace_, b);
-		strbuf__printf(sb, "%s\n", i + 1 < nfamilies ? "," : "");
 	}
-	strbuf__printf(sb, "  ],\n  \"probes\": [");
+	strbuf__printf(sb, "\n  ],\n  \"probes\": [");
 	for (i = 0; i < CCPROXY_PROBE_COUNT; i++) {
 		strbuf__printf(sb, "%s", i ? ", " : "");
 		json_str(sb, probes[i]);

@@ -143,21 +143,23 @@ extern const double family_pool_bounds[CCPROXY_POOL_BUCKETS];
 /* The rows of a source in snap, and their count (NODE: snap itself; VERSIONS: never 0). */
 const void *family__rows(const struct snapshot *snap, enum family_src src, size_t *n);
 
-/* The configured bounds, in seconds, of the families whose bounds are configurable. */
-struct family_buckets {
+/* What of the table a configuration serves: the configurable bounds (seconds), the switches. */
+struct family_opts {
 	const double *response;
 	size_t nresponse;
 	const double *latency[CCPROXY_LATENCIES];
 	size_t nlatency[CCPROXY_LATENCIES];
+	bool serve_latency; /* the FAMILY_COLLECT_LATENCY families are served */
 };
 
 /* The bounds of family f under b (none: *n = 0). */
-const double *family__bounds(const struct family *f, const struct family_buckets *b, size_t *n);
+const double *family__bounds(const struct family *f, const struct family_opts *b, size_t *n);
 
 /*
- * The table as JSON: namespace applied, the buckets as configured (seconds), the probes of
- * the ABI. For scripts and tests that must agree with the exporter. Returns sb's error.
+ * The table as JSON: the families b serves, namespace applied, the buckets as configured
+ * (seconds), the probes of the ABI. For scripts and tests that must agree with the exporter.
+ * Returns sb's error.
  */
-int family__json(struct strbuf *sb, const char *namespace_, const struct family_buckets *b);
+int family__json(struct strbuf *sb, const char *namespace_, const struct family_opts *b);
 
 #endif /* CCPROXY_FAMILY_H */

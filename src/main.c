@@ -85,7 +85,9 @@ static struct http_server *start_http(struct app *app)
 /* --print-families json: the family table as this configuration serves it. 1: exit 0. */
 static int print_families(const struct config *cfg)
 {
-	struct family_buckets b = {.response = cfg->histogram_buckets, .nresponse = cfg->nbuckets};
+	struct family_opts b = {.response = cfg->histogram_buckets,
+				.nresponse = cfg->nbuckets,
+				.serve_latency = cfg->collect_latency_metrics};
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 	int err;

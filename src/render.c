@@ -170,7 +170,7 @@ static size_t series_labels(struct series *s, const struct snapshot *snap,
 static void family_bounds(const struct family *f, const struct render_opts *o,
 			  const double **bounds, size_t *n)
 {
-	struct family_buckets b = {.response = o->buckets, .nresponse = o->nbuckets};
+	struct family_opts b = {.response = o->buckets, .nresponse = o->nbuckets};
 	size_t i;
 
 	for (i = 0; i < CCPROXY_LATENCIES; i++) {

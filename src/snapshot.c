@@ -337,15 +337,11 @@ const struct snap_proc *snapshot__proc(const struct snapshot *snap, uint32_t tgi
 	return NULL;
 }
 
+/* All zero iff the first byte is and every byte equals the next: one memcmp, not a byte loop
+ * (a requests row folds 848 bytes of latency counters, most of them zero). */
 static bool any_nonzero(const char *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i])
-			return true;
-	}
-	return false;
+	return n && (p[0] || memcmp(p, p + 1, n - 1));
 }
 
 int snapshot__fold(struct snapshot *snap, const struct family_source *dst)

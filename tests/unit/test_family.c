@@ -78,10 +78,11 @@ Test(family, json_names_what_render_prints)
 				      .latency = true,
 				      .lat_buckets = {lat, lat, lat, lat},
 				      .lat_nbuckets = {2, 2, 2, 1}};
-	const struct family_buckets b = {.response = buckets,
-					 .nresponse = 10,
-					 .latency = {lat, lat, lat, lat},
-					 .nlatency = {2, 2, 2, 1}};
+	const struct family_opts b = {.response = buckets,
+				      .nresponse = 10,
+				      .latency = {lat, lat, lat, lat},
+				      .nlatency = {2, 2, 2, 1},
+				      .serve_latency = true};
 	struct snapshot snap = {0};
 	const char *j, *t;
 	char want[128];
