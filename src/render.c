@@ -41,7 +41,7 @@ static void sort_labels(struct expo_label *l, size_t n)
 	}
 }
 
-/* What one series of a family is printed from: a row, and the variant of it if any. */
+/* One row of a family as it prints: its labels are taken from the row, or the overflow ones. */
 struct series {
 	const struct family *f;
 	const struct family_source *src;
