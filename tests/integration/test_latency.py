@@ -78,3 +78,19 @@ def test_own_buckets(procs, tmp_path):
     rest = truthlib.Scrape()
     rest.update({k: v for k, v in scraped.items() if not k[0].startswith(tuple(bounds))})
     assert not truthlib.compare(truth, rest)
+
+
+def test_per_process_labels(procs, tmp_path):
+    """With --per-process-labels every new series carries the pid; without it, the same sums."""
+    require_root()
+    ex, truth = run(procs, tmp_path, "--per-process-labels")
+    scraped = truthlib.parse_exposition(ex.metrics())
+    pids = {dict(k[1]).get("pid") for k in scraped if is_new(k[0])}
+    assert pids == {str(truth["pid"])}, pids
+    # Dropping the pid gives back the truth, sample by sample (one process: nothing merges).
+    flat = truthlib.Scrape()
+    for (name, labels), v in scraped.items():
+        if is_new(name):
+            flat[(name, frozenset((k, x) for k, x in labels if k != "pid"))] = v
+    truth["samples"] = [s for s in truth["samples"] if is_new(s["name"])]
+    assert not truthlib.compare(truth, flat)

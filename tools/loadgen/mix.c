@@ -784,7 +784,7 @@ uint64_t mix__epilogue(struct lg_tally *t, uint64_t seed)
  */
 #define MIX__SHARED_STREAMS 8
 #define MIX__SHARED_HELPERS 2
-#define MIX__SHARED_CHUNKS  4 /* per helper and stream */
+#define MIX__SHARED_CHUNKS  16 /* per helper and stream: long enough for the helpers to overlap */
 #define MIX__SHARED_HITS    (6 + MIX__SHARED_HELPERS * MIX__SHARED_CHUNKS) /* per stream */
 #define MIX__SHARED_ID	    (0xffffULL << 48)
 
