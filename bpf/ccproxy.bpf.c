@@ -448,9 +448,10 @@ struct latency_obs {
 };
 
 /*
- * seen: the request's in-flight entry; now: the end's time; duration: the request's
- * duration if timed, else 0; output: output tokens of request_complete's usage (0: none).
- * complete: request_complete (request_fail only keeps what had happened: TTFT and chunks).
+ * seen: the request's in-flight entry; duration: the request's duration if timed, else 0;
+ * output: output tokens of request_complete's usage (0: none), used when the stream end
+ * reported none. complete: request_complete (request_fail keeps only what had happened by
+ * then: TTFT and chunks; the rest needs an end).
  */
 static __always_inline void latency_of(const struct ccproxy_inflight_val *seen, __u64 duration,
 				       __u64 output, bool complete, struct latency_obs *o)
