@@ -655,6 +655,9 @@ static void mix__only_tally(struct lg_tally *t, int id, const struct ccproxy_eve
 	case CCPROXY_PROBE_provider_stream_end:
 		tally__usage(t, l, &ev->usage, n);
 		break;
+	case CCPROXY_PROBE_provider_response_received:
+		t->provider[l->model][l->service][l->status] += n;
+		break;
 	}
 }
 
