@@ -39,7 +39,8 @@ APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS))
 LIB_SRCS  := $(filter-out src/main.c,$(APP_SRCS))
 SAN_OBJS  := $(patsubst src/%.c,$(OUTPUT)/san/%.o,$(LIB_SRCS))
 
-LOADGEN_SRCS := $(wildcard tools/loadgen/*.c)
+# The load generator reads its own probe notes as the exporter does.
+LOADGEN_SRCS := $(wildcard tools/loadgen/*.c) src/probe_notes.c src/files.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
@@ -92,9 +93,10 @@ $(OUTPUT)/ccproxy_exporter: $(APP_OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
 # The load generator uses nothing but the public probe header.
-$(OUTPUT)/ccproxy-loadgen: $(LOADGEN_SRCS) tools/loadgen/*.h include/ccproxy/probes.h | $(OUTPUT)
+$(OUTPUT)/ccproxy-loadgen: $(LOADGEN_SRCS) tools/loadgen/*.h src/probe_notes.h src/files.h \
+		include/ccproxy/probes.h | $(OUTPUT)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itools/loadgen $(LOADGEN_SRCS) -lpthread -lm -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itools/loadgen $(LOADGEN_SRCS) -lelf -lpthread -lm -o $@
 
 # The .d file adds the headers to the prerequisites: only sources and objects are compiled.
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(OUTPUT)/tests

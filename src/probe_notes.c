@@ -33,7 +33,7 @@ int probe_notes__probe_id(const char *name)
 }
 
 /* desc: three addresses (pc, base, semaphore), then "provider\0name\0args\0". */
-static void scan_note(const char *desc, size_t len, size_t addr_size, uint32_t *mask)
+static void scan_note(const char *desc, size_t len, size_t addr_size, unsigned int *sites)
 {
 	const char *provider, *name;
 	size_t off = 3 * addr_size, plen, nlen;
@@ -54,10 +54,10 @@ static void scan_note(const char *desc, size_t len, size_t addr_size, uint32_t *
 		return;
 	id = probe_notes__probe_id(name);
 	if (id >= 0)
-		*mask |= 1u << id;
+		sites[id]++;
 }
 
-static void scan_section(Elf_Data *data, size_t addr_size, uint32_t *mask)
+static void scan_section(Elf_Data *data, size_t addr_size, unsigned int *sites)
 {
 	GElf_Nhdr nhdr;
 	size_t off = 0, next, name_off, desc_off;
@@ -65,7 +65,7 @@ static void scan_section(Elf_Data *data, size_t addr_size, uint32_t *mask)
 	while ((next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
 		if (nhdr.n_type == NT_STAPSDT && nhdr.n_namesz == sizeof("stapsdt") &&
 		    !memcmp((char *)data->d_buf + name_off, "stapsdt", sizeof("stapsdt")))
-			scan_note((char *)data->d_buf + desc_off, nhdr.n_descsz, addr_size, mask);
+			scan_note((char *)data->d_buf + desc_off, nhdr.n_descsz, addr_size, sites);
 		off = next;
 	}
 }
@@ -84,7 +84,7 @@ static bool shdrs_in_bounds(Elf *elf, size_t len)
 	       shnum <= (len - eh.e_shoff) / eh.e_shentsize && (shnum || !eh.e_shnum);
 }
 
-int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
+int probe_notes__sites_mem(const void *buf, size_t len, unsigned int sites[CCPROXY_PROBE_COUNT])
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr shdr;
@@ -92,7 +92,7 @@ int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
 	int err = 0, cls;
 	Elf *elf;
 
-	*mask = 0;
+	memset(sites, 0, CCPROXY_PROBE_COUNT * sizeof(*sites));
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOEXEC;
 	elf = elf_memory((char *)buf, len);
@@ -116,20 +116,20 @@ int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
 			continue;
 		data = elf_getdata(scn, NULL);
 		if (data && data->d_buf)
-			scan_section(data, addr_size, mask);
+			scan_section(data, addr_size, sites);
 	}
 out:
 	elf_end(elf);
 	return err;
 }
 
-int probe_notes__scan_file(const char *path, uint32_t *mask)
+int probe_notes__sites_file(const char *path, unsigned int sites[CCPROXY_PROBE_COUNT])
 {
 	struct stat st;
 	void *map;
 	int fd, err;
 
-	*mask = 0;
+	memset(sites, 0, CCPROXY_PROBE_COUNT * sizeof(*sites));
 	/* The path is another process's to change: it may have become a FIFO since it was
 	 * mapped, and a blocking open would hang discovery. */
 	fd = files__open_regular(path);
@@ -152,7 +152,37 @@ int probe_notes__scan_file(const char *path, uint32_t *mask)
 	close(fd);
 	if (err)
 		return err;
-	err = probe_notes__scan_mem(map, st.st_size, mask);
+	err = probe_notes__sites_mem(map, st.st_size, sites);
 	munmap(map, st.st_size);
+	return err;
+}
+
+static uint32_t sites_mask(const unsigned int *sites)
+{
+	uint32_t mask = 0;
+	int id;
+
+	for (id = 0; id < CCPROXY_PROBE_COUNT; id++) {
+		if (sites[id])
+			mask |= 1u << id;
+	}
+	return mask;
+}
+
+int probe_notes__scan_mem(const void *buf, size_t len, uint32_t *mask)
+{
+	unsigned int sites[CCPROXY_PROBE_COUNT];
+	int err = probe_notes__sites_mem(buf, len, sites);
+
+	*mask = err ? 0 : sites_mask(sites);
+	return err;
+}
+
+int probe_notes__scan_file(const char *path, uint32_t *mask)
+{
+	unsigned int sites[CCPROXY_PROBE_COUNT];
+	int err = probe_notes__sites_file(path, sites);
+
+	*mask = err ? 0 : sites_mask(sites);
 	return err;
 }

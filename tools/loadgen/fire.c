@@ -36,6 +36,18 @@ int fire__enabled(int id)
 	return 0;
 }
 
+unsigned int fire__semaphore(int id)
+{
+	switch (id) {
+#define FIRE__SEMAPHORE(name, type) \
+	case CCPROXY_PROBE_##name:  \
+		return ccproxy_##name##_semaphore;
+		CCPROXY_PROBES(FIRE__SEMAPHORE)
+#undef FIRE__SEMAPHORE
+	}
+	return 0;
+}
+
 void fire__probe(int id, void *ev)
 {
 	switch (id) {

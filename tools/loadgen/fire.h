@@ -12,6 +12,8 @@ const char *fire__name(int id);
 int fire__lookup(const char *name);
 /* Non-zero while a tracer holds probe id's semaphore. */
 int fire__enabled(int id);
+/* Probe id's semaphore: one per attached site per tracer. */
+unsigned int fire__semaphore(int id);
 
 /* Fires probe id with ev (its CCPROXY_PROBES argument type) if a tracer is attached. */
 void fire__probe(int id, void *ev);

@@ -14,29 +14,38 @@
 #include <unistd.h>
 
 #include "fire.h"
+#include "probe_notes.h"
 #include "mix.h"
 #include "opts.h"
 #include "outfile.h"
 #include "tally.h"
 #include "truth.h"
 
-static int main__all_attached(int only)
+/*
+ * Whether a tracer attached every site of the probes to wait for. A semaphore counts attached
+ * sites, so one raised by the first of a probe's sites is not enough: events fired at the
+ * others before they are attached would be lost to the truth.
+ */
+static int main__all_attached(int only, const unsigned int *sites)
 {
-	if (only >= 0)
-		return fire__enabled(only);
-	for (int id = 0; id < CCPROXY_PROBE_COUNT; id++)
-		if (!fire__enabled(id))
+	for (int id = 0; id < CCPROXY_PROBE_COUNT; id++) {
+		if ((only < 0 || id == only) && fire__semaphore(id) < (sites[id] ? sites[id] : 1))
 			return 0;
+	}
 	return 1;
 }
 
-/* Polls the semaphores every 10 ms. Returns 0 or -ETIMEDOUT. */
+/* Polls the semaphores every 10 ms. Returns 0, -ETIMEDOUT, or why the sites are unknown. */
 static int main__wait_attach(double seconds, int only)
 {
 	const struct timespec tick = {0, 10000000};
 	long polls = (long)(seconds * 100.0);
+	unsigned int sites[CCPROXY_PROBE_COUNT];
+	int err = probe_notes__sites_file("/proc/self/exe", sites);
 
-	for (long i = 0; !main__all_attached(only); i++) {
+	if (err)
+		return err;
+	for (long i = 0; !main__all_attached(only, sites); i++) {
 		if (i >= polls)
 			return -ETIMEDOUT;
 		nanosleep(&tick, NULL);
@@ -173,9 +182,13 @@ int main(int argc, char **argv)
 	err = opts__parse(&o, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
-	if (o.wait_attach >= 0 && main__wait_attach(o.wait_attach, o.only)) {
-		fprintf(stderr, "ccproxy-loadgen: no tracer attached to %s within %g s\n",
-			o.only >= 0 ? fire__name(o.only) : "every probe", o.wait_attach);
+	if (o.wait_attach >= 0 && (err = main__wait_attach(o.wait_attach, o.only))) {
+		if (err == -ETIMEDOUT)
+			fprintf(stderr, "ccproxy-loadgen: no tracer attached to %s within %g s\n",
+				o.only >= 0 ? fire__name(o.only) : "every probe", o.wait_attach);
+		else
+			fprintf(stderr, "ccproxy-loadgen: cannot read its own probe notes: %s\n",
+				strerror(-err));
 		return 2;
 	}
 	if (o.ready && (err = main__write_ready(o.ready))) {
