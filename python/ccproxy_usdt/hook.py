@@ -71,6 +71,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from ._usdt import PROBES
+from .inline import MARK as _INLINE
 from .usage import usage_from_body
 
 EVENT_NAMES = (
@@ -242,7 +243,7 @@ def _event_name(event: Any) -> str:
 class _Request:
     """What the hook learnt of one request before its completion."""
 
-    __slots__ = ("model", "service", "usage", "streamed", "labels")
+    __slots__ = ("model", "service", "usage", "streamed", "labels", "status")
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -250,6 +251,7 @@ class _Request:
         self.usage: dict | None = None
         self.streamed = False
         self.labels: dict | None = None  # set by request.started: the request is open
+        self.status = 0  # the provider's HTTP status
 
 
 # ccproxy 0.2.10's RequestIDMiddleware puts service_type="access_log" into every request's
@@ -305,6 +307,21 @@ class UsdtMetricsHook:
             self._handlers.update({hook_event(n): h for n, h in list(self._handlers.items())})
 
     async def __call__(self, context: Any) -> None:
+        try:
+            if getattr(context, _INLINE, False):
+                return  # handled when it was emitted
+        except Exception:
+            pass
+        self.handle(context)
+
+    def handle_inline(self, context: Any) -> None:
+        """handle() at the moment ccproxy emits the event (ccproxy_usdt.inline); marks the
+        context so that its later delivery by ccproxy's hook thread is ignored. A context
+        that cannot be marked is left to that delivery."""
+        try:
+            setattr(context, _INLINE, True)
+        except Exception:
+            return
         self.handle(context)
 
     def handle(self, context: Any) -> None:
@@ -530,19 +547,36 @@ class UsdtMetricsHook:
             self.probes.provider_request_sent(rid, **self._provider_labels(ctx, rid=rid))
 
     def _provider_response(self, ctx: Any, mask: int) -> None:
+        if not mask & _ANY_REQUEST_PROBE:
+            return
+        rid = self._rid(ctx)
+        status = self._status(ctx)
+        req = self._requests.get(rid)
+        if req is not None:
+            req.status = status
         if mask & _B_RECEIVED:
-            rid = self._rid(ctx)
-            self.probes.provider_response_received(rid, self._status(ctx),
+            self.probes.provider_response_received(rid, status,
                                                    **self._provider_labels(ctx, rid=rid))
+
+    def _no_stream(self, rid: Any) -> bool:
+        """The provider answered with an error: 0.2.10 still emits provider.stream.start
+        for it, then passes the error body on with neither chunk nor end. It is a response,
+        not a stream: no stream probe fires, and the provider's time ends at its headers."""
+        req = self._requests.get(rid)
+        return req is not None and req.status >= 400
 
     def _http_response(self, ctx: Any, mask: int) -> None:
         data = ctx.data or {}
         if data.get("is_provider_response"):
             self._provider_response(ctx, mask)
         elif data.get("is_client_response") and mask & _B_COMPLETE:
+            rid = self._rid(ctx)
+            req = self._requests.get(rid)
+            if req is not None and req.streamed:
+                return  # its usage went with provider_stream_end
             found = usage_from_body(data.get("response_body"))
             if found:
-                req = self._request(self._rid(ctx))
+                req = self._request(rid)
                 if req.model is None:
                     req.model = found.get("model")
                 found[_NORMALISED] = True
@@ -558,17 +592,22 @@ class UsdtMetricsHook:
 
     def _stream_start(self, ctx: Any, mask: int) -> None:
         if mask & _B_SSTART:
-            self.probes.provider_stream_start(self._rid(ctx), **self._provider_labels(ctx))
+            rid = self._rid(ctx)
+            if not self._no_stream(rid):
+                self.probes.provider_stream_start(rid, **self._provider_labels(ctx, rid=rid))
 
     def _stream_chunk(self, ctx: Any, mask: int) -> None:
         if mask & _B_SCHUNK:
+            rid = self._rid(ctx)
+            if self._no_stream(rid):
+                return
             data = ctx.data or {}
             size = data.get("chunk_size")
             if size is None:
                 chunk = data.get("chunk")
                 size = len(chunk) if isinstance(chunk, (bytes, bytearray, str)) else 0
-            self.probes.provider_stream_chunk(self._rid(ctx), _count(size),
-                                              **self._provider_labels(ctx))
+            self.probes.provider_stream_chunk(rid, _count(size),
+                                              **self._provider_labels(ctx, rid=rid))
 
     def _stream_end(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
@@ -576,9 +615,26 @@ class UsdtMetricsHook:
         if usage:
             # Remembered even while detached: request.completed must not report it again.
             self._request(rid).streamed = True
-        if mask & _B_SEND:
-            kw = usage_kwargs(usage) if usage else {}
-            self.probes.provider_stream_end(rid, **self._provider_labels(ctx, usage), **kw)
+        if not mask & _B_SEND or self._no_stream(rid):
+            return
+        if not usage:
+            usage = self._upstream_usage(ctx, rid)
+        kw = usage_kwargs(usage) if usage else {}
+        labels = self._provider_labels(ctx, usage, rid)
+        if usage and not kw["cost_nusd"] and self.pricer is not None and labels["model"]:
+            kw["cost_nusd"] = usd_to_nusd(self.pricer(labels["model"], kw))
+        self.probes.provider_stream_end(rid, **labels, **kw)
+
+    def _upstream_usage(self, ctx: Any, rid: Any) -> dict | None:
+        """The usage of the stream ccproxy read from the provider (0.2.10 passes its text in
+        provider.stream.end, and no usage_metrics): output tokens are known at the stream's
+        end, where the tracer times the tokens. The request then reports none at completion."""
+        found = usage_from_body(_first(ctx.data, ("upstream_stream_text",)))
+        if not found or not any(k != "model" for k in found):
+            return None
+        found[_NORMALISED] = True
+        self._request(rid).streamed = True
+        return found
 
 
 class PoolProbes:

@@ -9,6 +9,8 @@ ccproxy's own plugins (listed in ``enabled_plugins`` when that list is set), con
 - ``announce_interval`` (1.0 s): how often the state probes (info, pool gauges) fire again,
   so that an exporter attached later learns them. 0 turns the repetition off.
 - ``instrument_pool`` (true): feed the pool_* probes from ccproxy's HTTPPoolManager.
+- ``inline_hooks`` (true): fire the probes where ccproxy emits an event rather than later on
+  its hook thread (ccproxy_usdt.inline): the latency families need the event's own moment.
 
 Nothing here imports prometheus_client, and nothing raises into ccproxy: the hook counts what
 it drops (``UsdtMetricsHook.dropped``) and the pool instrumentation does the same.
@@ -31,6 +33,7 @@ from ccproxy.core.plugins.hooks.events import HookEvent
 from pydantic import BaseModel, Field
 
 from .hook import UsdtMetricsHook
+from .inline import InlineDispatch
 from .middleware import HookTarget, RequestEndMiddleware
 from .pool import PoolInstrument
 
@@ -47,6 +50,9 @@ class UsdtMetricsConfig(BaseModel):
         description="Seconds between re-announcements of info and pool gauges (0: off)")
     instrument_pool: bool = Field(
         default=True, description="Feed the pool probes from ccproxy's HTTP pool manager")
+    inline_hooks: bool = Field(
+        default=True,
+        description="Fire the probes when ccproxy emits an event, not on its hook thread")
 
 
 def _ccproxy_version() -> str | None:
@@ -67,6 +73,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
         self.config = UsdtMetricsConfig()
         self.hook: UsdtMetricsHook | None = None
         self.pool: PoolInstrument | None = None
+        self.inline: InlineDispatch | None = None
         self._registry: HookRegistry | None = None
         self._announcer: asyncio.Task | None = None
         self._pricing: Any = None
@@ -86,6 +93,10 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             return
         self._registry.register(self.hook)
         self.target.hook = self.hook
+        if self.config.inline_hooks:
+            inline = InlineDispatch(self.hook)
+            if inline.attach(self._background_manager()):
+                self.inline = inline
         if self.config.instrument_pool:
             manager = self.context.get("http_pool_manager")
             if manager is not None:
@@ -96,7 +107,16 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
         if self.config.announce_interval > 0:
             self._announcer = asyncio.create_task(self._announce_loop())
         logger.info("usdt_metrics_ready", pool=self.pool is not None,
+                    inline_hooks=self.inline is not None,
                     announce_interval=self.config.announce_interval)
+
+    def _background_manager(self) -> Any:
+        """The thread manager ccproxy's hook manager queues fire-and-forget events to."""
+        manager = self.context.get("hook_manager")
+        if manager is None:
+            app = self.context.get("app")
+            manager = getattr(getattr(app, "state", None), "hook_manager", None)
+        return getattr(manager, "_background_manager", None)
 
     def _pricing_service(self) -> Any:
         """ccproxy's pricing service, found once (it may start after us). In 0.2.10 the
@@ -155,6 +175,9 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             self._announcer = None
         if self.pool is not None:
             self.pool.detach()
+        if self.inline is not None:
+            self.inline.detach()
+            self.inline = None
         self.target.hook = None
         if self._registry is not None and self.hook is not None:
             self._registry.unregister(self.hook)
@@ -166,6 +189,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             "enabled": self.config.enabled,
             "probes_dropped": self.hook.dropped if self.hook else 0,
             "pool_instrumented": self.pool is not None,
+            "inline_hooks": self.inline is not None,
             "pool_dropped": self.pool.dropped if self.pool else 0,
         }
 

@@ -130,7 +130,7 @@ def test_provider_events(rec):
     h = hook_with(rec)
     h.handle(ctx(E.PROVIDER_REQUEST_PREPARED, metadata={"request_id": "a"}, provider="codex"))
     h.handle(ctx(E.PROVIDER_REQUEST_SENT, metadata={"request_id": "a"}, provider="codex"))
-    h.handle(ctx(E.PROVIDER_RESPONSE_RECEIVED, data={"status_code": 429},
+    h.handle(ctx(E.PROVIDER_RESPONSE_RECEIVED, data={"status_code": 200},
                  metadata={"request_id": "a"}, provider="codex"))
     h.handle(ctx(E.PROVIDER_STREAM_START, data={"request_id": "a"}, provider="codex"))
     h.handle(ctx(E.PROVIDER_STREAM_CHUNK, data={"request_id": "a", "chunk": b"12345"}))
@@ -138,7 +138,8 @@ def test_provider_events(rec):
     assert rec.names() == ["provider_request_sent", "provider_request_sent",
                            "provider_response_received", "provider_stream_start",
                            "provider_stream_chunk", "provider_stream_chunk"]
-    assert rec.calls[2][1] == ("a", 429)
+    assert rec.calls[2][1] == ("a", 200)
+    assert {c[2]["service_type"] for c in rec.calls} == {"codex"}
     assert rec.calls[4][1] == ("a", 5) and rec.calls[5][1] == ("a", 9)
 
 
@@ -369,3 +370,97 @@ def test_ended_unknown_ids_are_ignored(rec):
     h.request_ended("never-started", now=1.0)
     h.sweep(now=100.0)
     assert rec.calls == [] and h._ended == {}
+
+
+# -- streams as 0.2.10 emits them: the stream events name "access_log" as their provider,
+# -- provider.stream.end carries the upstream's SSE text and no usage_metrics.
+
+_UPSTREAM_SSE = (
+    'event: message_start\ndata: {"type":"message_start","message":{"model":"m1","usage":'
+    '{"input_tokens":5,"output_tokens":1,"cache_read_input_tokens":6,'
+    '"cache_creation_input_tokens":7}}}\n\n'
+    'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":42}}\n\n')
+
+
+def _real_stream(h, rid="s9", status=200, chunks=(290, 117), end=True, text=_UPSTREAM_SSE):
+    meta = {"request_id": rid, "service_type": "access_log"}
+    url = "http://127.0.0.1:8000/claude/v1/messages"
+    h.handle(ctx(E.REQUEST_STARTED, data={"request_id": rid, "method": "POST", "url": url},
+                 metadata=meta))
+    h.handle(ctx(E.PROVIDER_REQUEST_PREPARED, provider="claude-api",
+                 data={"body": {"model": "m1"}}, metadata={"request_id": rid}))
+    h.handle(ctx(E.HTTP_RESPONSE, data={"request_id": rid, "status_code": status,
+                                        "is_provider_response": True, "streaming": True}))
+    stream_meta = {"request_id": rid}
+    h.handle(ctx(E.PROVIDER_STREAM_START, provider="access_log", data={"request_id": rid},
+                 metadata=stream_meta))
+    for n in chunks:
+        h.handle(ctx(E.PROVIDER_STREAM_CHUNK, provider="access_log", metadata=stream_meta,
+                     data={"request_id": rid, "chunk": b"x" * n, "chunk_size": n}))
+    if end:
+        h.handle(ctx(E.PROVIDER_STREAM_END, provider="access_log", metadata=stream_meta,
+                     data={"request_id": rid, "upstream_stream_text": text}))
+    h.handle(ctx(E.HTTP_RESPONSE, data={"request_id": rid, "status_code": status,
+                                        "is_client_response": True, "response_body": text}))
+    h.handle(ctx(E.REQUEST_COMPLETED, metadata=meta, data={
+        "request_id": rid, "duration": 0.5, "response_status": status,
+        "streaming_completed": True, "method": "POST", "url": url}))
+
+
+def test_real_ccproxy_stream_fires_every_provider_probe_with_the_request_id(rec):
+    h = hook_with(rec, pricer=lambda model, usage: 0.25)
+    _real_stream(h)
+    assert rec.names() == ["request_start", "provider_request_sent",
+                           "provider_response_received", "provider_stream_start",
+                           "provider_stream_chunk", "provider_stream_chunk",
+                           "provider_stream_end", "request_complete"]
+    assert {c[1][0] for c in rec.calls} == {"s9"}
+    assert [c[1][1] for c in rec.calls if c[0] == "provider_stream_chunk"] == [290, 117]
+    for name, _, kw in rec.calls[1:]:
+        assert (kw["model"], kw["service_type"]) == ("m1", "claude_api"), name
+    # The output tokens are known at the stream's end (time per output token), with the
+    # rest of the usage and its cost; the completion reports none of it again.
+    end = rec.calls[6][2]
+    assert (end["input_tokens"], end["output_tokens"], end["cache_read_tokens"],
+            end["cache_write_tokens"], end["cost_nusd"]) == (5, 42, 6, 7, 250_000_000)
+    done = rec.calls[7]
+    assert done[1] == ("s9", 200) and "input_tokens" not in done[2]
+    assert h._requests == {}
+
+
+def test_provider_error_answer_to_a_stream_is_no_stream(rec):
+    """0.2.10 emits provider.stream.start for a 429 to a streamed request, then passes the
+    error body on with neither chunk nor end: only the response probe fires."""
+    h = hook_with(rec)
+    _real_stream(h, status=429, chunks=(), end=False, text='{"type":"error"}')
+    assert rec.names() == ["request_start", "provider_request_sent",
+                           "provider_response_received", "request_complete"]
+    assert rec.calls[2][1] == ("s9", 429) and rec.calls[3][1] == ("s9", 429)
+
+
+def test_stream_without_end_reports_the_usage_the_client_got(rec):
+    """An upstream that drops the stream: no provider.stream.end; the usage is the client's
+    at completion, as before."""
+    h = hook_with(rec)
+    _real_stream(h, end=False)
+    assert "provider_stream_end" not in rec.names()
+    kw = rec.calls[-1][2]
+    assert (kw["input_tokens"], kw["output_tokens"]) == (5, 42)
+
+
+def test_stream_end_without_usage_leaves_it_to_the_completion(rec):
+    h = hook_with(rec)
+    _real_stream(h, text="data: [DONE]\n\n")
+    end = [c for c in rec.calls if c[0] == "provider_stream_end"][0][2]
+    assert "output_tokens" not in end
+    assert rec.calls[-1][0] == "request_complete"
+
+
+def test_stream_end_detached_parses_nothing(rec, monkeypatch):
+    calls = []
+    monkeypatch.setattr(plugin, "usage_from_body", lambda body: calls.append(body) or {})
+    rec.mask = plugin._BIT["request_complete"]
+    h = hook_with(rec)
+    h.handle(ctx(E.PROVIDER_STREAM_END, data={"request_id": "d",
+                                             "upstream_stream_text": _UPSTREAM_SSE}))
+    assert calls == [] and rec.calls == []
