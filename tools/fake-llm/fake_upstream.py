@@ -5,12 +5,15 @@ leaves loopback; ccproxy's claude_api provider is pointed at it with its base_ur
 
 Behaviour is chosen per request by headers, or, for clients behind a proxy that does not
 forward them, by a directive anywhere in the messages' text, "[fake key=value ...]" with the
-same keys (usage=1,2,3,4 latency_ms=5 status=429 chunks=4 chunk_delay_ms=5 fail=reset):
+same keys (usage=1,2,3,4 latency_ms=5 status=429 chunks=4 chunk_delay_ms=5 first_chunk_ms=50
+fail=reset):
   x-fake-usage: "in,out,cache_read,cache_write"   usage to report (default: derived from the
                                                   request; OpenAI has no cache write: 0)
   x-fake-latency-ms: N                            wait before answering
   x-fake-status: N                                answer with this HTTP error status
   x-fake-chunks: N, x-fake-chunk-delay-ms: N      shape of a stream
+  x-fake-first-chunk-ms: N                        wait between a stream's headers and its
+                                                  first event
   x-fake-fail: "reset"                            drop the connection mid-stream
 Model names: "error-500" -> 500, "error-429" -> 429, "slow-*" -> 2 s latency.
 
@@ -87,6 +90,7 @@ def _behaviour(request, body):
         "latency": latency,
         "chunks": int(h.get("chunks", "5") or 5),
         "chunk_delay": float(h.get("chunk_delay_ms", "5") or 5) / 1000,
+        "first_chunk": float(h.get("first_chunk_ms", "0") or 0) / 1000,
         "fail": h.get("fail", ""),
         "usage": _usage(h, body),
     }
@@ -106,6 +110,7 @@ def _sse(event, data):
 
 async def _anthropic_stream(b):
     i, o, cr, cw = b["usage"]
+    await asyncio.sleep(b["first_chunk"])
     yield _sse("message_start", {"type": "message_start", "message": {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": b["model"],
         "content": [], "stop_reason": None,
@@ -130,6 +135,7 @@ async def _openai_stream(b):
     i, o, cr, _ = b["usage"]
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
             "model": b["model"]}
+    await asyncio.sleep(b["first_chunk"])
     for n in range(b["chunks"]):
         await asyncio.sleep(b["chunk_delay"])
         if b["fail"] == "reset" and n == b["chunks"] // 2:
