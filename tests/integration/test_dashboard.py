@@ -29,7 +29,11 @@ SERVED = families.sample_names() | set(EXPORTER_METRICS)
 # Families labelled by service_type and model: the dashboard variables must filter them.
 FILTERABLE = {name for name, labels in families.sample_labels().items()
               if {"model", "service_type"} <= labels}
-
+# The exporter's latency extension (--collect-latency-metrics); the Python plugin has none.
+LATENCY = {f["name"] + suffix for f in families.families() if f.get("collect") == "latency"
+           for suffix in (("_bucket", "_sum", "_count") if f["type"] == "histogram" else ("",))}
+LATENCY_PANELS = ["Time to First Token", "Provider vs Proxy Time", "Time per Output Token",
+                  "Upstream 429/5xx Rate by Service"]
 
 # Panel titles of the Python plugin's dashboard (spec section 6), kept verbatim.
 SPEC_TITLES = [
@@ -219,6 +223,42 @@ def test_new_rows_cover_pool_and_exporter_health():
         assert f"histogram_quantile({q}, sum(rate(ccproxy_pool_acquisition_duration_seconds_bucket" \
             in exprs
     assert "by (reason)" in exprs and "by (map)" in exprs
+
+
+def row_of(dash, title):
+    """The panels under the row called title, by their titles."""
+    ps = sorted(panels(dash), key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))
+    rows = [p["gridPos"]["y"] for p in ps if p["type"] == "row"]
+    top = [p["gridPos"]["y"] for p in ps if p["type"] == "row" and p["title"] == title]
+    assert len(top) == 1, f"one row {title!r}"
+    end = min([y for y in rows if y > top[0]], default=10 ** 6)
+    return {p["title"]: p for p in ps if top[0] < p["gridPos"]["y"] < end}
+
+
+def test_latency_anatomy_row():
+    inside = row_of(load(), "Latency anatomy")
+    assert list(inside) == [t for t in LATENCY_PANELS if t in inside]
+    assert set(inside) == set(LATENCY_PANELS)
+
+    def exprs(title):
+        return [t["expr"] for t in inside[title]["targets"]]
+
+    ttft = exprs("Time to First Token")
+    assert [e.split(",", 1)[0] for e in ttft] == [
+        f"histogram_quantile({q}" for q in ("0.5", "0.95", "0.99")]
+    assert all("ccproxy_time_to_first_token_seconds_bucket{" in e and
+               "by (le, service_type)" in e for e in ttft)
+    stacked = inside["Provider vs Proxy Time"]
+    assert stacked["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"] == "normal"
+    assert [metric_names(e) for e in exprs("Provider vs Proxy Time")] == [
+        {"ccproxy_provider_duration_seconds_sum", "ccproxy_provider_duration_seconds_count"},
+        {"ccproxy_proxy_overhead_seconds_sum", "ccproxy_proxy_overhead_seconds_count"}]
+    assert all("ccproxy_time_per_output_token_seconds_bucket{" in e
+               for e in exprs("Time per Output Token"))
+    (upstream,) = exprs("Upstream 429/5xx Rate by Service")
+    assert 'status=~"429|5.."' in upstream and upstream.endswith("by (status, service_type)")
+    for title in LATENCY_PANELS:
+        assert inside[title]["fieldConfig"]["defaults"]["unit"] in ("s", "reqps"), title
 
 
 def test_substitute_leaves_no_variable():
