@@ -12,7 +12,8 @@ RULES = ROOT / "prometheus" / "rules" / "ccproxy.rules.yml"
 RULE_TESTS = ROOT / "prometheus" / "rules" / "ccproxy.rules.test.yml"
 CONFIG = ROOT / "prometheus" / "prometheus.yml"
 ALERTS = [
-    "CCProxyDown", "CCProxyHighErrorRate", "CCProxyHighLatencyP95", "CCProxyCostBurnHigh",
+    "CCProxyDown", "CCProxyHighErrorRate", "CCProxyHighLatencyP95",
+    "CCProxyHighTimeToFirstTokenP95", "CCProxyProviderRateLimited", "CCProxyCostBurnHigh",
     "CCProxyExporterDroppingEvents", "CCProxyExporterMapNearCapacity",
 ]
 
