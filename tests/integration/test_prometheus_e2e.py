@@ -11,7 +11,8 @@ Two sources feed the Prometheus (/usr/bin/prometheus, scrape_interval 1s, loopba
 Each expression is expanded as Grafana would ($__range, $__interval, $__rate_interval,
 variables at All = .*) and run through /api/v1/query; the result must be a non-empty
 vector, and for panels ending in `or vector(0)` the query without that fallback must be
-non-empty too, so the fallback cannot hide a query that matches nothing.
+non-empty too, so the fallback cannot hide a query that matches nothing. The alerts on the
+exporter's latency extension are evaluated the same way, without their thresholds.
 """
 import ctypes
 import json
@@ -29,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 import test_dashboard as dash
 
@@ -42,6 +44,9 @@ LOADGEN_ARGS = ["--events", "20000", "--threads", "2", "--seed", "1", "--linger"
 FALLBACKS = (" or on() vector(0)", " or vector(0)")
 # Stat panels over $__range: data flowed during the test, so each must be above zero.
 POSITIVE = {"Total Requests", "Input Tokens", "Output Tokens", "Total Cache Tokens", "Cost"}
+RULES = ROOT / "prometheus" / "rules" / "ccproxy.rules.yml"
+# Alerts on the latency extension, which the Python plugin does not have.
+LATENCY_ALERTS = ("CCProxyHighTimeToFirstTokenP95", "CCProxyProviderRateLimited")
 
 needs_prometheus = pytest.mark.skipif(not PROMETHEUS.exists(),
                                       reason="/usr/bin/prometheus missing (Debian package prometheus)")
@@ -329,11 +334,39 @@ def test_dashboard_on_python_plugin_output(children, tmp_path, plugin_standin):
     at = time.time()
     range_s = math.ceil(at - start) + 5
     # The plugin has no ccproxy_exporter_* self-metrics.
-    values = evaluate_dashboard(prom, at, range_s, skip=lambda e: "ccproxy_exporter_" in e)
+    values = evaluate_dashboard(
+        prom, at, range_s,
+        skip=lambda e: "ccproxy_exporter_" in e or bool(dash.metric_names(e) & dash.LATENCY))
     check_values(prom, values, at, range_s)
 
 
 # --- the exporter ---------------------------------------------------------------------------
+
+def alert_exprs(names):
+    """{alert: its expression without the final threshold comparison}."""
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    rules = {r["alert"]: r["expr"] for g in groups for r in g["rules"] if "alert" in r}
+    out = {}
+    for name in names:
+        head, op, threshold = rules[name].strip().rpartition(" > ")
+        assert op and float(threshold) > 0, (name, rules[name])
+        out[name] = head
+    return out
+
+
+def check_latency(prom, values, at):
+    """The Latency anatomy panels and alerts show the loadgen's streams and statuses."""
+    for title in dash.LATENCY_PANELS:
+        assert values[title], title
+        for v in values[title]:
+            assert math.isfinite(v) and v > 0, (title, values[title])
+    for name, expr in alert_exprs(LATENCY_ALERTS).items():
+        result = prom.query(expr, at)["result"]
+        assert result, f"{name}: empty result for {expr}"
+        for r in result:
+            v = float(r["value"][1])
+            assert math.isfinite(v) and v > 0, (name, r)
+
 
 def exe_of(pid):
     try:
@@ -380,4 +413,5 @@ def test_dashboard_on_exporter(children, tmp_path):
     range_s = math.ceil(at - start) + 5
     values = evaluate_dashboard(prom, at, range_s)
     check_values(prom, values, at, range_s)
+    check_latency(prom, values, at)
     assert values["Attached Processes"] == [2.0]
