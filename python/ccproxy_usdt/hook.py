@@ -18,8 +18,12 @@ http.response to the client       (none: remembered)           usage and model o
 provider.error                    provider_error               error -> "provider_<Class>"
 provider.stream.start             provider_stream_start
 provider.stream.chunk             provider_stream_chunk        chunk size in bytes
-provider.stream.end               provider_stream_end          usage_metrics (tokens, cost)
+provider.stream.end               provider_stream_end          usage_metrics (tokens, cost),
+                                                               else upstream_stream_text
 ================================  ===========================  =============================
+
+A provider error answer (status >= 400) to a streamed request is no stream: 0.2.10 emits
+provider.stream.start for it and nothing more, and no stream probe fires for it.
 
 What ccproxy 0.2.10 really sends (docs/ccproxy.md): the model and the provider are only known
 from provider.request.prepared (body["model"], context.provider), and usage only from the body
@@ -51,8 +55,13 @@ Where values come from (first found wins):
   as round(usd * 1e9) nano-USD. provider.stream.end reads data["usage_metrics"] (same keys,
   plus cost_usd and model).
 - Usage is reported once per request (probes.h): a streamed request (data or metadata
-  "streaming" true, or one whose provider.stream.end carried usage) reports it at
-  provider.stream.end; request.completed then reports none.
+  "streaming" true, or one whose provider.stream.end carried usage or the upstream's SSE
+  text with usage) reports it at provider.stream.end, priced there; request.completed then
+  reports none.
+
+ccproxy runs fire-and-forget hooks on a thread of its own, late: the plugin calls
+``handle_inline`` where ccproxy emits (ccproxy_usdt.inline) and the registered hook then
+ignores the queued copy.
 
 The hook never raises into the proxy: a malformed context is counted in ``self.dropped``.
 While no tracer is attached a call costs one enabled_mask() check (plus, for stream ends,
