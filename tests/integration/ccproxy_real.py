@@ -140,9 +140,12 @@ class Tally:
         self.tokens = Counter()  # (model, type) -> n
         self.cost = Counter()  # model -> nano-USD
         self.errors = Counter()  # (model, error_type) -> n
+        self.provider = Counter()  # (model, the upstream's status) -> n
 
     def completed(self, model, status, usage=None):
+        """A request the client got `status` for, which is what the upstream answered."""
         self.requests[(model, str(status))] += 1
+        self.provider[(model, str(status))] += 1
         self.durations[model] += 1
         if usage:
             for t, n in zip(TOKEN_TYPES, usage):
@@ -152,12 +155,13 @@ class Tally:
             if c:
                 self.cost[model] += c
 
-    def failed(self, model, error_type):
+    def failed(self, model, error_type, upstream_status):
         self.requests[(model, "error")] += 1
         self.errors[(model, error_type)] += 1
+        self.provider[(model, str(upstream_status))] += 1
 
     def __iadd__(self, other):
-        for a in ("requests", "durations", "tokens", "cost", "errors"):
+        for a in ("requests", "durations", "tokens", "cost", "errors", "provider"):
             getattr(self, a).update(getattr(other, a))
         return self
 
@@ -178,6 +182,9 @@ class Tally:
             out[(f"{NS}_errors_total", frozenset({
                 "endpoint": ROUTE, "error_type": et, "model": model,
                 "service_type": SERVICE}.items()))] = n
+        for (model, status), n in self.provider.items():
+            out[(f"{NS}_provider_responses_total", frozenset({
+                "model": model, "service_type": SERVICE, "status": status}.items()))] = n
         for model, n in self.cost.items():
             out[(f"{NS}_cost_usd_total", frozenset({
                 "cost_type": "total", "model": model, "service_type": SERVICE}.items()))] = \
@@ -227,7 +234,8 @@ async def _send(url, jobs, concurrency):
             async with client.stream("POST", url + ROUTE, json=body) as resp:
                 async for _ in resp.aiter_raw():
                     break  # leave after the first chunk: the proxy sees a disconnect
-            tally.failed(model, "unknown")  # ccproxy 0.2.10 passes no exception
+            # ccproxy 0.2.10 passes no exception; the upstream had answered 200.
+            tally.failed(model, "unknown", 200)
             return
         if stream:
             async with client.stream("POST", url + ROUTE, json=body) as resp:
