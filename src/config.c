@@ -17,6 +17,7 @@
 #include <strings.h>
 #include "config.h"
 #include "http.h"
+#include "negotiate.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -522,6 +523,17 @@ static int check_path(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_formats(const char *v, const char *who, char *err, size_t errlen)
+{
+	unsigned int offered;
+	const char *why;
+	struct quoted q;
+
+	if (negotiate__parse_offers(v, &offered, &why))
+		return fail(err, errlen, who, "%s %s", quote(&q, v), why);
+	return 0;
+}
+
 /* Free text (instance, user name, file names): anything but control characters. */
 static int check_text(const char *v, const char *who, char *err, size_t errlen)
 {
@@ -765,6 +777,8 @@ static const struct opt opts[] = {
 		 "Concurrent HTTP connections; more are closed at once."),
 	UINT_OPT("web.timeout", false, web_timeout, 1, CONFIG_WEB_TIMEOUT_MAX,
 		 "Seconds an HTTP connection may stay idle, or take to send a request's headers."),
+	STR_OPT("web.formats", false, web_formats, check_formats, "LIST",
+		"Formats offered to a scrape's Accept: text,openmetrics,protobuf (text always)."),
 	{.name = "pushgateway-label",
 	 .kind = K_LABEL,
 	 .arg = "NAME=VALUE",
@@ -840,6 +854,7 @@ void config__defaults(struct config *cfg)
 	cfg->limit_provider = CCPROXY_PROVIDER_ENTRIES;
 	cfg->web_max_connections = CONFIG_DEFAULT_WEB_MAX_CONNECTIONS;
 	cfg->web_timeout = CONFIG_DEFAULT_WEB_TIMEOUT;
+	snprintf(cfg->web_formats, sizeof(cfg->web_formats), "%s", CONFIG_DEFAULT_WEB_FORMATS);
 	cfg->discovery_interval = CONFIG_DEFAULT_DISCOVERY_INTERVAL;
 	snprintf(cfg->pushgateway_method, sizeof(cfg->pushgateway_method), "put");
 	cfg->pushgateway_timeout = CONFIG_DEFAULT_PUSH_TIMEOUT;

@@ -34,6 +34,7 @@
 #define CONFIG_PUSH_PERIOD_MAX 86400
 #define CONFIG_DEFAULT_WEB_MAX_CONNECTIONS 64
 #define CONFIG_DEFAULT_WEB_TIMEOUT	   10
+#define CONFIG_DEFAULT_WEB_FORMATS	   "text"
 #define CONFIG_WEB_MAX_CONNECTIONS_MAX	   10000
 #define CONFIG_WEB_TIMEOUT_MAX		   3600
 
@@ -88,6 +89,7 @@ struct config {
 	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
 	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
 	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
+	char web_formats[64];		   /* offered: "text,openmetrics,protobuf" (negotiate.h) */
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */

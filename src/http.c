@@ -29,20 +29,22 @@
 #define HTTP_REFUSING	 16
 #define HTTP_HEALTH_PATH "/metrics/health"
 #define HTTP_ALLOW	 "GET, HEAD"
-#define HTTP_REALM	 "ccproxy_exporter"
+/* The metrics body depends on both: caches must key on them. */
+#define HTTP_VARY  "Accept, Accept-Encoding"
+#define HTTP_REALM "ccproxy_exporter"
 /* A host name's limit (RFC 1035: 253 characters), with room to spare. */
 #define HTTP_HOST_MAX 256
 
-#define CT_TEXT	   "text/plain; charset=utf-8"
-#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
-#define CT_HTML	   "text/html; charset=utf-8"
-#define CT_JSON	   "application/json"
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_HTML "text/html; charset=utf-8"
+#define CT_JSON "application/json"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct http_handlers h;
 	char *telemetry_path;
 	bool metrics_enabled;
+	unsigned int formats; /* NEGOTIATE_OFFER_* */
 	struct strbuf landing;
 	const struct webconfig *web; /* NULL: no TLS, no auth */
 	struct conns *conns;	     /* the connection limit and the header deadline */
@@ -437,12 +439,11 @@ static bool add_headers(struct MHD_Response *resp, const struct http_reply *r)
 		return false;
 	if (r->allow && !add_header(resp, MHD_HTTP_HEADER_ALLOW, HTTP_ALLOW))
 		return false;
-	if (r->no_cache &&
-	    (!add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-			 "no-cache, no-store, must-revalidate") ||
-	     !add_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache") ||
-	     !add_header(resp, MHD_HTTP_HEADER_EXPIRES, "0") ||
-	     !add_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+	if (r->no_cache && (!add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-cache, no-store, must-revalidate") ||
+			    !add_header(resp, MHD_HTTP_HEADER_PRAGMA, "no-cache") ||
+			    !add_header(resp, MHD_HTTP_HEADER_EXPIRES, "0") ||
+			    !add_header(resp, MHD_HTTP_HEADER_VARY, HTTP_VARY)))
 		return false;
 	if (r->gzip && !add_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip"))
 		return false;
@@ -493,17 +494,34 @@ static bool client_accepts_gzip(struct MHD_Connection *conn)
 							      MHD_HTTP_HEADER_ACCEPT_ENCODING));
 }
 
+static enum negotiate_format client_format(const struct http_server *srv,
+					   struct MHD_Connection *conn)
+{
+	return negotiate__format(
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+		srv->formats);
+}
+
+static int call_handler(struct http_server *srv, bool metrics, enum negotiate_format fmt,
+			struct strbuf *out)
+{
+	if (metrics)
+		return srv->h.metrics ? srv->h.metrics(srv->h.ctx, fmt, out) : -ENOSYS;
+	return srv->h.health ? srv->h.health(srv->h.ctx, out) : -ENOSYS;
+}
+
 static enum MHD_Result serve_handler(struct http_server *srv, struct MHD_Connection *conn,
 				     bool metrics)
 {
-	int (*fn)(void *ctx, struct strbuf *out) = metrics ? srv->h.metrics : srv->h.health;
+	enum negotiate_format fmt = metrics ? client_format(srv, conn) : FMT_TEXT_0_0_4;
 	const char *what = metrics ? "metrics" : "health";
 	struct strbuf body = STRBUF_INIT, gz = STRBUF_INIT;
-	struct http_reply r = {.status = MHD_HTTP_OK, .type = metrics ? CT_METRICS : CT_JSON};
+	struct http_reply r = {.status = MHD_HTTP_OK,
+			       .type = metrics ? negotiate__content_type(fmt) : CT_JSON};
 	enum MHD_Result ret;
 	int err;
 
-	err = fn ? fn(srv->h.ctx, &body) : -ENOSYS;
+	err = call_handler(srv, metrics, fmt, &body);
 	if (!err)
 		err = body.err; /* sticky: an append that failed after a handler said 0 */
 	if (err) {
@@ -916,6 +934,7 @@ struct http_server *http__start(const struct http_opts *opts, const struct http_
 	}
 	srv->h = *h;
 	srv->metrics_enabled = opts->metrics_enabled;
+	srv->formats = opts->formats;
 	srv->web = opts->web;
 	srv->telemetry_path = strdup(opts->telemetry_path);
 	err = srv->telemetry_path ? build_landing(srv) : -ENOMEM;

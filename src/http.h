@@ -5,9 +5,10 @@
  * Routes: "/" landing page, opts->telemetry_path (metrics), "/metrics/health" (JSON), compared
  * whole: a target holding a NUL byte, %00 or %2F matches none of them.
  * GET and HEAD only (405 with Allow otherwise), 404 for anything else and for the telemetry
- * path while opts->metrics_enabled is false. Metrics responses carry the ccproxy headers
- * (Content-Type text/plain; version=0.0.4; charset=utf-8, Cache-Control, Pragma, Expires) and
- * are gzipped when the client's Accept-Encoding allows gzip. A handler that fails gives 500
+ * path while opts->metrics_enabled is false. Metrics responses come in the format the
+ * request's Accept asks for among opts->formats (negotiate.h), with that format's exact
+ * Content-Type, the ccproxy headers (Cache-Control, Pragma, Expires, Vary) and gzip when the
+ * client's Accept-Encoding allows it, whatever the format. A handler that fails gives 500
  * with a one-line text body; the server never exits on a request.
  *
  * With opts->web: TLS with the configured certificate, client certificates checked per its
@@ -21,12 +22,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "negotiate.h"
 #include "strbuf.h"
 #include "webconfig.h"
 
 struct http_handlers {
-	/* Append the exposition to out; return 0 or a negative errno. */
-	int (*metrics)(void *ctx, struct strbuf *out);
+	/* Append the exposition in format fmt to out; return 0 or a negative errno. */
+	int (*metrics)(void *ctx, enum negotiate_format fmt, struct strbuf *out);
 	/* Append the health JSON object to out; return 0 or a negative errno. */
 	int (*health)(void *ctx, struct strbuf *out);
 	void *ctx;
@@ -37,6 +39,8 @@ struct http_opts {
 	int listen_fd;		    /* > 0: a socket from http__listen, owned from here on */
 	const char *telemetry_path; /* e.g. "/metrics" */
 	bool metrics_enabled;
+	/* NEGOTIATE_OFFER_* formats offered; 0: text 0.0.4 only. */
+	unsigned int formats;
 	/* Connections at once, 0: default (64); more are closed at once, not queued. */
 	unsigned int max_connections;
 	/* Seconds a connection may stay idle, and may take to send a request's headers from

@@ -31,18 +31,30 @@ struct app {
 	struct webconfig web;
 	struct exporter *ex;
 	struct pusher *pusher;
-	int listen_fd; /* bound early, served from once privileges are dropped */
+	int listen_fd;	      /* bound early, served from once privileges are dropped */
+	unsigned int formats; /* NEGOTIATE_OFFER_*, from --web.formats */
 	struct http_server *srv;
 	struct ticker *ticker;
 };
 
 /* /metrics and the pushed body alike: the exposition, then the push self-metrics. */
-static int on_metrics(void *ctx, struct strbuf *out)
+static int on_metrics(void *ctx, enum negotiate_format fmt, struct strbuf *out)
 {
 	struct app *app = ctx;
-	int err = exporter__scrape(app->ex, out);
+	int err;
+
+	/* Only text 0.0.4 is rendered so far: nothing else is offered (config). */
+	if (fmt != FMT_TEXT_0_0_4)
+		return -EPROTONOSUPPORT;
+	err = exporter__scrape(app->ex, out);
 
 	return err ? err : pusher__render_self(app->pusher, out);
+}
+
+/* The pushed body is text 0.0.4, whatever a scrape negotiates. */
+static int on_push(void *ctx, struct strbuf *out)
+{
+	return on_metrics(ctx, FMT_TEXT_0_0_4, out);
 }
 
 static int on_health(void *ctx, struct strbuf *out)
@@ -73,6 +85,7 @@ static struct http_server *start_http(struct app *app)
 		.listen_fd = app->listen_fd,
 		.telemetry_path = app->cfg.telemetry_path,
 		.metrics_enabled = app->cfg.enabled && app->cfg.metrics_endpoint_enabled,
+		.formats = app->formats,
 		.max_connections = app->cfg.web_max_connections,
 		.timeout_s = app->cfg.web_timeout,
 		.web = &app->web,
@@ -226,7 +239,7 @@ static int new_pusher(struct app *app)
 
 	if (!app->cfg.enabled || !app->cfg.pushgateway_enabled)
 		return 0;
-	app->pusher = pusher__new(&app->cfg, on_metrics, app, why, sizeof(why));
+	app->pusher = pusher__new(&app->cfg, on_push, app, why, sizeof(why));
 	if (!app->pusher) {
 		err = -errno;
 		if (why[0])
@@ -313,6 +326,8 @@ static int run(struct app *app)
 
 	/* The operator's files first: a bad one is reported before anything is loaded. */
 	err = load_web_config(&app->cfg, &app->web);
+	if (!err)
+		err = negotiate__parse_offers(app->cfg.web_formats, &app->formats, NULL);
 	if (!err)
 		err = new_pusher(app);
 	if (!err)

@@ -262,13 +262,16 @@ struct fake {
 
 static struct fake fake = {.lines = 200};
 
-static int fake_metrics(void *ctx, struct strbuf *out)
+static int fake_metrics(void *ctx, enum negotiate_format fmt, struct strbuf *out)
 {
 	struct fake *f = ctx;
 	int i;
 
 	if (f->metrics_err)
 		return f->metrics_err;
+	/* Another format's body starts with its number: the test sees what was asked for. */
+	if (fmt != FMT_TEXT_0_0_4)
+		strbuf__printf(out, "format %d\n", (int)fmt);
 	strbuf__puts(out, "# HELP ccproxy_requests_total Total requests\n");
 	for (i = 0; i < f->lines; i++)
 		strbuf__puts(out, METRICS_LINE);
@@ -308,6 +311,7 @@ static struct http_server *start_at(const char *listen, const char *path, bool e
 	struct http_opts opts = {.listen_address = listen,
 				 .telemetry_path = path,
 				 .metrics_enabled = enabled,
+				 .formats = NEGOTIATE_OFFER_ALL,
 				 .timeout_s = 5};
 
 	return http__start(&opts, &handlers);
@@ -681,7 +685,7 @@ Test(server, gzip)
 	request("GET", "/metrics", "Accept-Encoding: deflate, gzip;q=0.9\r\n", &r);
 	cr_assert_eq(r.status, 200);
 	expect_header(&r, "Content-Encoding", "gzip");
-	expect_header(&r, "Vary", "Accept-Encoding");
+	expect_header(&r, "Vary", "Accept, Accept-Encoding");
 	expect_header(&r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	snprintf(len, sizeof(len), "%zu", r.body_len);
 	expect_header(&r, "Content-Length", len);
@@ -702,6 +706,81 @@ Test(server, gzip)
 	cr_expect_eq(r.status, 200);
 	expect_header(&r, "Content-Encoding", "gzip");
 	cr_expect_eq(r.body_len, 0);
+	free_reply(&r);
+}
+
+#define PROM_ACCEPT_PROTO                                                                       \
+	"Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"      \
+	"encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"                  \
+	"application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;" \
+	"q=0.1\r\n"
+#define PROM_ACCEPT_OM                                                                     \
+	"Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;" \
+	"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n"
+
+/* The handler is asked for the negotiated format, and the reply names it exactly. */
+Test(server, negotiates_format)
+{
+	struct reply r;
+
+	request("GET", "/metrics", PROM_ACCEPT_PROTO, &r);
+	cr_assert_eq(r.status, 200);
+	expect_header(&r, "Content-Type",
+		      "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+		      "encoding=delimited");
+	cr_expect(r.body && strncmp(r.body, "format 3\n", 9) == 0);
+	free_reply(&r);
+
+	request("GET", "/metrics", PROM_ACCEPT_OM, &r);
+	cr_assert_eq(r.status, 200);
+	expect_header(&r, "Content-Type",
+		      "application/openmetrics-text; version=1.0.0; charset=utf-8");
+	cr_expect(r.body && strncmp(r.body, "format 1\n", 9) == 0);
+	free_reply(&r);
+
+	request("GET", "/metrics", "Accept: */*\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	expect_header(&r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	cr_expect_eq(r.body_len, metrics_len());
+	free_reply(&r);
+}
+
+/* gzip is the transfer's business: it applies to every format alike. */
+Test(server, gzip_every_format)
+{
+	struct reply r;
+	char *plain = NULL;
+	long n;
+
+	request("GET", "/metrics", PROM_ACCEPT_PROTO "Accept-Encoding: gzip\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	expect_header(&r, "Content-Encoding", "gzip");
+	expect_header(&r, "Vary", "Accept, Accept-Encoding");
+	n = gunzip(r.body, r.body_len, &plain);
+	cr_assert_eq(n, (long)(metrics_len() + strlen("format 3\n")));
+	cr_expect(strncmp(plain, "format 3\n", 9) == 0);
+	free(plain);
+	free_reply(&r);
+}
+
+/* Only the formats offered are sent; text 0.0.4 is always there. */
+Test(server, restricted_offer, .init = NULL)
+{
+	struct http_opts opts = {.telemetry_path = "/metrics",
+				 .metrics_enabled = true,
+				 .formats = NEGOTIATE_OFFER_OPENMETRICS,
+				 .timeout_s = 5};
+	struct reply r;
+
+	port = free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+	opts.listen_address = addr;
+	srv = http__start(&opts, &handlers);
+	cr_assert_not_null(srv);
+	request("GET", "/metrics", PROM_ACCEPT_PROTO, &r);
+	cr_assert_eq(r.status, 200);
+	expect_header(&r, "Content-Type",
+		      "application/openmetrics-text; version=1.0.0; charset=utf-8");
 	free_reply(&r);
 }
 
