@@ -13,7 +13,7 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         make gcc libc6-dev clang llvm pkg-config bpftool \
         libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev libgnutls28-dev libcrypt-dev libyaml-dev \
-        systemtap-sdt-dev libcurl4-openssl-dev \
+        systemtap-sdt-dev libcurl4-openssl-dev protobuf-c-compiler libprotobuf-c-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -24,7 +24,7 @@ FROM debian:bookworm-slim
 # the CA certificates an https:// Pushgateway is checked against.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libbpf1 libelf1 zlib1g libmicrohttpd12 libgnutls30 libcrypt1 libyaml-0-2 libcurl4 \
+        libbpf1 libelf1 zlib1g libmicrohttpd12 libgnutls30 libcrypt1 libyaml-0-2 libcurl4 libprotobuf-c1 \
         ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ccproxy_exporter /usr/local/bin/ccproxy_exporter

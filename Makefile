@@ -10,7 +10,7 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 WARN      := -Wall -Wextra -Werror
-INCLUDES  := -Iinclude -Ibpf -Isrc -I$(OUTPUT)
+INCLUDES  := -Iinclude -Ibpf -Isrc -I$(OUTPUT) -I$(OUTPUT)/proto
 VERSION   := 0.1.0
 # CFLAGS is the user's (make CFLAGS=-O0): recipes add the project's flags beside it, so an
 # override changes optimisation or debug info, never the includes, defines and warnings.
@@ -22,8 +22,8 @@ ALL_CFLAGS = $(PROJ_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
 # Each object depends on the headers it includes, as the compiler lists them.
 DEPFLAGS  = -MMD -MP
 # libcrypt: bcrypt for basic auth; gnutls: client certificate checks (libmicrohttpd's TLS);
-# libyaml: the web config file.
-LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lyaml -lpthread -lm -lcurl
+# libyaml: the web config file; libprotobuf-c: the protobuf exposition format.
+LDLIBS    := -lbpf -lelf -lz -lmicrohttpd -lgnutls -lcrypt -lyaml -lprotobuf-c -lpthread -lm -lcurl
 SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Clang's own system include dirs, so BPF code sees asm/ and bits/ headers (libbpf-bootstrap).
@@ -34,10 +34,14 @@ BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKEL      := $(OUTPUT)/ccproxy.skel.h
 
+# Generated: the protobuf exposition's messages (protoc-c), compiled like a source of src/.
+PROTO_C   := $(OUTPUT)/proto/metrics.pb-c.c
+PROTO_H   := $(OUTPUT)/proto/metrics.pb-c.h
+
 APP_SRCS  := $(wildcard src/*.c)
-APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS))
+APP_OBJS  := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS)) $(OUTPUT)/obj/metrics.pb-c.o
 LIB_SRCS  := $(filter-out src/main.c,$(APP_SRCS))
-SAN_OBJS  := $(patsubst src/%.c,$(OUTPUT)/san/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst src/%.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/metrics.pb-c.o
 
 # The load generator reads its own probe notes as the exporter does.
 LOADGEN_SRCS := $(wildcard tools/loadgen/*.c) src/probe_notes.c src/files.c
@@ -61,7 +65,7 @@ all: $(OUTPUT)/ccproxy_exporter $(OUTPUT)/ccproxy-loadgen
 deps:
 	$(Q)scripts/install-deps.sh
 
-$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/obj $(OUTPUT)/san $(OUTPUT)/tests $(OUTPUT)/proto:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h include/ccproxy/probes.h $(VMLINUX) | $(OUTPUT)/bpf
@@ -78,13 +82,25 @@ $(SKEL): $(OUTPUT)/ccproxy.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name ccproxy_bpf > $@
 
-# The skeleton is generated: it must exist before the first compile; later, the .d files
-# say which objects include it.
-$(OUTPUT)/obj/%.o: src/%.c | $(SKEL) $(OUTPUT)/obj
+$(PROTO_C) $(PROTO_H) &: proto/metrics.proto | $(OUTPUT)/proto
+	$(call msg,PROTOC,$@)
+	$(Q)protoc-c --proto_path=proto --c_out=$(OUTPUT)/proto $<
+
+# The skeleton and the protobuf header are generated: they must exist before the first
+# compile; later, the .d files say which objects include them.
+$(OUTPUT)/obj/%.o: src/%.c | $(SKEL) $(PROTO_H) $(OUTPUT)/obj
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/san/%.o: src/%.c | $(SKEL) $(OUTPUT)/san
+$(OUTPUT)/san/%.o: src/%.c | $(SKEL) $(PROTO_H) $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SANFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/obj/metrics.pb-c.o: $(PROTO_C) | $(OUTPUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/san/metrics.pb-c.o: $(PROTO_C) | $(OUTPUT)/san
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(SANFLAGS) $(DEPFLAGS) -c $< -o $@
 

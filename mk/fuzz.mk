@@ -7,7 +7,8 @@
 FUZZ_TIME    ?= 20
 FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_OBJS    := $(patsubst src/%.c,$(OUTPUT)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_OBJS    := $(patsubst src/%.c,$(OUTPUT)/fuzz/obj/%.o,$(LIB_SRCS)) \
+		$(OUTPUT)/fuzz/obj/metrics.pb-c.o
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
 		-DCCPROXY_EXPORTER_VERSION=\"$(VERSION)\"
@@ -15,7 +16,11 @@ FUZZ_CFLAGS  := -g -O1 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) \
 $(OUTPUT)/fuzz/obj:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/fuzz/obj/%.o: src/%.c | $(SKEL) $(OUTPUT)/fuzz/obj
+$(OUTPUT)/fuzz/obj/%.o: src/%.c | $(SKEL) $(PROTO_H) $(OUTPUT)/fuzz/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/fuzz/obj/metrics.pb-c.o: $(PROTO_C) | $(OUTPUT)/fuzz/obj
 	$(call msg,CC-FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(DEPFLAGS) -c $< -o $@
 

@@ -6,6 +6,7 @@ set -eu
 
 PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libmicrohttpd-dev libgnutls28-dev libcrypt-dev libyaml-dev libcriterion-dev systemtap-sdt-dev libcurl4-openssl-dev
+protobuf-c-compiler libprotobuf-c-dev
 prometheus prometheus-pushgateway bpftrace curl procps util-linux
 python3 python3-dev python3-venv python3-pytest python3-prometheus-client
 python3-fastapi python3-uvicorn python3-httpx

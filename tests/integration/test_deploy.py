@@ -46,7 +46,7 @@ PIN_ROOT = "/sys/fs/bpf"
 
 # Packages of install-deps.sh that only the tests or the demo need, never the image.
 TEST_ONLY_DEV = {"libcriterion-dev", "python3-dev"}
-TOOLCHAIN = {"make", "gcc", "clang", "llvm", "pkg-config", "bpftool"}
+TOOLCHAIN = {"make", "gcc", "clang", "llvm", "pkg-config", "bpftool", "protobuf-c-compiler"}
 # The shared-library package of each -dev package of the build stage (None: headers only).
 # test_dev_runtime_table_matches_apt checks every entry against the archive's Depends.
 DEV_RUNTIME = {
@@ -59,6 +59,7 @@ DEV_RUNTIME = {
     "libcrypt-dev": "libcrypt1",
     "libyaml-dev": "libyaml-0-2",
     "libcurl4-openssl-dev": "libcurl4",
+    "libprotobuf-c-dev": "libprotobuf-c1",
     "systemtap-sdt-dev": None,
 }
 
