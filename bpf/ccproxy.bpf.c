@@ -12,6 +12,7 @@
 #define BPF_USDT_MAX_SPEC_CNT 1024
 #include <bpf/usdt.bpf.h>
 #include "ccproxy.h"
+#include "nhist.bpf.h"
 
 /* Set by the exporter between open and load. */
 const volatile __u64 bucket_ns[CCPROXY_MAX_BUCKETS] = {};
@@ -515,8 +516,10 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 	if (!val)
 		return;
 	__sync_fetch_and_add(&val->requests, 1);
-	if (timed)
+	if (timed) {
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
+		nh_observe(&val->nh, duration_ns);
+	}
 	if (u)
 		count_usage(val, rk, u);
 	if (lat)
@@ -861,6 +864,7 @@ int BPF_USDT(pool_acquire, const struct ccproxy_pool_event *uev)
 	}
 	observe(val->buckets, &val->wait_sum_ns, pool_bucket_ns, CCPROXY_POOL_BUCKETS,
 		head.wait_ns);
+	nh_observe(&val->nh, head.wait_ns);
 	return 0;
 }
 

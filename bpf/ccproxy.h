@@ -12,6 +12,7 @@
 #define CCPROXY_BPF_H
 
 #include "../include/ccproxy/probes.h"
+#include "ccproxy_nhist.h"
 
 /* Finite `le` bounds of the response-time histogram; one more slot holds +Inf. */
 #define CCPROXY_MAX_BUCKETS 32
@@ -92,6 +93,7 @@ struct ccproxy_req_val {
 	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a
 	 * reader never sees a count that disagrees with the buckets. */
 	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1];
+	struct ccproxy_nhist nh; /* the same durations, as a native histogram */
 	/* Streams and latencies of the completions, counted here for the same reason as usage:
 	 * request_complete then needs no map update beyond the one it already does. Userspace
 	 * regroups them by (model, service_type). */
@@ -170,6 +172,7 @@ struct ccproxy_pool_val {
 	uint64_t counters[CCPROXY_POOL_COUNTERS];
 	uint64_t wait_sum_ns;
 	uint64_t buckets[CCPROXY_POOL_BUCKETS + 1];
+	struct ccproxy_nhist nh; /* the same waits, as a native histogram */
 };
 
 #define CCPROXY_PROC_HAS_GAUGES	 1u
@@ -198,6 +201,8 @@ struct ccproxy_meta {
 	uint32_t lat_nbuckets[CCPROXY_LATENCIES];
 	uint32_t pad2;
 	uint64_t lat_bucket_ns[CCPROXY_LATENCIES][CCPROXY_LATENCY_BUCKETS];
+	int32_t nh_schema; /* -1: no native histograms */
+	int32_t nh_kmin;
 };
 
 /* Per-CPU: one slot, summed by userspace. */

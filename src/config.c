@@ -18,6 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "negotiate.h"
+#include "nhist.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -523,6 +524,22 @@ static int check_path(const char *v, const char *who, char *err, size_t errlen)
 	return 0;
 }
 
+/* A decimal number of seconds the native histograms take as their zero threshold. */
+static int check_zero_threshold(const char *v, const char *who, char *err, size_t errlen)
+{
+	struct nhist_params p;
+	struct quoted q;
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (!v[0] || *end || errno || nhist__params(NHIST_SCHEMA_DEFAULT, d, &p))
+		return fail(err, errlen, who, "%s is not a number of seconds in %g..%g", quote(&q, v),
+			    NHIST_ZERO_THRESHOLD_MIN, NHIST_ZERO_THRESHOLD_MAX);
+	return 0;
+}
+
 static int check_formats(const char *v, const char *who, char *err, size_t errlen)
 {
 	unsigned int offered;
@@ -777,6 +794,12 @@ static const struct opt opts[] = {
 		 "Concurrent HTTP connections; more are closed at once."),
 	UINT_OPT("web.timeout", false, web_timeout, 1, CONFIG_WEB_TIMEOUT_MAX,
 		 "Seconds an HTTP connection may stay idle, or take to send a request's headers."),
+	FLAG_BOOL_OPT("native-histogram", native_histograms,
+		      "Native histograms of every duration, beside the classic buckets."),
+	UINT_OPT("native-histogram.schema", false, nh_schema, 0, CCPROXY_NH_SCHEMA_MAX,
+		 "Native histogram resolution: buckets grow by 2^(2^-N) (3: 9 %, 4.4 % error)."),
+	STR_OPT("native-histogram.zero-threshold", false, nh_zero_threshold, check_zero_threshold,
+		"SECONDS", "Durations up to this go to the zero bucket (rounded up to a bound)."),
 	STR_OPT("web.formats", false, web_formats, check_formats, "LIST",
 		"Formats offered to a scrape's Accept: text,openmetrics,protobuf (text always)."),
 	{.name = "pushgateway-label",
@@ -855,6 +878,10 @@ void config__defaults(struct config *cfg)
 	cfg->web_max_connections = CONFIG_DEFAULT_WEB_MAX_CONNECTIONS;
 	cfg->web_timeout = CONFIG_DEFAULT_WEB_TIMEOUT;
 	snprintf(cfg->web_formats, sizeof(cfg->web_formats), "%s", CONFIG_DEFAULT_WEB_FORMATS);
+	cfg->native_histograms = true;
+	cfg->nh_schema = NHIST_SCHEMA_DEFAULT;
+	snprintf(cfg->nh_zero_threshold, sizeof(cfg->nh_zero_threshold), "%s",
+		 CONFIG_DEFAULT_NH_ZERO_THRESHOLD);
 	cfg->discovery_interval = CONFIG_DEFAULT_DISCOVERY_INTERVAL;
 	snprintf(cfg->pushgateway_method, sizeof(cfg->pushgateway_method), "put");
 	cfg->pushgateway_timeout = CONFIG_DEFAULT_PUSH_TIMEOUT;

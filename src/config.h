@@ -35,6 +35,7 @@
 #define CONFIG_DEFAULT_WEB_MAX_CONNECTIONS 64
 #define CONFIG_DEFAULT_WEB_TIMEOUT	   10
 #define CONFIG_DEFAULT_WEB_FORMATS	   "text"
+#define CONFIG_DEFAULT_NH_ZERO_THRESHOLD   "0.0001"
 #define CONFIG_WEB_MAX_CONNECTIONS_MAX	   10000
 #define CONFIG_WEB_TIMEOUT_MAX		   3600
 
@@ -89,6 +90,9 @@ struct config {
 	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
 	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
 	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
+	bool native_histograms;		   /* native histograms beside the classic ones */
+	unsigned int nh_schema;		   /* 0..8 (nhist.h) */
+	char nh_zero_threshold[32];	   /* seconds, a decimal number */
 	char web_formats[64];		   /* offered: "text,openmetrics,protobuf" (negotiate.h) */
 
 	/* exporter: which processes (no --pid: discover them all) */

@@ -13,6 +13,7 @@
 #include "health.h"
 #include "loader.h"
 #include "log.h"
+#include "nhist.h"
 #include "objects.h"
 #include "render.h"
 #include "target.h"
@@ -50,6 +51,7 @@ struct exporter {
 	size_t ntargets;
 	size_t cap;
 	size_t nobjects;	   /* objects__attached(&objects) as last published */
+	struct nhist_params nh;	   /* valid when cfg->native_histograms */
 	struct timespec collected; /* work: the last deletion of exited processes' entries */
 };
 
@@ -69,8 +71,9 @@ static int exporter__compile(struct exporter *ex)
 }
 
 /* The part of the configuration the BPF side is set up with. */
-static void exporter__loader_opts(const struct config *cfg, struct loader_opts *o)
+static void exporter__loader_opts(const struct exporter *ex, struct loader_opts *o)
 {
+	const struct config *cfg = ex->cfg;
 	size_t i, h;
 
 	*o = (struct loader_opts){
@@ -92,6 +95,7 @@ static void exporter__loader_opts(const struct config *cfg, struct loader_opts *
 		.limit_inflight = cfg->limit_inflight,
 		.limit_inflight_per_process = cfg->limit_inflight_per_process,
 		.limit_provider = cfg->limit_provider,
+		.nh = cfg->native_histograms ? &ex->nh : NULL,
 	};
 	for (i = 0; i < cfg->nbuckets; i++)
 		o->bucket_ns[i] = config__bucket_ns(cfg->histogram_buckets[i]);
@@ -114,8 +118,11 @@ struct exporter *exporter__new(const struct config *cfg)
 	pthread_mutex_init(&ex->work, NULL);
 	pthread_mutex_init(&ex->lock, NULL);
 	err = exporter__compile(ex);
+	if (!err && cfg->native_histograms)
+		err = nhist__params((int)cfg->nh_schema, strtod(cfg->nh_zero_threshold, NULL),
+				    &ex->nh);
 	if (!err) {
-		exporter__loader_opts(cfg, &lo);
+		exporter__loader_opts(ex, &lo);
 		ex->loader = loader__load(&lo);
 		err = ex->loader ? 0 : -errno;
 	}

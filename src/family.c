@@ -43,13 +43,16 @@ _Static_assert(offsetof(struct snap_request, val.dur_sum_ns) ==
 				       sizeof(struct ccproxy_usage) &&
 		       offsetof(struct snap_request, val.buckets) ==
 			       offsetof(struct snap_request, val.dur_sum_ns) + sizeof(uint64_t) &&
-		       offsetof(struct snap_request, val.stream_chunks) ==
+		       offsetof(struct snap_request, val.nh) ==
 			       offsetof(struct snap_request, val.buckets) +
 				       sizeof(((struct ccproxy_req_val *)0)->buckets) &&
+		       offsetof(struct snap_request, val.stream_chunks) ==
+			       offsetof(struct snap_request, val.nh) + sizeof(struct ccproxy_nhist) &&
 		       sizeof(struct snap_request) ==
 			       offsetof(struct snap_request, val.lat) +
 				       sizeof(((struct ccproxy_req_val *)0)->lat),
-	       "usage, duration, stream and latency counters are one run, to the value's end");
+	       "usage, duration, native, stream and latency counters are one run, to the value's "
+	       "end");
 _Static_assert(sizeof(struct snap_latency_val) ==
 			       sizeof(struct ccproxy_req_val) -
 				       offsetof(struct ccproxy_req_val, stream_chunks) &&

@@ -99,6 +99,8 @@ static int loader__check_meta(struct loader *l, const struct loader_opts *o)
 
 	want.nbuckets = o->nbuckets;
 	want.per_process = o->per_process;
+	want.nh_schema = o->nh ? o->nh->schema : -1;
+	want.nh_kmin = o->nh ? o->nh->kmin : 0;
 	for (i = 0; i < o->nbuckets; i++)
 		want.bucket_ns[i] = o->bucket_ns[i];
 	want.collect_latency = o->collect_latency;
@@ -146,6 +148,15 @@ static int loader__configure(struct loader *l, const struct loader_opts *o)
 						     : o->limit_inflight / 4;
 	l->filters = o->filter_pids;
 	skel->rodata->filter_pids = l->filters;
+	if (o->nh) {
+		skel->rodata->nh_enabled = true;
+		skel->rodata->nh_schema = (uint32_t)o->nh->schema;
+		skel->rodata->nh_kmin = o->nh->kmin;
+		skel->rodata->nh_zero_ns = o->nh->zero_ns;
+		skel->rodata->nh_k0_first = o->nh->k0_first;
+		for (i = 0; i < CCPROXY_NH_THRESHOLDS; i++)
+			skel->rodata->nh_thresh[i] = o->nh->thresh[i];
+	}
 
 	/* One more entry than the limit: the family's overflow series. */
 	if (o->bpf_pin_path && o->bpf_pin_path[0]) {
@@ -386,6 +397,7 @@ static void add_pool(struct ccproxy_pool_val *to, const struct ccproxy_pool_val 
 	to->wait_sum_ns = snap_add(to->wait_sum_ns, from->wait_sum_ns);
 	for (i = 0; i <= CCPROXY_POOL_BUCKETS; i++)
 		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
+	nhist__add(&to->nh, &from->nh);
 }
 
 static int read_pool(struct loader *l, struct snapshot *snap)

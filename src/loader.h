@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "../bpf/ccproxy.h"
 #include "snapshot.h"
+#include "nhist.h"
 
 struct loader;
 struct bpf_program;
@@ -31,6 +32,7 @@ struct loader_opts {
 	 * per process (0: a quarter of limit_inflight). */
 	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight, limit_provider;
 	unsigned int limit_inflight_per_process;
+	const struct nhist_params *nh; /* native histograms; NULL: none */
 };
 
 /*

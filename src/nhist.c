@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include "nhist.h"
+#include "snapshot.h"
+
+/* floor(a / 2^s) and ceil(a / 2^s) for any sign. */
+static int64_t floor_shift(int64_t a, int s)
+{
+	return a >= 0 ? a >> s : -((-a + (1LL << s) - 1) >> s);
+}
+
+static int64_t ceil_shift(int64_t a, int s)
+{
+	return -floor_shift(-a, s);
+}
+
+int nhist__params(int schema, double zero_threshold, struct nhist_params *p)
+{
+	long double n;
+	int j;
+
+	if (schema < 0 || schema > CCPROXY_NH_SCHEMA_MAX ||
+	    !(zero_threshold >= NHIST_ZERO_THRESHOLD_MIN) ||
+	    !(zero_threshold <= NHIST_ZERO_THRESHOLD_MAX))
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	n = (long double)(1 << schema);
+	p->schema = schema;
+	p->kmin = (int32_t)ceill(log2l((long double)zero_threshold) * n);
+	p->zero_threshold = nhist__bound(schema, p->kmin);
+	p->zero_ns = (uint64_t)floorl(1e9L * exp2l((long double)p->kmin / n));
+	p->k0_first = (int32_t)ceil_shift((int64_t)p->kmin + CCPROXY_NH_SLOTS + 1, schema);
+	/* T_j = floor(1e9 * 2^33 * 2^(j/n)); T_n = 1e9 * 2^34 exactly (nhist.bpf.h). */
+	for (j = 1; j <= (1 << schema); j++)
+		p->thresh[j] = (uint64_t)floorl(1e9L * 8589934592.0L * exp2l((long double)j / n));
+	return 0;
+}
+
+double nhist__bound(int32_t schema, int32_t k)
+{
+	return (double)exp2l((long double)k / (long double)(1 << schema));
+}
+
+void nhist__add(struct ccproxy_nhist *to, const struct ccproxy_nhist *from)
+{
+	size_t i;
+
+	to->zero = snap_add(to->zero, from->zero);
+	for (i = 0; i < CCPROXY_NH_SLOTS; i++)
+		to->fine[i] = snap_add(to->fine[i], from->fine[i]);
+	for (i = 0; i < CCPROXY_NH_COARSE; i++)
+		to->coarse[i] = snap_add(to->coarse[i], from->coarse[i]);
+}
+
+/* Appends bucket k with count c (> 0), k increasing from call to call. */
+static void put_bucket(struct nhist_out *o, int64_t k, uint64_t c, int64_t *prev_k,
+		       uint64_t *prev_c)
+{
+	struct nhist_span *last = o->nspans ? &o->spans[o->nspans - 1] : NULL;
+
+	if (last && k == *prev_k + 1) {
+		last->length++;
+	} else if (o->nspans < NHIST_MAX_BUCKETS) {
+		o->spans[o->nspans++] = (struct nhist_span){
+			.offset = (int32_t)(last ? k - *prev_k - 1 : k),
+			.length = 1,
+		};
+	}
+	if (o->ndeltas < NHIST_MAX_BUCKETS)
+		o->deltas[o->ndeltas++] = (int64_t)(c - *prev_c);
+	o->count = snap_add(o->count, c);
+	*prev_k = k;
+	*prev_c = c;
+}
+
+static bool has_coarse(const struct ccproxy_nhist *h)
+{
+	size_t i;
+
+	for (i = 0; i < CCPROXY_NH_COARSE; i++)
+		if (h->coarse[i])
+			return true;
+	return false;
+}
+
+/* Every count at schema 0: fine bucket k goes to ceil(k / 2^s), after it the coarse ones. */
+static void export_reduced(const struct ccproxy_nhist *h, const struct nhist_params *p,
+			   struct nhist_out *o, int64_t *prev_k, uint64_t *prev_c)
+{
+	int64_t k0, cur = INT64_MIN;
+	uint64_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < CCPROXY_NH_SLOTS + CCPROXY_NH_COARSE; i++) {
+		uint64_t c = i < CCPROXY_NH_SLOTS ? h->fine[i] : h->coarse[i - CCPROXY_NH_SLOTS];
+
+		if (!c)
+			continue;
+		k0 = i < CCPROXY_NH_SLOTS ? ceil_shift((int64_t)p->kmin + 1 + (int64_t)i, p->schema)
+					  : (int64_t)p->k0_first + (int64_t)(i - CCPROXY_NH_SLOTS);
+		if (k0 != cur && acc) {
+			put_bucket(o, cur, acc, prev_k, prev_c);
+			acc = 0;
+		}
+		cur = k0;
+		acc = snap_add(acc, c);
+	}
+	if (acc)
+		put_bucket(o, cur, acc, prev_k, prev_c);
+}
+
+void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p, struct nhist_out *o)
+{
+	int64_t prev_k = 0;
+	uint64_t prev_c = 0;
+	size_t i;
+
+	o->schema = p->schema;
+	o->zero_threshold = p->zero_threshold;
+	o->zero_count = h->zero;
+	o->count = h->zero;
+	o->nspans = o->ndeltas = 0;
+	if (has_coarse(h)) {
+		o->schema = 0;
+		export_reduced(h, p, o, &prev_k, &prev_c);
+	} else {
+		for (i = 0; i < CCPROXY_NH_SLOTS; i++)
+			if (h->fine[i])
+				put_bucket(o, (int64_t)p->kmin + 1 + (int64_t)i, h->fine[i],
+					   &prev_k, &prev_c);
+	}
+	if (!o->nspans)
+		o->spans[o->nspans++] = (struct nhist_span){0, 0};
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * nhist: the exporter's half of the native histograms (bpf/ccproxy_nhist.h): the constants the BPF
+ * side needs for a schema and zero threshold, and a series' counts as spans and deltas.
+ * Pure: no I/O.
+ */
+#ifndef CCPROXY_NHIST_USER_H
+#define CCPROXY_NHIST_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/ccproxy.h"
+
+#define NHIST_SCHEMA_DEFAULT	     3
+#define NHIST_ZERO_THRESHOLD_DEFAULT 0.0001
+/* The zero thresholds allowed, seconds: the schema-0 buckets cover the rest (bpf/ccproxy_nhist.h).
+ */
+#define NHIST_ZERO_THRESHOLD_MIN 1e-6
+#define NHIST_ZERO_THRESHOLD_MAX 60.0
+
+struct nhist_params {
+	int32_t schema;	       /* 0..CCPROXY_NH_SCHEMA_MAX */
+	int32_t kmin;	       /* bucket index of the zero threshold */
+	double zero_threshold; /* seconds: 2^(kmin/2^schema), the bound at or above the asked */
+	uint64_t zero_ns;      /* floor(zero_threshold in ns) */
+	int32_t k0_first;      /* schema-0 index of coarse[0] */
+	uint64_t thresh[CCPROXY_NH_THRESHOLDS]; /* mantissa thresholds T_1..T_2^schema */
+};
+
+/*
+ * The constants for schema and a zero threshold in seconds, rounded up to a bucket bound.
+ * 0, or -EINVAL for a schema or threshold out of range.
+ */
+int nhist__params(int schema, double zero_threshold, struct nhist_params *p);
+
+/* Most buckets a series can export: the fine ones, or all reduced to schema 0. */
+#define NHIST_MAX_BUCKETS (CCPROXY_NH_SLOTS + CCPROXY_NH_COARSE)
+
+struct nhist_span {
+	int32_t offset; /* the first span: its first index; the others: the gap before them */
+	uint32_t length;
+};
+
+/* One series, as the protobuf exposition carries it (positive buckets only: durations). */
+struct nhist_out {
+	int32_t schema;
+	double zero_threshold;
+	uint64_t zero_count;
+	uint64_t count; /* the zero bucket and every other */
+	size_t nspans, ndeltas;
+	struct nhist_span spans[NHIST_MAX_BUCKETS];
+	int64_t deltas[NHIST_MAX_BUCKETS]; /* each count minus the previous bucket's (first: 0) */
+};
+
+/*
+ * A series' counts as spans and deltas: at the configured schema while every count is in
+ * the fine buckets, else reduced to schema 0 as a whole. No bucket: one span (0, 0), which
+ * marks the histogram as native even when empty.
+ */
+void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p,
+		   struct nhist_out *o);
+/* to += from, saturating. */
+void nhist__add(struct ccproxy_nhist *to, const struct ccproxy_nhist *from);
+/* Bucket k's upper bound in seconds at schema s: 2^(k/2^s). */
+double nhist__bound(int32_t schema, int32_t k);
+
+#endif /* CCPROXY_NHIST_USER_H */
