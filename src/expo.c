@@ -417,6 +417,29 @@ int expo__label_value(struct strbuf *sb, const char *s, size_t max, const char *
 	return 0;
 }
 
+int expo__label_utf8(struct strbuf *sb, const char *s, size_t max, const char *fallback,
+		     size_t *off)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = expo__value_len(s, max), i = 0;
+	int seq;
+
+	*off = sb->len;
+	if (!len && fallback)
+		strbuf__puts(sb, fallback);
+	while (i < len) {
+		seq = u[i] < 0x80 ? 1 : expo__utf8_seq(u + i, len - i);
+		if (seq < 0) {
+			strbuf__append(sb, "\xEF\xBF\xBD", 3);
+			i += (size_t)-seq;
+		} else {
+			strbuf__append(sb, s + i, (size_t)seq);
+			i += (size_t)seq;
+		}
+	}
+	return strbuf__append(sb, "", 1);
+}
+
 int expo__help(struct strbuf *sb, const char *help)
 {
 	const char *p = help ? help : "";

@@ -42,6 +42,13 @@ size_t expo__format_u64(char *buf, size_t size, uint64_t v);
  * An empty value (s NULL, max 0, or s[0] NUL) is written as `fallback` (NULL: written empty).
  */
 int expo__label_value(struct strbuf *sb, const char *s, size_t max, const char *fallback);
+/*
+ * A label value as a reader of expo__label_value's output gets it back: the same U+FFFD
+ * replacements and fallback, no escaping. Appends the value and a NUL (counted in sb->len);
+ * *off gets where the value starts. For formats that carry strings unescaped (protobuf).
+ */
+int expo__label_utf8(struct strbuf *sb, const char *s, size_t max, const char *fallback,
+		     size_t *off);
 /* HELP text: escapes `\` and newline; NULL is empty. */
 int expo__help(struct strbuf *sb, const char *help);
 

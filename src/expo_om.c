@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <stdbool.h>
+#include <string.h>
+#include "expo_om.h"
+
+#define OM_TOTAL "_total"
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t l = strlen(suffix);
+
+	return n >= l && memcmp(s + n - l, suffix, l) == 0;
+}
+
+/* The unit family[0..n) ends with, after an underscore. */
+static const char *unit_of(const char *family, size_t n)
+{
+	static const char *const units[] = {"seconds", "bytes", "usd"};
+	size_t i, l;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		l = strlen(units[i]);
+		if (n > l + 1 && family[n - l - 1] == '_' && ends_with(family, n, units[i]))
+			return units[i];
+	}
+	return NULL;
+}
+
+const char *expo_om__unit(const char *family)
+{
+	return unit_of(family, strlen(family));
+}
+
+int expo_om__help(struct strbuf *sb, const char *help)
+{
+	const char *p = help ? help : "";
+	size_t run;
+
+	for (;;) {
+		run = strcspn(p, "\\\"\n");
+		strbuf__append(sb, p, run);
+		p += run;
+		if (!*p)
+			break;
+		strbuf__append(sb, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", 2);
+		p++;
+	}
+	return sb->err;
+}
+
+static void family_name(struct strbuf *sb, const char *ns, const char *name, size_t n)
+{
+	if (ns && ns[0]) {
+		strbuf__puts(sb, ns);
+		strbuf__putc(sb, '_');
+	}
+	strbuf__append(sb, name, n);
+}
+
+static void meta_line(struct strbuf *sb, const char *what, const char *ns, const char *name,
+		      size_t n)
+{
+	strbuf__puts(sb, "# ");
+	strbuf__puts(sb, what);
+	strbuf__putc(sb, ' ');
+	family_name(sb, ns, name, n);
+	strbuf__putc(sb, ' ');
+}
+
+int expo_om__family(struct strbuf *sb, const char *ns, const char *name, const char *help,
+		    const char *type)
+{
+	size_t n = strlen(name);
+	const char *unit;
+
+	if (!strcmp(type, "counter") && ends_with(name, n, OM_TOTAL))
+		n -= strlen(OM_TOTAL);
+	else if (!strcmp(type, "counter") || !strcmp(type, "untyped"))
+		type = "unknown";
+	meta_line(sb, "TYPE", ns, name, n);
+	strbuf__puts(sb, type);
+	strbuf__putc(sb, '\n');
+	unit = unit_of(name, n);
+	if (unit) {
+		meta_line(sb, "UNIT", ns, name, n);
+		strbuf__puts(sb, unit);
+		strbuf__putc(sb, '\n');
+	}
+	meta_line(sb, "HELP", ns, name, n);
+	expo_om__help(sb, help);
+	strbuf__putc(sb, '\n');
+	return sb->err;
+}
+
+int expo_om__eof(struct strbuf *sb)
+{
+	return strbuf__puts(sb, "# EOF\n");
+}
