@@ -106,7 +106,7 @@ cleanup:
 		*cpu_ns += w[i].cpu_ns;
 	}
 	for (unsigned int i = 0; w && i < o->threads; i++)
-		free(w[i].tally);
+		tally__free(w[i].tally);
 	free(w);
 	free(tid);
 	return err;
@@ -219,6 +219,6 @@ int main(int argc, char **argv)
 		main__linger();
 	rc = 0;
 cleanup:
-	free(t);
+	tally__free(t);
 	return rc;
 }

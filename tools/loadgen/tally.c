@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Counts what the exporter must show, by the rules documented in docs/probes.md. */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tally.h"
 
@@ -63,6 +65,22 @@ static void tally__range(struct lg_hist *h, const uint64_t *bounds, int nbounds,
 	h->sum_hi_ns += outer_ns;
 }
 
+static void tally__keep(struct lg_durations *d, struct lg_duration obs)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		struct lg_duration *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v) {
+			d->err = -ENOMEM;
+			return;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n++] = obs;
+}
+
 void tally__usage(struct lg_tally *t, const struct lg_labels *l, const struct ccproxy_usage *u,
 		  uint64_t n)
 {
@@ -80,9 +98,15 @@ void tally__complete(struct lg_tally *t, const struct lg_labels *l, uint64_t dur
 		     const struct ccproxy_usage *usage, uint64_t n)
 {
 	t->requests[l->endpoint][l->method][l->model][l->service][l->status] += n;
-	if (duration_ns > 0 && duration_ns <= CCPROXY_DURATION_NS_MAX)
+	if (duration_ns > 0 && duration_ns <= CCPROXY_DURATION_NS_MAX) {
 		tally__observe(&t->dur[l->endpoint][l->model][l->service], lg_resp_bounds_ns,
 			       LG_RESP_BUCKETS, duration_ns, n);
+		tally__keep(&t->durations, (struct lg_duration){.endpoint = l->endpoint,
+								.model = l->model,
+								.service = l->service,
+								.ns = duration_ns,
+								.n = n});
+	}
 	if (usage)
 		tally__usage(t, l, usage, n);
 }
@@ -128,8 +152,10 @@ void tally__provider_error(struct lg_tally *t, const struct lg_labels *l, uint64
 void tally__pool(struct lg_tally *t, enum ccproxy_probe_id id, uint64_t wait_ns, uint64_t n)
 {
 	t->pool[id] += n;
-	if (id == CCPROXY_PROBE_pool_acquire && wait_ns <= CCPROXY_DURATION_NS_MAX)
+	if (id == CCPROXY_PROBE_pool_acquire && wait_ns <= CCPROXY_DURATION_NS_MAX) {
 		tally__observe(&t->pool_wait, lg_pool_bounds_ns, LG_POOL_BUCKETS, wait_ns, n);
+		tally__keep(&t->durations, (struct lg_duration){.pool = 1, .ns = wait_ns, .n = n});
+	}
 }
 
 static void tally__add(uint64_t *dst, const uint64_t *src, size_t n)
@@ -169,4 +195,16 @@ void tally__merge(struct lg_tally *dst, const struct lg_tally *src)
 	}
 	if (src->version && !dst->version)
 		dst->version = src->version;
+	for (size_t i = 0; i < src->durations.n; i++)
+		tally__keep(&dst->durations, src->durations.v[i]);
+	if (src->durations.err)
+		dst->durations.err = src->durations.err;
+}
+
+void tally__free(struct lg_tally *t)
+{
+	if (!t)
+		return;
+	free(t->durations.v);
+	free(t);
 }

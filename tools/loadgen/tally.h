@@ -56,6 +56,23 @@ struct lg_hist {
 	uint64_t sum_hi_ns;
 };
 
+/*
+ * Every exact duration observed, for the truth file's true quantiles (native histograms are
+ * checked against them). Measured durations are not kept: only their bounds are known.
+ */
+struct lg_duration {
+	uint8_t pool; /* 1: a pool wait, 0: a response time with the labels below */
+	uint8_t endpoint, model, service;
+	uint32_t pad;
+	uint64_t ns, n;
+};
+
+struct lg_durations {
+	struct lg_duration *v;
+	size_t n, cap;
+	int err; /* -ENOMEM once an append failed */
+};
+
 struct lg_tally {
 	uint64_t hits[CCPROXY_PROBE_COUNT];
 	uint64_t invalid; /* events with a value above a CCPROXY_*_MAX limit (one per event) */
@@ -73,6 +90,7 @@ struct lg_tally {
 	/* provider_response_received by status; LG_ST_ERROR holds status 0 ("error"). */
 	uint64_t provider[LG_MODELS][LG_SERVICES][LG_STATUSES];
 	uint64_t cases[LG_CASES];
+	struct lg_durations durations;
 	/* Process-wide state: only the main thread sets these. */
 	int has_gauges;
 	uint32_t clients_total, clients_available, clients_active;
@@ -121,5 +139,7 @@ void tally__provider(struct lg_tally *t, const struct lg_labels *l, int status_i
 
 /* Adds src's counts to dst; process-wide state is dst's. */
 void tally__merge(struct lg_tally *dst, const struct lg_tally *src);
+/* Frees t and what it owns. NULL-safe. */
+void tally__free(struct lg_tally *t);
 
 #endif /* LOADGEN_TALLY_H */

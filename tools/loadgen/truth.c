@@ -473,6 +473,38 @@ static void truth__merge(struct truth__rows *r)
 	r->n = o;
 }
 
+static void truth__json_file(FILE *f, const char *s)
+{
+	char buf[4 * TRUTH__LABEL_MAX];
+
+	if (truth__json_str(buf, sizeof(buf), 0, s) < 0)
+		strcpy(buf, "\"\"");
+	fputs(buf, f);
+}
+
+/* One exact duration with its series' normalised labels (the true quantiles need them all). */
+static void truth__duration(FILE *f, const struct lg_duration *d)
+{
+	struct lg_labels l = {.endpoint = d->endpoint, .model = d->model, .service = d->service};
+	struct truth__req_labels o;
+
+	if (d->pool) {
+		fprintf(f, "  {\"name\": \"%s\", \"labels\": {}, ",
+			NS "_pool_acquisition_duration_seconds");
+	} else {
+		truth__labels(&o, &l, "unknown");
+		fprintf(f, "  {\"name\": \"%s\", \"labels\": {\"endpoint\": ",
+			NS "_response_duration_seconds");
+		truth__json_file(f, o.endpoint);
+		fprintf(f, ", \"model\": ");
+		truth__json_file(f, o.model);
+		fprintf(f, ", \"service_type\": ");
+		truth__json_file(f, o.service);
+		fprintf(f, "}, ");
+	}
+	fprintf(f, "\"ns\": %" PRIu64 ", \"n\": %" PRIu64 "}", d->ns, d->n);
+}
+
 static void truth__value(FILE *f, uint64_t v, int nano)
 {
 	if (nano)
@@ -512,6 +544,11 @@ static void truth__print(FILE *f, const struct truth__rows *r, const struct lg_t
 		}
 		fprintf(f, "}%s\n", i + 1 < r->n ? "," : "");
 	}
+	fprintf(f, " ],\n \"durations\": [\n");
+	for (size_t i = 0; i < t->durations.n; i++) {
+		truth__duration(f, &t->durations.v[i]);
+		fprintf(f, "%s\n", i + 1 < t->durations.n ? "," : "");
+	}
 	fprintf(f, " ]}\n");
 }
 
@@ -547,7 +584,7 @@ int truth__write(const char *path, const struct lg_tally *t, const struct truth_
 	truth__errors(&r, t);
 	truth__process(&r, t);
 	truth__latency(&r, t);
-	err = r.err;
+	err = r.err ? r.err : t->durations.err;
 	if (!err) {
 		truth__merge(&r);
 		err = truth__save(path, &r, t, meta);
