@@ -429,7 +429,7 @@ static int exporter__procs(struct exporter *ex, struct snapshot *snap)
 	return 0;
 }
 
-int exporter__scrape(struct exporter *ex, struct strbuf *out)
+int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink)
 {
 	const struct config *cfg = ex->cfg;
 	const struct render_opts ro = {
@@ -442,6 +442,7 @@ int exporter__scrape(struct exporter *ex, struct strbuf *out)
 				cfg->latency_buckets[2], cfg->latency_buckets[3]},
 		.lat_nbuckets = {cfg->nlatency_buckets[0], cfg->nlatency_buckets[1],
 				 cfg->nlatency_buckets[2], cfg->nlatency_buckets[3]},
+		.native = cfg->native_histograms,
 	};
 	struct snapshot snap = {0};
 	struct timespec t0;
@@ -456,14 +457,29 @@ int exporter__scrape(struct exporter *ex, struct strbuf *out)
 		err = exporter__procs(ex, &snap);
 	pthread_mutex_unlock(&ex->lock);
 	if (!err)
-		err = render__families(&snap, &ro, out);
+		err = render__families_to(&snap, &ro, sink);
 	if (!err)
-		err = render__self(&snap, seconds_since(&t0), out);
+		err = render__self_to(&snap, seconds_since(&t0), sink);
 	snapshot__free(&snap);
 	/* The scrape's allocations are freed, but the heap of the HTTP thread that made them
 	 * keeps its pages until trimmed: with 10k series, ~10 MiB that idle would hold. */
 	malloc_trim(0);
 	return err;
+}
+
+int exporter__scrape(struct exporter *ex, struct strbuf *out)
+{
+	struct text_sink ts;
+	struct render_sink sink = text_sink__init(&ts, out);
+	int err = exporter__scrape_to(ex, &sink);
+
+	text_sink__free(&ts);
+	return err ? err : out->err;
+}
+
+const struct nhist_params *exporter__native(const struct exporter *ex)
+{
+	return ex->cfg->native_histograms ? &ex->nh : NULL;
 }
 
 int exporter__health(struct exporter *ex, struct strbuf *out)

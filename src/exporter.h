@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "config.h"
+#include "nhist.h"
+#include "render_sink.h"
 #include "strbuf.h"
 
 struct exporter;
@@ -32,8 +34,12 @@ int exporter__attach(struct exporter *ex, pid_t pid, char *why, size_t whylen);
 void exporter__discover(struct exporter *ex);
 /* Notices exited processes, releases what they held and deletes their map entries. */
 void exporter__maintain(struct exporter *ex);
-/* Appends the whole exposition. 0 or a negative errno. Thread-safe. */
+/* Appends the whole exposition as text 0.0.4. 0 or a negative errno. Thread-safe. */
 int exporter__scrape(struct exporter *ex, struct strbuf *out);
+/* The whole exposition into sink (histograms with their native buckets, if on). */
+int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink);
+/* The native histograms' parameters, or NULL when they are off. */
+const struct nhist_params *exporter__native(const struct exporter *ex);
 /* Appends the health JSON. Thread-safe. */
 int exporter__health(struct exporter *ex, struct strbuf *out);
 /* Detaches everything and unloads. NULL-safe. */

@@ -127,6 +127,7 @@ struct family {
 	size_t nlabels;
 	enum family_value value;
 	size_t val, sum; /* offsets in the row */
+	size_t nh;	 /* HIST: offset of the row's struct ccproxy_nhist; 0: none */
 	const struct family_variant *variants;
 	size_t nvariants;
 	enum family_bounds bounds; /* FAMILY_BOUNDS_LATENCY + which, for a latency family */

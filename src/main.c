@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "exporter.h"
+#include "format_sink.h"
 #include "family.h"
 #include "http.h"
 #include "loader.h"
@@ -41,14 +42,16 @@ struct app {
 static int on_metrics(void *ctx, enum negotiate_format fmt, struct strbuf *out)
 {
 	struct app *app = ctx;
+	struct format_sink fs;
 	int err;
 
-	/* Only text 0.0.4 is rendered so far: nothing else is offered (config). */
-	if (fmt != FMT_TEXT_0_0_4)
-		return -EPROTONOSUPPORT;
-	err = exporter__scrape(app->ex, out);
-
-	return err ? err : pusher__render_self(app->pusher, out);
+	err = format_sink__open(&fs, fmt, out, exporter__native(app->ex));
+	if (!err)
+		err = exporter__scrape_to(app->ex, &fs.sink);
+	if (!err)
+		err = pusher__render_self_to(app->pusher, &fs.sink);
+	err = format_sink__close(&fs, err);
+	return err ? err : out->err;
 }
 
 /* The pushed body is text 0.0.4, whatever a scrape negotiates. */

@@ -421,24 +421,33 @@ void pusher__stop(struct pusher *p)
 
 /* ---- self-metrics ------------------------------------------------------------------------ */
 
-static void u64_line(struct strbuf *sb, const char *name, const char *help, const char *type,
-		     uint64_t v)
+static int self_family(const struct render_sink *sink, struct render_family *f, const char *name,
+		       const char *help, enum family_type type)
 {
-	char num[EXPO_NUMBER_MAX];
-
-	expo__format_u64(num, sizeof(num), v);
-	expo__family(sb, "ccproxy_exporter", name, help, type);
-	expo__sample(sb, "ccproxy_exporter", name, NULL, NULL, 0, num);
+	*f = (struct render_family){"ccproxy_exporter", name, help, type};
+	return sink->ops->family(sink->ctx, f);
 }
 
-int pusher__render_self(struct pusher *p, struct strbuf *sb)
+static int u64_series(const struct render_sink *sink, const char *name, const char *help,
+		      enum family_type type, uint64_t v)
+{
+	struct render_family f;
+	int err = self_family(sink, &f, name, help, type);
+
+	return err ? err
+		   : sink->ops->sample(sink->ctx, &f, NULL, 0,
+				       (struct render_value){.is_u64 = true, .u = v});
+}
+
+int pusher__render_self_to(struct pusher *p, const struct render_sink *sink)
 {
 	static const char *const states[] = {"closed", "open", "half_open"};
 	uint64_t attempts, failures;
 	enum breaker_state state;
-	char num[EXPO_NUMBER_MAX];
+	struct render_family f;
 	double last;
 	size_t i;
+	int err;
 
 	if (!p)
 		return 0;
@@ -449,27 +458,43 @@ int pusher__render_self(struct pusher *p, struct strbuf *sb)
 	last = p->last_success;
 	pthread_mutex_unlock(&p->lock);
 
-	u64_line(sb, "push_attempts_total", "Pushes attempted, the one at shutdown included.",
-		 "counter", attempts);
-	u64_line(sb, "push_failures_total",
-		 "Pushes that failed: no answer in time, or a failure status.", "counter",
-		 failures);
-	expo__family(sb, "ccproxy_exporter", "push_breaker_state",
-		     "State of the push circuit breaker: 1 for the current one.", "gauge");
-	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+	err = u64_series(sink, "push_attempts_total",
+			 "Pushes attempted, the one at shutdown included.", FAMILY_COUNTER,
+			 attempts);
+	if (!err)
+		err = u64_series(sink, "push_failures_total",
+				 "Pushes that failed: no answer in time, or a failure status.",
+				 FAMILY_COUNTER, failures);
+	if (!err)
+		err = self_family(sink, &f, "push_breaker_state",
+				  "State of the push circuit breaker: 1 for the current one.",
+				  FAMILY_GAUGE);
+	for (i = 0; !err && i < sizeof(states) / sizeof(states[0]); i++) {
 		const struct expo_label l[] = {
 			{.name = "state", .value = states[i], .max = SIZE_MAX},
 		};
 
-		expo__sample(sb, "ccproxy_exporter", "push_breaker_state", NULL, l, 1,
-			     state == (enum breaker_state)i ? "1.0" : "0.0");
+		err = sink->ops->sample(
+			sink->ctx, &f, l, 1,
+			(struct render_value){.is_u64 = true, .u = state == (enum breaker_state)i});
 	}
-	expo__format_double(num, sizeof(num), last);
-	expo__family(sb, "ccproxy_exporter", "push_last_success_timestamp_seconds",
-		     "Unix time of the last successful push, 0 before the first.", "gauge");
-	expo__sample(sb, "ccproxy_exporter", "push_last_success_timestamp_seconds", NULL, NULL, 0,
-		     num);
-	return sb->err;
+	if (!err)
+		err = self_family(sink, &f, "push_last_success_timestamp_seconds",
+				  "Unix time of the last successful push, 0 before the first.",
+				  FAMILY_GAUGE);
+	if (!err)
+		err = sink->ops->sample(sink->ctx, &f, NULL, 0, (struct render_value){.d = last});
+	return err;
+}
+
+int pusher__render_self(struct pusher *p, struct strbuf *sb)
+{
+	struct text_sink ts;
+	struct render_sink sink = text_sink__init(&ts, sb);
+	int err = pusher__render_self_to(p, &sink);
+
+	text_sink__free(&ts);
+	return err ? err : sb->err;
 }
 
 void pusher__free(struct pusher *p)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "config.h"
+#include "render_sink.h"
 #include "strbuf.h"
 
 #define PUSHER_BACKOFF_MAX 300.0
@@ -77,6 +78,8 @@ int pusher__start(struct pusher *p);
 void pusher__stop(struct pusher *p);
 /* The push self-metrics (ccproxy_exporter_push_*). NULL: nothing. Thread-safe. */
 int pusher__render_self(struct pusher *p, struct strbuf *sb);
+/* The same families, into any sink. */
+int pusher__render_self_to(struct pusher *p, const struct render_sink *sink);
 /* Stops if needed and frees. NULL-safe. */
 void pusher__free(struct pusher *p);
 

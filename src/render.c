@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "expo.h"
+#include "nhist.h"
 #include "render.h"
 
 static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
@@ -219,9 +220,10 @@ static struct render_value row_value(const struct family *f, const char *row, si
 	}
 }
 
-/* One row of a family, or the sum of a group of rows (hist and sum_ns given). */
+/* One row of a family, or the sum of a group of rows (hist, sum_ns and nh given). */
 static int render_series(struct series *s, const struct snapshot *snap, const struct render_opts *o,
-			 const struct render_sink *sink, const uint64_t *hist, uint64_t sum_ns)
+			 const struct render_sink *sink, const uint64_t *hist, uint64_t sum_ns,
+			 const struct ccproxy_nhist *nh)
 {
 	const struct render_family rf = sink_family(s->f, o);
 	struct expo_label l[MAX_LABELS];
@@ -233,6 +235,9 @@ static int render_series(struct series *s, const struct snapshot *snap, const st
 		family_bounds(s->f, o, &h.bounds, &h.nbounds);
 		h.buckets = hist ? hist : (const uint64_t *)(s->row + s->f->val);
 		h.sum_ns = hist ? sum_ns : row_u64(s->row, s->f->sum);
+		h.nh = !o->native || !s->f->nh ? NULL
+		       : hist		       ? nh
+					       : (const struct ccproxy_nhist *)(s->row + s->f->nh);
 		n = series_labels(s, snap, o, NULL, l, &le_at);
 		return sink->ops->histogram(sink->ctx, &rf, l, n, le_at, &h);
 	}
@@ -291,6 +296,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 {
 	struct group_cmp g = {f, &family_sources[f->src]};
 	uint64_t hist[CCPROXY_MAX_BUCKETS + 1], sum_ns = 0;
+	struct ccproxy_nhist *nh = NULL;
 	size_t nrows, i, j, n = 0, nbounds;
 	const double *bounds;
 	const char *rows = family__rows(snap, f->src, &nrows), **idx;
@@ -300,8 +306,12 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 	if (nbounds > CCPROXY_MAX_BUCKETS)
 		return -EINVAL;
 	idx = malloc((nrows + 1) * sizeof(*idx));
-	if (!idx)
+	if (f->nh && o->native)
+		nh = malloc(sizeof(*nh));
+	if (!idx || (f->nh && o->native && !nh)) {
+		free(idx);
 		return -ENOMEM;
+	}
 	for (i = 0; i < nrows; i++) {
 		if (row_counted(f, rows + i * g.src->row_size, f->val, nbounds))
 			idx[n++] = rows + i * g.src->row_size;
@@ -311,7 +321,11 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 		if (!i || cmp_group(&g, idx[i - 1], idx[i])) {
 			memset(hist, 0, sizeof(hist));
 			sum_ns = 0;
+			if (nh)
+				memset(nh, 0, sizeof(*nh));
 		}
+		if (nh)
+			nhist__add(nh, (const struct ccproxy_nhist *)(idx[i] + f->nh));
 		for (j = 0; j <= nbounds; j++)
 			hist[j] = snap_add(hist[j], row_u64(idx[i], f->val + j * sizeof(uint64_t)));
 		sum_ns = snap_add(sum_ns, row_u64(idx[i], f->sum));
@@ -320,9 +334,10 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 
 			s.overflow = row_overflow(f, g.src, s.row);
 
-			err = render_series(&s, snap, o, sink, hist, sum_ns);
+			err = render_series(&s, snap, o, sink, hist, sum_ns, nh);
 		}
 	}
+	free(nh);
 	free(idx);
 	return err;
 }
@@ -351,7 +366,7 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 		s.overflow = row_overflow(f, src, s.row);
 		if (f->value == FAMILY_VALUE_HIST && !row_counted(f, s.row, f->val, nbounds))
 			continue;
-		err = render_series(&s, snap, o, sink, NULL, 0);
+		err = render_series(&s, snap, o, sink, NULL, 0, NULL);
 	}
 	return err;
 }

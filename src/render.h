@@ -25,6 +25,7 @@ struct render_opts {
 	bool latency;
 	const double *lat_buckets[CCPROXY_LATENCIES]; /* bounds of each, seconds */
 	size_t lat_nbuckets[CCPROXY_LATENCIES];
+	bool native; /* histograms carry their native buckets (render_hist.nh) */
 };
 
 /* The ccproxy families, as the family table declares them, into sink. 0 or a negative errno. */

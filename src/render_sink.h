@@ -36,6 +36,7 @@ struct render_hist {
 	size_t nbounds;
 	const uint64_t *buckets; /* nbounds + 1 */
 	uint64_t sum_ns;
+	const struct ccproxy_nhist *nh; /* the same series' native buckets; NULL: none */
 };
 
 struct render_sink_ops {
@@ -62,5 +63,7 @@ struct text_sink {
 /* A sink that appends text 0.0.4 to out; text_sink__free releases its scratch. */
 struct render_sink text_sink__init(struct text_sink *ts, struct strbuf *out);
 void text_sink__free(struct text_sink *ts);
+/* Its operations, which the OpenMetrics sink reuses for the sample lines. */
+extern const struct render_sink_ops text_sink_ops;
 
 #endif /* CCPROXY_RENDER_SINK_H */

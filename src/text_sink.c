@@ -93,7 +93,7 @@ static int text_histogram(void *ctx, const struct render_family *f, const struct
 	return expo__sample_text(sb, f->ns, f->name, "_sum", s->buf + both_off, "", "", num);
 }
 
-static const struct render_sink_ops text_ops = {
+const struct render_sink_ops text_sink_ops = {
 	.family = text_family,
 	.sample = text_sample,
 	.histogram = text_histogram,
@@ -102,7 +102,7 @@ static const struct render_sink_ops text_ops = {
 struct render_sink text_sink__init(struct text_sink *ts, struct strbuf *out)
 {
 	*ts = (struct text_sink){.out = out};
-	return (struct render_sink){.ops = &text_ops, .ctx = ts};
+	return (struct render_sink){.ops = &text_sink_ops, .ctx = ts};
 }
 
 void text_sink__free(struct text_sink *ts)
