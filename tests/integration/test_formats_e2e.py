@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""What a real Prometheus (Debian's 2.42, /usr/bin/prometheus) stores under each format.
+
+One exporter, attached to one load generator, is scraped every second by three Prometheus
+servers, all loopback only:
+- native:   --enable-feature=native-histograms: asks for protobuf first, gets the native
+            histograms (and the classic buckets, which it then ignores);
+- text:     no feature, through a proxy that asks for text 0.0.4 only, as every scrape got
+            before formats were negotiated;
+- om:       no feature, straight to the exporter: asks for OpenMetrics 1.0.0 first, gets it.
+Once every event has been fired and each server has scraped the final counts:
+- text and om store the truth file's samples exactly, and the same series (names, labels,
+  values) as each other, the exporter's own ccproxy_exporter_* families included (values of
+  those change between scrapes, so only names and labels are compared);
+- native stores the same counters and gauges, and for every histogram series a native
+  histogram whose count equals the truth's _count, whose sum lies in the truth's _sum range,
+  and whose histogram_quantile lies within the schema's bound of the true quantile of the
+  durations the load generator fired (it lists every exact one in the truth file).
+"""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import truth as truthlib  # noqa: E402
+from conftest import (Procs, free_port, require_root, start_exporter,  # noqa: E402
+                      start_loadgen, wait_truth, wait_until)
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+HISTOGRAMS = ("ccproxy_response_duration_seconds", "ccproxy_pool_acquisition_duration_seconds")
+QUANTILES = (0.5, 0.9, 0.99)
+SCHEMA = 3
+ZERO_THRESHOLD = 0.0001
+# What Prometheus 2.42 sends without the feature (scrape/scrape.go, scrapeAcceptHeader).
+PROM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+               "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+PROM_ACCEPT_PROTO = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+                     "encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"
+                     "application/openmetrics-text;version=0.0.1;q=0.75,"
+                     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+pytestmark = pytest.mark.skipif(not PROMETHEUS.exists(),
+                                reason="/usr/bin/prometheus missing (Debian package prometheus)")
+
+
+class Prometheus:
+    def __init__(self, name, port):
+        self.name = name
+        self.url = f"http://127.0.0.1:{port}"
+
+    def api(self, path, **params):
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = json.loads(r.read())
+        if body.get("status") != "success":
+            raise ValueError(f"{self.name} {path} {params}: {body}")
+        return body["data"]
+
+    def query(self, expr, at):
+        return self.api("/api/v1/query", query=expr, time=f"{at:.3f}")["result"]
+
+    def vector(self, expr, at, drop=("instance", "job")):
+        """{(name, frozenset(labels)): value} of an instant query; name "" when dropped."""
+        out = {}
+        for r in self.query(expr, at):
+            labels = {k: v for k, v in r["metric"].items() if k not in drop and k != "__name__"}
+            key = (r["metric"].get("__name__", ""), frozenset(labels.items()))
+            out[key] = float(r["value"][1]) if "value" in r else r["histogram"][1]
+        return out
+
+
+def start_prometheus(procs, tmp_path, name, target, *flags):
+    port = free_port()
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{"job_name": "formats", "static_configs": [{"targets": [target]}]}],
+    }
+    d = tmp_path / name
+    d.mkdir()
+    (d / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    log = open(d / "log", "wb")
+    p = procs.start([PROMETHEUS, f"--config.file={d / 'prometheus.yml'}",
+                     f"--storage.tsdb.path={d / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
+                     "--log.level=warn", *flags], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    prom = Prometheus(name, port)
+
+    def ready():
+        if p.poll() is not None:
+            raise AssertionError(f"{name} exited: {(d / 'log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{prom.url}/-/ready", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_until(ready, timeout=30, step=0.1, what=f"prometheus {name} to be ready")
+    return prom
+
+
+class TextOnlyProxy:
+    """Forwards scrapes to the exporter asking for text 0.0.4; records the Accept it got."""
+
+    def __init__(self, upstream_port):
+        seen = self.accepts = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(self.headers.get("Accept"))
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{upstream_port}{self.path}",
+                    headers={"Accept": "text/plain;version=0.0.4"})
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    body, ctype = r.read(), r.headers["Content-Type"]
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def truth_total(truth, name):
+    return sum(float(s["value"]) for s in truth["samples"] if s["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def scraped(tmp_path_factory):
+    require_root()
+    tmp = tmp_path_factory.mktemp("formats")
+    procs = Procs()
+    proxy = None
+    try:
+        lg, truth_path = start_loadgen(procs, tmp, "--events", "20000", "--threads", "2",
+                                       "--seed", "14")
+        ex = start_exporter(procs, [lg.pid], "--native-histogram.schema", str(SCHEMA),
+                            "--native-histogram.zero-threshold", str(ZERO_THRESHOLD),
+                            "--web.formats", "text,openmetrics,protobuf")
+        wait_truth(lg, truth_path)
+        truth = json.loads(truth_path.read_text())
+        proxy = TextOnlyProxy(ex.port)
+        target = f"127.0.0.1:{ex.port}"
+        proms = {
+            "native": start_prometheus(procs, tmp, "native", target,
+                                       "--enable-feature=native-histograms"),
+            "text": start_prometheus(procs, tmp, "text", proxy.address),
+            "om": start_prometheus(procs, tmp, "om", target),
+        }
+        want = truth_total(truth, "ccproxy_requests_total")
+        start = time.time()
+
+        def all_final():
+            at = time.time()
+            for p in proms.values():
+                got = p.query("sum(ccproxy_requests_total)", at)
+                if not got or float(got[0]["value"][1]) != want:
+                    return None
+                # two scrapes at least since the first: the last value is not the first's
+                if not p.query("count_over_time(up[1m]) >= 2", at):
+                    return None
+            return at
+
+        at = wait_until(all_final, timeout=60, step=0.5, what="every Prometheus to scrape all")
+        yield {"truth": truth, "proms": proms, "at": at, "start": start, "proxy": proxy,
+               "exporter": ex}
+    finally:
+        if proxy:
+            proxy.close()
+        procs.stop_all()
+
+
+def stored(prom, at):
+    """Every ccproxy series but Prometheus' own up, as {(name, labels): value}."""
+    return prom.vector('{__name__=~"ccproxy_.+"}', at)
+
+
+def test_accept_headers_are_the_known_ones(scraped):
+    """The text server's proxy saw the Accept of Prometheus without the feature; the exporter
+    answers that header, and the one with the feature, with the format they prefer."""
+    assert scraped["proxy"].accepts and set(scraped["proxy"].accepts) == {PROM_ACCEPT}
+    ex = scraped["exporter"]
+    for accept, ctype in ((PROM_ACCEPT, "application/openmetrics-text; version=1.0.0; "
+                                        "charset=utf-8"),
+                          (PROM_ACCEPT_PROTO, "application/vnd.google.protobuf; "
+                                              "proto=io.prometheus.client.MetricFamily; "
+                                              "encoding=delimited"),
+                          (None, "text/plain; version=0.0.4; charset=utf-8")):
+        status, headers, _ = ex.get(headers={"Accept": accept} if accept else {})
+        assert status == 200 and headers["Content-Type"] == ctype
+
+
+@pytest.mark.parametrize("name", ["text", "om"])
+def test_classic_series_equal_the_truth(scraped, name):
+    got = stored(scraped["proms"][name], scraped["at"])
+    problems = truthlib.compare(scraped["truth"], got, ("ccproxy_exporter_", "up"))
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_openmetrics_stores_what_text_stores(scraped):
+    at, proms = scraped["at"], scraped["proms"]
+    text, om = stored(proms["text"], at), stored(proms["om"], at)
+    assert set(text) == set(om), (sorted(set(text) - set(om))[:10], sorted(set(om) - set(text))[:10])
+    differ = [k for k in text if not k[0].startswith("ccproxy_exporter_") and text[k] != om[k]]
+    assert not differ, differ[:10]
+
+
+def native_series(prom, at):
+    """{(family, labels): native histogram} of the two histogram families."""
+    out = {}
+    for fam in HISTOGRAMS:
+        for (name, labels), h in prom.vector(fam, at).items():
+            assert isinstance(h, dict), f"{fam}{dict(labels)} is not a native histogram: {h}"
+            out[(name, labels)] = h
+    return out
+
+
+def test_native_counters_and_gauges_equal_the_truth(scraped):
+    truth = dict(scraped["truth"])
+    truth["samples"] = [s for s in truth["samples"] if not s["name"].startswith(HISTOGRAMS)]
+    got = stored(scraped["proms"]["native"], scraped["at"])
+    got = {k: v for k, v in got.items() if not isinstance(v, dict)}
+    problems = truthlib.compare(truth, got, ("ccproxy_exporter_", "up"))
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_native_count_and_sum_equal_the_truth(scraped):
+    at, prom, truth = scraped["at"], scraped["proms"]["native"], scraped["truth"]
+    series = native_series(prom, at)
+    want = {}
+    for s in truth["samples"]:
+        for fam in HISTOGRAMS:
+            if s["name"] in (fam + "_count", fam + "_sum"):
+                want.setdefault((fam, frozenset(s["labels"].items())), {})[s["name"][len(fam):]] = s
+    assert set(series) == set(want), (sorted(set(want) - set(series))[:5],
+                                      sorted(set(series) - set(want))[:5])
+    for key, h in series.items():
+        count, s = want[key]["_count"], want[key]["_sum"]
+        assert float(h["count"]) == float(count["value"]), key
+        lo, hi = s["range"] if "range" in s else (s["value"], s["value"])
+        assert float(lo) * (1 - 1e-12) <= float(h["sum"]) <= float(hi) * (1 + 1e-12), key
+
+
+def true_quantile(obs, q):
+    """The least duration x with at least q * count observations <= x (Prometheus' rank)."""
+    total = sum(n for _, n in obs)
+    rank, seen = q * total, 0
+    for ns, n in sorted(obs):
+        seen += n
+        if seen >= rank:
+            return ns / 1e9
+    return obs[-1][0] / 1e9
+
+
+def bucket_ratio(h):
+    """The growth factor of the stored buckets: 2^(2^-schema) (schema 0 when reduced)."""
+    ratios = [float(b[2]) / float(b[1]) for b in h.get("buckets", [])
+              if float(b[1]) > 0 and math.isfinite(float(b[2]))]
+    return max(ratios) if ratios else 2 ** (2 ** -SCHEMA)
+
+
+def test_native_quantiles_within_the_schema_bound(scraped):
+    at, prom, truth = scraped["at"], scraped["proms"]["native"], scraped["truth"]
+    exact = {}
+    for d in truth["durations"]:
+        exact.setdefault((d["name"], frozenset(d["labels"].items())), []).append((d["ns"], d["n"]))
+    counts = {(s["name"][: -len("_count")], frozenset(s["labels"].items())): float(s["value"])
+              for s in truth["samples"] if s["name"].endswith("_count")}
+    series = native_series(prom, at)
+    checked = fine = 0
+    for key, h in series.items():
+        obs = exact.get(key, [])
+        if sum(n for _, n in obs) != counts[key]:
+            continue  # kernel-measured durations: only their bounds are known
+        ratio = bucket_ratio(h)
+        fine += ratio < 1.1
+        for q in QUANTILES:
+            name, labels = key
+            sel = ",".join('%s="%s"' % (k, v.replace("\\", "\\\\").replace('"', '\\"')
+                                        .replace("\n", "\\n")) for k, v in sorted(labels))
+            got = prom.query(f"histogram_quantile({q}, {name}{{{sel}}})", at)
+            assert got, (key, q)
+            est, want = float(got[0]["value"][1]), true_quantile(obs, q)
+            if want <= ZERO_THRESHOLD * 2 ** (2 ** -SCHEMA):
+                assert est <= ZERO_THRESHOLD * 2 ** (2 ** -SCHEMA), (key, q, est, want)
+            else:
+                assert abs(est - want) <= (ratio - 1) * want * (1 + 1e-9), (key, q, est, want, ratio)
+            checked += 1
+    # most series hold only durations of the fine buckets; one per thread holds 2^50 ns
+    assert fine >= 3 and checked >= 3 * len(QUANTILES), (fine, checked)
