@@ -15,8 +15,8 @@ static const char *const content_types[FMT_COUNT] = {
 	[FMT_TEXT_0_0_4] = "text/plain; version=0.0.4; charset=utf-8",
 	[FMT_OPENMETRICS_1_0_0] = "application/openmetrics-text; version=1.0.0; charset=utf-8",
 	[FMT_OPENMETRICS_0_0_1] = "application/openmetrics-text; version=0.0.1; charset=utf-8",
-	[FMT_PROTOBUF_DELIMITED] = "application/vnd.google.protobuf; "
-				   "proto=io.prometheus.client.MetricFamily; encoding=delimited",
+	[FMT_PROTOBUF_DELIMITED] = ("application/vnd.google.protobuf; "
+				    "proto=io.prometheus.client.MetricFamily; encoding=delimited"),
 };
 
 struct span {
