@@ -109,9 +109,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path="/metrics", gzip_ok=False, timeout=60):
+# What Prometheus 2.42 asks for with --enable-feature=native-histograms: protobuf first.
+PROTO_ACCEPT = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+                "encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"
+                "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+def http_get(port, path="/metrics", gzip_ok=False, timeout=60, accept=None):
     """Returns (seconds until the last byte, body as sent, content-encoding)."""
     headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
+    if accept:
+        headers["Accept"] = accept
     t0 = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -314,6 +322,8 @@ def start_tracer(env, case, pid, probe="request_complete"):
     site is attached."""
     if case == "exporter":
         return Exporter(env, pid)
+    if case == "exporter_classic":
+        return Exporter(env, pid, "--no-native-histogram")
     if case == "floor":
         p = PROCS.spawn([env.floor, str(pid), probe], stdout=subprocess.PIPE, text=True)
         if p.stdout.readline().strip() != "attached":
@@ -375,7 +385,7 @@ def c_once(env, case, events, probe="request_complete"):
         ns = float(m.group(3))
         if case != "none" and ns < HIT_FLOOR_NS:
             return None
-        if case == "exporter":
+        if case.startswith("exporter"):
             text = tracer.metrics()
             hits = sample(text, "ccproxy_exporter_probe_hits_total", f'probe="{probe}"')
             if hits != events:
@@ -403,7 +413,8 @@ C_CASES = [("none", "none", "request_complete"), ("exporter", "exporter", "reque
            ("floor", "floor", "request_complete"), ("bpftrace", "bpftrace", "request_complete"),
            ("chunk_none", "none", "provider_stream_chunk"),
            ("chunk_exporter", "exporter", "provider_stream_chunk"),
-           ("chunk_floor", "floor", "provider_stream_chunk")]
+           ("chunk_floor", "floor", "provider_stream_chunk"),
+           ("exporter_classic", "exporter_classic", "request_complete")]
 
 
 def row_c(env, a, res):
@@ -502,8 +513,11 @@ def exporter_scrapes(env, n, reps, res):
     s = seeded(env, n)
     try:
         http_get(s.ex.port)  # first scrape: buffers grown once
-        plain, gz, server, size, gzsize = [], [], [], 0, 0
+        plain, gz, server, size, gzsize, proto, psize = [], [], [], 0, 0, [], 0
         for _ in range(reps):
+            dt, body, enc = http_get(s.ex.port, accept=PROTO_ACCEPT)
+            proto.append(dt)
+            psize = len(body)
             dt, body, enc = http_get(s.ex.port)
             plain.append(dt)
             size = len(body)
@@ -517,7 +531,7 @@ def exporter_scrapes(env, n, reps, res):
                       if line.startswith(("ccproxy_requests_total{",
                                           "ccproxy_response_duration_seconds_")))
         res[n] = {"plain": plain, "gzip": gz, "server": server, "bytes": size,
-                  "gzbytes": gzsize, "samples": samples}
+                  "gzbytes": gzsize, "samples": samples, "proto": proto, "pbytes": psize}
     finally:
         s.stop()
 
@@ -737,6 +751,11 @@ def table_c(t, c):
           per(c["chunk_exporter"], c["chunk_floor"]), ratio)
     t.add(1, "C, provider_stream_chunk: exporter − floor",
           minus(c["chunk_exporter"], c["chunk_floor"]), ns)
+    t.add(1, "C: exporter, --no-native-histogram", c["exporter_classic"], ns)
+    t.add(1, "C: exporter, --no-native-histogram / floor", per(c["exporter_classic"], c["floor"]),
+          ratio)
+    t.add(1, "C: native histograms' own cost (exporter − exporter without them)",
+          minus(c["exporter"], c["exporter_classic"]), ns)
 
 
 def table_py(t, p):
@@ -782,6 +801,11 @@ def table_scrape(t, s):
               "≤ 5 ms" if target else "", med(e["plain"]) <= 0.005 if target else None)
         t.add(3, f"{k}: exporter, its own scrape_duration_seconds", e["server"], ms)
         t.add(3, f"{k}: exporter /metrics gzip ({e['gzbytes']:,} B)", e["gzip"], ms)
+        t.add(3, f"{k}: exporter /metrics protobuf, native buckets too ({e['pbytes']:,} B)",
+              e["proto"], ms)
+        r = med(e["proto"]) / med(e["plain"])
+        t.add(3, f"{k}: protobuf / text (plain)", r, ratio, "≤ 1×" if target else "",
+              r <= 1 if target else None)
         t.add(3, f"{k}: prometheus_client generate_latest ({p['bytes']:,} B)",
               p["plain"], ms)
         t.add(3, f"{k}: generate_latest + gzip.compress ({p['gzbytes']:,} B)",
