@@ -208,7 +208,12 @@ def test_accept_headers_are_the_known_ones(scraped):
                           (PROM_ACCEPT_PROTO, "application/vnd.google.protobuf; "
                                               "proto=io.prometheus.client.MetricFamily; "
                                               "encoding=delimited"),
-                          (None, "text/plain; version=0.0.4; charset=utf-8")):
+                          (None, "text/plain; version=0.0.4; charset=utf-8"),
+                          # hostile: huge, thousands of parameters, odd q-values
+                          ("x/y;" + "a=b;" * 3000, "text/plain; version=0.0.4; charset=utf-8"),
+                          (PROM_ACCEPT_PROTO.replace("delimited", "delimited;q=2"),
+                           "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                          (",;=\t" * 500, "text/plain; version=0.0.4; charset=utf-8")):
         status, headers, _ = ex.get(headers={"Accept": accept} if accept else {})
         assert status == 200 and headers["Content-Type"] == ctype
 

@@ -60,6 +60,10 @@ static const char *const fields[] = {
 	"web_config_file",
 	"web_max_connections",
 	"web_timeout",
+	"web_formats",
+	"native_histograms",
+	"nh_schema",
+	"nh_zero_threshold",
 	"push_labels",
 	"pushgateway_instance",
 	"pushgateway_method",
@@ -127,6 +131,10 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	S("web_config_file", web_config_file);
 	U(web_max_connections);
 	U(web_timeout);
+	S("web_formats", web_formats);
+	B(native_histograms);
+	U(nh_schema);
+	S("nh_zero_threshold", nh_zero_threshold);
 	S("pushgateway_instance", pushgateway_instance);
 	S("pushgateway_method", pushgateway_method);
 	B(pushgateway_delete_on_shutdown);
@@ -333,6 +341,13 @@ static struct ok_case flag_cases[] = {
 	/* http's rules: a zone with '-', as the server binds it */
 	{{"--web.listen-address=[fe80::1%eth-0]:80"}, 1, "listen_address", "[fe80::1%eth-0]:80"},
 	{{"--web.telemetry-path", "/m"}, 2, "telemetry_path", "/m"},
+	{{"--web.formats=text"}, 1, "web_formats", "text"},
+	{{"--web.formats", "protobuf,openmetrics"}, 2, "web_formats", "protobuf,openmetrics"},
+	{{"--no-native-histogram"}, 1, "native_histograms", "false"},
+	{{"--native-histogram.schema=0"}, 1, "nh_schema", "0"},
+	{{"--native-histogram.schema", "8"}, 2, "nh_schema", "8"},
+	{{"--native-histogram.zero-threshold=1e-6"}, 1, "nh_zero_threshold", "1e-6"},
+	{{"--native-histogram.zero-threshold=60"}, 1, "nh_zero_threshold", "60"},
 	{{"--web.telemetry-path=/foo/metrics"}, 1, "telemetry_path", "/foo/metrics"},
 	{{"--log.level", "debug"}, 2, "log_level", "0"},
 	{{"--log.level=info"}, 1, "log_level", "1"},
@@ -518,6 +533,16 @@ static struct err_case flag_errors[] = {
 	{{"--web.listen-address=[::1]x:80"}, 1, "--web.listen-address: \"[::1]x:80\" has junk after ]"},
 	{{"--web.listen-address=256.1.1.1:80"}, 1, "--web.listen-address: \"256.1.1.1:80\" has a bad IPv4"},
 	{{"--web.telemetry-path=metrics"}, 1, "--web.telemetry-path: \"metrics\" must start with /"},
+	{{"--web.formats=json"}, 1, "--web.formats: \"json\" is not a list of text, openmetrics"},
+	{{"--web.formats="}, 1, "--web.formats: \"\" is not a list of"},
+	{{"--web.formats=text,,protobuf"}, 1, "--web.formats: \"text,,protobuf\" is not a list"},
+	{{"--native-histogram.schema=9"}, 1, "--native-histogram.schema: "},
+	{{"--native-histogram.schema=-1"}, 1, "--native-histogram.schema: "},
+	{{"--native-histogram.zero-threshold=0"}, 1,
+	 "--native-histogram.zero-threshold: \"0\" is not a number of seconds in 1e-06..60"},
+	{{"--native-histogram.zero-threshold=61"}, 1, "--native-histogram.zero-threshold: \"61\""},
+	{{"--native-histogram.zero-threshold=nan"}, 1, "--native-histogram.zero-threshold: \"nan\""},
+	{{"--native-histogram.zero-threshold=1ms"}, 1, "--native-histogram.zero-threshold: \"1ms\""},
 	{{"--web.telemetry-path="}, 1, "--web.telemetry-path: \"\" must start with /"},
 	{{"--web.telemetry-path=/"}, 1, "--web.telemetry-path: \"/\" is the landing page"},
 	{{"--web.telemetry-path=/metrics/health"}, 1, "--web.telemetry-path: \"/metrics/health\" is"},
