@@ -16,6 +16,9 @@ Once every event has been fired and each server has scraped the final counts:
   histogram whose count equals the truth's _count, whose sum lies in the truth's _sum range,
   and whose histogram_quantile lies within the schema's bound of the true quantile of the
   durations the load generator fired (it lists every exact one in the truth file).
+A fourth Prometheus, with the feature, scrapes a second exporter run with
+--no-native-histogram (and its own load generator): it gets protobuf without native buckets
+and must store the classic series of the truth file, le and +Inf included.
 """
 import json
 import math
@@ -317,3 +320,43 @@ def test_native_quantiles_within_the_schema_bound(scraped):
     # most series hold only durations of the fine buckets; one per thread holds 2^50 ns
     print(f"native: {len(series)} series, {fine} at schema {SCHEMA}, {checked} quantiles checked")
     assert fine >= 3 and checked >= 3 * len(QUANTILES), (fine, checked)
+
+
+@pytest.fixture(scope="module")
+def classic_protobuf(tmp_path_factory):
+    """A Prometheus with the feature, scraping an exporter without native histograms: it gets
+    protobuf, and stores each histogram from its classic buckets."""
+    require_root()
+    tmp = tmp_path_factory.mktemp("classic-protobuf")
+    procs = Procs()
+    try:
+        lg, truth_path = start_loadgen(procs, tmp, "--events", "20000", "--threads", "2",
+                                       "--seed", "15")
+        ex = start_exporter(procs, [lg.pid], "--no-native-histogram")
+        wait_truth(lg, truth_path)
+        truth = json.loads(truth_path.read_text())
+        prom = start_prometheus(procs, tmp, "native-classic", f"127.0.0.1:{ex.port}",
+                                "--enable-feature=native-histograms")
+        want = truth_total(truth, "ccproxy_requests_total")
+
+        def final():
+            at = time.time()
+            got = prom.query("sum(ccproxy_requests_total)", at)
+            if got and float(got[0]["value"][1]) == want and \
+                    prom.query("count_over_time(up[1m]) >= 2", at):
+                return at
+            return None
+
+        at = wait_until(final, timeout=60, step=0.5, what="Prometheus to scrape all")
+        yield truth, prom, at
+    finally:
+        procs.stop_all()
+
+
+def test_protobuf_classic_buckets_equal_the_truth(classic_protobuf):
+    """le spelled as text spells it, +Inf from the count: the same series as text 0.0.4."""
+    truth, prom, at = classic_protobuf
+    got = stored(prom, at)
+    assert not any(isinstance(v, dict) for v in got.values())
+    problems = truthlib.compare(truth, got, ("ccproxy_exporter_", "up"))
+    assert not problems, "\n".join(problems[:40])
