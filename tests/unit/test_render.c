@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <criterion/criterion.h>
+#include "format_sink.h"
+#include "metrics.pb-c.h"
 #include "render.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -1279,4 +1281,160 @@ Test(render, latency_families_follow_the_plugins)
 		"status=\"__overflow__\"} 1.0\n");
 #undef T
 	free(plain);
+}
+
+/* ---- the other formats ------------------------------------------------------------------- */
+
+/* Everything through one format sink, self-metrics included, as /metrics sends it. */
+static void render_format(enum negotiate_format fmt, const struct nhist_params *nh, bool native,
+			  struct strbuf *out)
+{
+	const struct render_opts o = {.namespace_ = "ccproxy",
+				      .buckets = default_buckets,
+				      .nbuckets = ARRAY_SIZE(default_buckets),
+				      .native = native};
+	struct format_sink fs;
+	int err = format_sink__open(&fs, fmt, out, nh);
+
+	if (!err)
+		err = render__families_to(&snap, &o, &fs.sink);
+	if (!err)
+		err = render__self_to(&snap, 0.25, &fs.sink);
+	cr_assert_eq(format_sink__close(&fs, err), 0);
+}
+
+/* Lines not starting with '#', in order. */
+static void sample_lines(const char *text, struct strbuf *out)
+{
+	const char *p = text, *nl;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		cr_assert_not_null(nl);
+		if (*p != '#')
+			strbuf__append(out, p, (size_t)(nl - p + 1));
+	}
+}
+
+/* OpenMetrics: the sample lines of text 0.0.4, byte for byte; its own metadata; # EOF. */
+Test(render, openmetrics_samples_are_the_text_ones)
+{
+	struct strbuf text = STRBUF_INIT, om = STRBUF_INIT, a = STRBUF_INIT, b = STRBUF_INIT;
+
+	fill_rich_snapshot();
+	render_format(FMT_TEXT_0_0_4, NULL, false, &text);
+	render_format(FMT_OPENMETRICS_1_0_0, NULL, false, &om);
+	sample_lines(text.buf, &a);
+	sample_lines(om.buf, &b);
+	cr_assert_gt(a.len, 1000);
+	cr_expect_str_eq(a.buf, b.buf);
+	cr_expect(om.len > 6 && !strcmp(om.buf + om.len - 6, "# EOF\n"));
+	cr_expect(has_line(om.buf, "# TYPE ccproxy_requests counter"));
+	cr_expect(has_line(om.buf, "# TYPE ccproxy_pool_clients_total gauge"));
+	cr_expect(has_line(om.buf, "# UNIT ccproxy_response_duration_seconds seconds"));
+	cr_expect(has_line(om.buf, "# TYPE ccproxy_exporter_bpf_program_run_seconds counter"));
+	cr_expect(!strstr(b.buf, "_created ") && !strstr(b.buf, "_created{"));
+	strbuf__free(&text);
+	strbuf__free(&om);
+	strbuf__free(&a);
+	strbuf__free(&b);
+}
+
+/* No Accept (text 0.0.4 through the format sink) is today's text, byte for byte. */
+Test(render, text_format_sink_is_the_text)
+{
+	struct strbuf via = STRBUF_INIT;
+
+	fill_rich_snapshot();
+	render_format(FMT_TEXT_0_0_4, NULL, true, &via);
+	strbuf__reset(&sb);
+	cr_assert_eq(render__families(
+			     &snap,
+			     &(const struct render_opts){.namespace_ = "ccproxy",
+							 .buckets = default_buckets,
+							 .nbuckets = ARRAY_SIZE(default_buckets)},
+			     &sb),
+		     0);
+	cr_assert_eq(render__self(&snap, 0.25, &sb), 0);
+	cr_expect_str_eq(via.buf, sb.buf);
+	strbuf__free(&via);
+}
+
+static Io__Prometheus__Client__MetricFamily *find_family(Io__Prometheus__Client__MetricFamily **mf,
+							 size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(mf[i]->name, name))
+			return mf[i];
+	return NULL;
+}
+
+/* Protobuf: every family, histograms with classic and (grouped) native buckets. */
+Test(render, protobuf_histograms_carry_native_buckets)
+{
+	Io__Prometheus__Client__MetricFamily *mf[64], *f;
+	Io__Prometheus__Client__Histogram *h;
+	struct strbuf out = STRBUF_INIT;
+	struct nhist_params p;
+	struct snap_request *r;
+	size_t pos = 0, n = 0, i;
+
+	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
+	/* two rows that fold into one series (method and status differ) */
+	r = add_request(200, "POST", "/v1/messages", "m", "s");
+	r->val.requests = 2;
+	r->val.buckets[4] = 2;
+	r->val.dur_sum_ns = 600000000;
+	r->val.nh.fine[100] = 2;
+	r = add_request(500, "GET", "/v1/messages", "m", "s");
+	r->val.requests = 1;
+	r->val.buckets[4] = 1;
+	r->val.dur_sum_ns = 300000000;
+	r->val.nh.fine[100] = 1;
+	snap.pool.buckets[0] = 1;
+	snap.pool.nh.zero = 1;
+	render_format(FMT_PROTOBUF_DELIMITED, &p, true, &out);
+	while (pos < out.len && n < 64) {
+		uint64_t len = 0;
+		int shift = 0;
+		unsigned char c;
+
+		do {
+			c = (unsigned char)out.buf[pos++];
+			len |= (uint64_t)(c & 0x7F) << shift;
+			shift += 7;
+		} while (c & 0x80);
+		mf[n] = io__prometheus__client__metric_family__unpack(NULL, len,
+								      (uint8_t *)out.buf + pos);
+		cr_assert_not_null(mf[n]);
+		pos += len;
+		n++;
+	}
+	cr_assert_eq(pos, out.len);
+	f = find_family(mf, n, "ccproxy_response_duration_seconds");
+	cr_assert_not_null(f);
+	cr_assert_eq(f->n_metric, 1);
+	h = f->metric[0]->histogram;
+	cr_expect_eq(h->sample_count, 3);
+	cr_expect_float_eq(h->sample_sum, 0.9, 1e-12);
+	cr_expect_eq(h->n_bucket, ARRAY_SIZE(default_buckets));
+	cr_expect_eq(h->bucket[4]->cumulative_count, 3);
+	cr_expect(h->has_schema && h->schema == 3);
+	cr_assert_eq(h->n_positive_span, 1);
+	cr_expect_eq(h->positive_span[0]->offset, p.kmin + 1 + 100);
+	cr_assert_eq(h->n_positive_delta, 1);
+	cr_expect_eq(h->positive_delta[0], 3);
+	f = find_family(mf, n, "ccproxy_pool_acquisition_duration_seconds");
+	cr_assert_not_null(f);
+	h = f->metric[0]->histogram;
+	cr_expect_eq(h->zero_count, 1);
+	cr_expect_eq(h->sample_count, 1);
+	cr_expect(find_family(mf, n, "ccproxy_requests_total") != NULL);
+	cr_expect(find_family(mf, n, "up") != NULL);
+	cr_expect(find_family(mf, n, "ccproxy_exporter_scrape_duration_seconds") != NULL);
+	for (i = 0; i < n; i++)
+		io__prometheus__client__metric_family__free_unpacked(mf[i], NULL);
+	strbuf__free(&out);
 }
