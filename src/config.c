@@ -797,7 +797,7 @@ static const struct opt opts[] = {
 	FLAG_BOOL_OPT("native-histogram", native_histograms,
 		      "Native histograms of every duration, beside the classic buckets."),
 	UINT_OPT("native-histogram.schema", false, nh_schema, 0, CCPROXY_NH_SCHEMA_MAX,
-		 "Native histogram resolution: buckets grow by 2^(2^-N) (3: 9 %, 4.4 % error)."),
+		 "Native histogram resolution: each bucket 2^(2^-N) times the last (3: 9 % wider)."),
 	STR_OPT("native-histogram.zero-threshold", false, nh_zero_threshold, check_zero_threshold,
 		"SECONDS", "Durations up to this go to the zero bucket (rounded up to a bound)."),
 	STR_OPT("web.formats", false, web_formats, check_formats, "LIST",
