@@ -23,12 +23,11 @@ and must store the classic series of the truth file, le and +Inf included.
 import json
 import math
 import os
-import signal
+import shutil
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,8 +37,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import truth as truthlib  # noqa: E402
-from conftest import (Procs, free_port, require_root, start_exporter,  # noqa: E402
-                      start_loadgen, wait_truth, wait_until)
+from conftest import (LOADGEN, Procs, free_port, require_root,  # noqa: E402
+                      start_exporter, start_loadgen, wait_truth, wait_until)
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 HISTOGRAMS = ("ccproxy_response_duration_seconds", "ccproxy_pool_acquisition_duration_seconds")
@@ -330,8 +329,13 @@ def classic_protobuf(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("classic-protobuf")
     procs = Procs()
     try:
-        lg, truth_path = start_loadgen(procs, tmp, "--events", "20000", "--threads", "2",
-                                       "--seed", "15")
+        # A copy of the load generator: the first exporter attaches to build/'s for every
+        # process that maps it (raising their semaphores), so this one would fire unseen.
+        loadgen = tmp / "ccproxy-loadgen"
+        shutil.copy2(LOADGEN, loadgen)
+        truth_path = tmp / "truth.json"
+        lg = procs.start([loadgen, "--wait-attach", "20", "--linger", "--truth", truth_path,
+                          "--events", "20000", "--threads", "2", "--seed", "15"])
         ex = start_exporter(procs, [lg.pid], "--no-native-histogram")
         wait_truth(lg, truth_path)
         truth = json.loads(truth_path.read_text())
