@@ -535,8 +535,8 @@ static int check_zero_threshold(const char *v, const char *who, char *err, size_
 	errno = 0;
 	d = strtod(v, &end);
 	if (!v[0] || *end || errno || nhist__params(NHIST_SCHEMA_DEFAULT, d, &p))
-		return fail(err, errlen, who, "%s is not a number of seconds in %g..%g", quote(&q, v),
-			    NHIST_ZERO_THRESHOLD_MIN, NHIST_ZERO_THRESHOLD_MAX);
+		return fail(err, errlen, who, "%s is not a number of seconds in %g..%g",
+			    quote(&q, v), NHIST_ZERO_THRESHOLD_MIN, NHIST_ZERO_THRESHOLD_MAX);
 	return 0;
 }
 
@@ -797,7 +797,7 @@ static const struct opt opts[] = {
 	FLAG_BOOL_OPT("native-histogram", native_histograms,
 		      "Native histograms of every duration, beside the classic buckets."),
 	UINT_OPT("native-histogram.schema", false, nh_schema, 0, CCPROXY_NH_SCHEMA_MAX,
-		 "Native histogram resolution: each bucket 2^(2^-N) times the last (3: 9 % wider)."),
+		 "Native histogram buckets: each 2^(2^-N) times the last (3: 9 % wider)."),
 	STR_OPT("native-histogram.zero-threshold", false, nh_zero_threshold, check_zero_threshold,
 		"SECONDS", "Durations up to this go to the zero bucket (rounded up to a bound)."),
 	STR_OPT("web.formats", false, web_formats, check_formats, "LIST",

@@ -38,21 +38,20 @@ static const struct family_fold latency_from_requests = {
 	.val_off = offsetof(struct snap_request, val.stream_chunks),
 };
 
-_Static_assert(offsetof(struct snap_request, val.dur_sum_ns) ==
-			       offsetof(struct snap_request, val.usage) +
-				       sizeof(struct ccproxy_usage) &&
-		       offsetof(struct snap_request, val.buckets) ==
-			       offsetof(struct snap_request, val.dur_sum_ns) + sizeof(uint64_t) &&
-		       offsetof(struct snap_request, val.nh) ==
-			       offsetof(struct snap_request, val.buckets) +
-				       sizeof(((struct ccproxy_req_val *)0)->buckets) &&
-		       offsetof(struct snap_request, val.stream_chunks) ==
-			       offsetof(struct snap_request, val.nh) + sizeof(struct ccproxy_nhist) &&
-		       sizeof(struct snap_request) ==
-			       offsetof(struct snap_request, val.lat) +
-				       sizeof(((struct ccproxy_req_val *)0)->lat),
-	       "usage, duration, native, stream and latency counters are one run, to the value's "
-	       "end");
+_Static_assert(
+	offsetof(struct snap_request, val.dur_sum_ns) ==
+			offsetof(struct snap_request, val.usage) + sizeof(struct ccproxy_usage) &&
+		offsetof(struct snap_request, val.buckets) ==
+			offsetof(struct snap_request, val.dur_sum_ns) + sizeof(uint64_t) &&
+		offsetof(struct snap_request, val.nh) ==
+			offsetof(struct snap_request, val.buckets) +
+				sizeof(((struct ccproxy_req_val *)0)->buckets) &&
+		offsetof(struct snap_request, val.stream_chunks) ==
+			offsetof(struct snap_request, val.nh) + sizeof(struct ccproxy_nhist) &&
+		sizeof(struct snap_request) == offsetof(struct snap_request, val.lat) +
+						       sizeof(((struct ccproxy_req_val *)0)->lat),
+	"usage, duration, native, stream and latency counters are one run, to the value's "
+	"end");
 _Static_assert(sizeof(struct snap_latency_val) ==
 			       sizeof(struct ccproxy_req_val) -
 				       offsetof(struct ccproxy_req_val, stream_chunks) &&
