@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
+#include "negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = '\0';
-	(void)http__accepts_gzip(s);
+	(void)negotiate__gzip(s);
 	if (http__parse_listen(s, host, sizeof(host), &port) == 0) {
 		if (port == 0 || strlen(host) >= sizeof(host))
 			abort();

@@ -18,6 +18,7 @@
 #include "gzip.h"
 #include "http.h"
 #include "log.h"
+#include "negotiate.h"
 
 #define HTTP_DEFAULT_MAX_CONNECTIONS 64
 #define HTTP_DEFAULT_TIMEOUT_S	     10
@@ -339,93 +340,6 @@ int http__listen(const char *addr)
 	return listen_resolved(host, service);
 }
 
-/* ---- Accept-Encoding --------------------------------------------------------------------- */
-
-struct span {
-	const char *p;
-	size_t n;
-};
-
-static struct span span_trim(const char *p, size_t n)
-{
-	while (n && (*p == ' ' || *p == '\t'))
-		p++, n--;
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	return (struct span){p, n};
-}
-
-static bool span_is(struct span s, const char *lit)
-{
-	return strlen(lit) == s.n && strncasecmp(s.p, lit, s.n) == 0;
-}
-
-/* RFC 9110 qvalue: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]. 1 if > 0, 0 if zero, -1 if malformed. */
-static int parse_qvalue(struct span v)
-{
-	bool nonzero = false;
-	size_t i;
-
-	if (v.n == 0 || (v.p[0] != '0' && v.p[0] != '1'))
-		return -1;
-	if (v.n == 1)
-		return v.p[0] == '1';
-	if (v.p[1] != '.' || v.n > 5)
-		return -1;
-	for (i = 2; i < v.n; i++) {
-		if (!isdigit((unsigned char)v.p[i]) || (v.p[0] == '1' && v.p[i] != '0'))
-			return -1;
-		nonzero |= v.p[i] != '0';
-	}
-	return v.p[0] == '1' || nonzero;
-}
-
-/* Whether one list element (coding *(";" param)) is acceptable; *coding gets its name. */
-static bool element_accepts(struct span el, struct span *coding)
-{
-	const char *semi = memchr(el.p, ';', el.n), *end = el.p + el.n, *eq;
-	struct span param;
-	bool ok = true;
-
-	*coding = span_trim(el.p, semi ? (size_t)(semi - el.p) : el.n);
-	while (semi) {
-		const char *start = semi + 1;
-
-		semi = memchr(start, ';', (size_t)(end - start));
-		param = span_trim(start, (size_t)((semi ? semi : end) - start));
-		eq = memchr(param.p, '=', param.n);
-		if (!eq || !span_is(span_trim(param.p, (size_t)(eq - param.p)), "q"))
-			continue; /* other parameters do not matter here */
-		/* A malformed weight refuses the coding rather than guessing. */
-		ok = parse_qvalue(span_trim(eq + 1, (size_t)(param.p + param.n - eq - 1))) == 1;
-	}
-	return ok;
-}
-
-bool http__accepts_gzip(const char *accept_encoding)
-{
-	int gzip = -1, star = -1; /* -1: not listed, 0: refused, 1: accepted */
-	const char *p = accept_encoding, *comma;
-	struct span coding;
-	bool ok;
-
-	if (!p)
-		return false;
-	for (; p; p = comma ? comma + 1 : NULL) {
-		comma = strchr(p, ',');
-		ok = element_accepts((struct span){p, comma ? (size_t)(comma - p) : strlen(p)},
-				     &coding);
-		/* A refusal sticks: "gzip, gzip;q=0" is a contradiction resolved safely. */
-		if (span_is(coding, "gzip") || span_is(coding, "x-gzip"))
-			gzip = gzip == 0 ? 0 : ok;
-		else if (span_is(coding, "*"))
-			star = star == 0 ? 0 : ok;
-	}
-	if (gzip >= 0)
-		return gzip == 1;
-	return star == 1;
-}
-
 /* ---- responses --------------------------------------------------------------------------- */
 
 static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -490,8 +404,8 @@ static enum MHD_Result send_failure(struct MHD_Connection *conn, const char *wha
 
 static bool client_accepts_gzip(struct MHD_Connection *conn)
 {
-	return http__accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							      MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	return negotiate__gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							   MHD_HTTP_HEADER_ACCEPT_ENCODING));
 }
 
 static enum negotiate_format client_format(const struct http_server *srv,

@@ -84,10 +84,8 @@ int http__check_listen(const char *addr, const char **why);
 int http__check_path(const char *path, const char **why);
 
 /*
- * Pure helpers, exposed for tests. http__parse_listen fills host (empty: any) and port;
- * returns 0 or -EINVAL. http__accepts_gzip applies Accept-Encoding rules (q=0 refuses).
+ * A pure helper, exposed for tests: fills host (empty: any) and port; returns 0 or -EINVAL.
  */
 int http__parse_listen(const char *addr, char *host, size_t hostlen, unsigned short *port);
-bool http__accepts_gzip(const char *accept_encoding);
 
 #endif /* CCPROXY_HTTP_H */

@@ -207,3 +207,51 @@ void negotiate__format_offers(unsigned int offered, char *buf, size_t size)
 		n += (size_t)w;
 	}
 }
+
+/* ---- Accept-Encoding ---------------------------------------------------------------------- */
+
+/* Whether one list element (coding *(";" param)) is acceptable; *coding gets its name. */
+static bool element_accepts(struct span el, struct span *coding)
+{
+	const char *semi = memchr(el.p, ';', el.n), *end = el.p + el.n, *eq;
+	struct span param;
+	bool ok = true;
+
+	*coding = span_trim(el.p, semi ? (size_t)(semi - el.p) : el.n);
+	while (semi) {
+		const char *start = semi + 1;
+
+		semi = memchr(start, ';', (size_t)(end - start));
+		param = span_trim(start, (size_t)((semi ? semi : end) - start));
+		eq = memchr(param.p, '=', param.n);
+		if (!eq || !span_is(span_trim(param.p, (size_t)(eq - param.p)), "q"))
+			continue; /* other parameters do not matter here */
+		/* A malformed weight refuses the coding rather than guessing. */
+		ok = parse_qvalue(span_trim(eq + 1, (size_t)(param.p + param.n - eq - 1))) > 0;
+	}
+	return ok;
+}
+
+bool negotiate__gzip(const char *accept_encoding)
+{
+	int gzip = -1, star = -1; /* -1: not listed, 0: refused, 1: accepted */
+	const char *p = accept_encoding, *comma;
+	struct span coding;
+	bool ok;
+
+	if (!p)
+		return false;
+	for (; p; p = comma ? comma + 1 : NULL) {
+		comma = strchr(p, ',');
+		ok = element_accepts((struct span){p, comma ? (size_t)(comma - p) : strlen(p)},
+				     &coding);
+		/* A refusal sticks: "gzip, gzip;q=0" is a contradiction resolved safely. */
+		if (span_is(coding, "gzip") || span_is(coding, "x-gzip"))
+			gzip = gzip == 0 ? 0 : ok;
+		else if (span_is(coding, "*"))
+			star = star == 0 ? 0 : ok;
+	}
+	if (gzip >= 0)
+		return gzip == 1;
+	return star == 1;
+}

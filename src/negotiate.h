@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * negotiate: the exposition format a scrape's Accept header asks for, among those offered.
+ * negotiate: what a scrape's Accept header asks for, among the formats offered, and whether
+ * its Accept-Encoding takes gzip.
  *
  * Follows client_golang's expfmt.NegotiateIncludingOpenMetrics: the media ranges are taken
  * best q first (earlier first on a tie), and the first one naming a format on offer wins:
@@ -15,6 +16,7 @@
 #ifndef CCPROXY_NEGOTIATE_H
 #define CCPROXY_NEGOTIATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum negotiate_format {
@@ -37,6 +39,11 @@ enum negotiate_format {
 
 /* The format to send for accept (NULL: no header) given offered, a NEGOTIATE_OFFER_* mask. */
 enum negotiate_format negotiate__format(const char *accept, unsigned int offered);
+/*
+ * Whether Accept-Encoding (NULL: no header) lets the response be gzipped: gzip or x-gzip, else
+ * `*`, with a q-value above 0; q=0 or a malformed q refuses, and a refusal of gzip sticks.
+ */
+bool negotiate__gzip(const char *accept_encoding);
 /* The exact Content-Type header of a format's response (static string). */
 const char *negotiate__content_type(enum negotiate_format f);
 

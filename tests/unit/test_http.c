@@ -16,6 +16,7 @@
 #include "gunzip.h"
 #include "http.h"
 #include "log.h"
+#include "negotiate.h"
 
 /* ---- pure helpers ------------------------------------------------------------------------ */
 
@@ -244,7 +245,7 @@ ParameterizedTestParameters(http, accepts_gzip)
 
 ParameterizedTest(struct ae_case *c, http, accepts_gzip)
 {
-	cr_expect_eq(http__accepts_gzip(c->null ? NULL : c->header), c->gzip, "\"%s\": want %s",
+	cr_expect_eq(negotiate__gzip(c->null ? NULL : c->header), c->gzip, "\"%s\": want %s",
 		     c->null ? "(null)" : c->header, c->gzip ? "gzip" : "identity");
 }
 
