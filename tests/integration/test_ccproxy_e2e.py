@@ -183,8 +183,9 @@ def test_same_traffic_as_ccproxys_own_plugin(procs, env, upstream, tmp_path):
     # 5. pool: declared, never fed in theirs.
     assert theirs[g(f"{NS}_pool_acquisitions_total")] == 0
     assert ours[g(f"{NS}_pool_acquisitions_total")] > 0
-    # 6. active requests: theirs counts the scrape that reads it.
-    assert theirs[g(f"{NS}_active_requests")] == 1 and ours[g(f"{NS}_active_requests")] == 0
+    # 6. active requests: theirs counts the scrape that reads it, once its hook thread has run
+    # that request's request.started (0.2.10 runs it later, so the scrape may not see it yet).
+    assert theirs[g(f"{NS}_active_requests")] in (0, 1) and ours[g(f"{NS}_active_requests")] == 0
     # 7. info: the Python client renders it as <ns>_info_info.
     assert theirs[g(f"{NS}_info_info", metrics_enabled="true", version=VERSION)] == 1
     assert ours[g(f"{NS}_info", metrics_enabled="true", version=VERSION)] == 1
