@@ -440,21 +440,26 @@ int expo__label_utf8(struct strbuf *sb, const char *s, size_t max, const char *f
 	return strbuf__append(sb, "", 1);
 }
 
-int expo__help(struct strbuf *sb, const char *help)
+int expo__escape(struct strbuf *sb, const char *s, const char *special)
 {
-	const char *p = help ? help : "";
+	const char *p = s ? s : "";
 	size_t run;
 
 	for (;;) {
-		run = strcspn(p, "\\\n");
+		run = strcspn(p, special);
 		strbuf__append(sb, p, run);
 		p += run;
 		if (!*p)
 			break;
-		strbuf__append(sb, *p == '\\' ? "\\\\" : "\\n", 2);
+		strbuf__append(sb, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", 2);
 		p++;
 	}
 	return sb->err;
+}
+
+int expo__help(struct strbuf *sb, const char *help)
+{
+	return expo__escape(sb, help, "\\\n");
 }
 
 static void expo__name(struct strbuf *sb, const char *ns, const char *name)

@@ -49,6 +49,8 @@ int expo__label_value(struct strbuf *sb, const char *s, size_t max, const char *
  */
 int expo__label_utf8(struct strbuf *sb, const char *s, size_t max, const char *fallback,
 		     size_t *off);
+/* Escapes those of `\`, `"` and newline that `special` lists (as \\, \", \n); NULL is empty. */
+int expo__escape(struct strbuf *sb, const char *s, const char *special);
 /* HELP text: escapes `\` and newline; NULL is empty. */
 int expo__help(struct strbuf *sb, const char *help);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <stdbool.h>
 #include <string.h>
+#include "expo.h"
 #include "expo_om.h"
 
 #define OM_TOTAL "_total"
@@ -33,19 +34,7 @@ const char *expo_om__unit(const char *family)
 
 int expo_om__help(struct strbuf *sb, const char *help)
 {
-	const char *p = help ? help : "";
-	size_t run;
-
-	for (;;) {
-		run = strcspn(p, "\\\"\n");
-		strbuf__append(sb, p, run);
-		p += run;
-		if (!*p)
-			break;
-		strbuf__append(sb, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : "\\n", 2);
-		p++;
-	}
-	return sb->err;
+	return expo__escape(sb, help, "\\\"\n");
 }
 
 static void family_name(struct strbuf *sb, const char *ns, const char *name, size_t n)

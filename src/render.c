@@ -48,6 +48,8 @@ struct series {
 	const struct family_source *src;
 	const char *row;
 	bool overflow;
+	const double *bounds; /* the family's, found once per family */
+	size_t nbounds;
 	char status[16], pid[16];
 };
 
@@ -232,7 +234,8 @@ static int render_series(struct series *s, const struct snapshot *snap, const st
 	int err = 0;
 
 	if (s->f->value == FAMILY_VALUE_HIST) {
-		family_bounds(s->f, o, &h.bounds, &h.nbounds);
+		h.bounds = s->bounds;
+		h.nbounds = s->nbounds;
 		h.buckets = hist ? hist : (const uint64_t *)(s->row + s->f->val);
 		h.sum_ns = hist ? sum_ns : row_u64(s->row, s->f->sum);
 		h.nh = !o->native || !s->f->nh ? NULL
@@ -330,7 +333,11 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 			hist[j] = snap_add(hist[j], row_u64(idx[i], f->val + j * sizeof(uint64_t)));
 		sum_ns = snap_add(sum_ns, row_u64(idx[i], f->sum));
 		if (i + 1 == n || cmp_group(&g, idx[i], idx[i + 1])) {
-			struct series s = {.f = f, .src = g.src, .row = idx[i]};
+			struct series s = {.f = f,
+					   .src = g.src,
+					   .row = idx[i],
+					   .bounds = bounds,
+					   .nbounds = nbounds};
 
 			s.overflow = row_overflow(f, g.src, s.row);
 
@@ -361,7 +368,11 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 	if (f->group)
 		return render_groups(f, snap, o, sink);
 	for (i = 0; !err && i < nrows; i++) {
-		struct series s = {.f = f, .src = src, .row = rows + i * src->row_size};
+		struct series s = {.f = f,
+				   .src = src,
+				   .row = rows + i * src->row_size,
+				   .bounds = bounds,
+				   .nbounds = nbounds};
 
 		s.overflow = row_overflow(f, src, s.row);
 		if (f->value == FAMILY_VALUE_HIST && !row_counted(f, s.row, f->val, nbounds))

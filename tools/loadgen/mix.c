@@ -427,7 +427,10 @@ static uint64_t mix__chunks(struct mix__state *s, const struct lg_labels *l, uin
 	return bytes;
 }
 
-/* A failed stream: TTFT, chunks and bytes count; nothing that needs an end does. */
+/*
+ * [provider_error], request_fail: how a started request fails, streamed or not. A failed
+ * stream's TTFT, chunks and bytes count; nothing that needs an end does.
+ */
 static void mix__stream_fail(struct mix__state *s, struct lg_labels *l, uint64_t id)
 {
 	struct ccproxy_event ev;
@@ -515,13 +518,7 @@ static void mix__failed(struct mix__state *s, struct lg_labels *l)
 
 	if (mix__below(s, 2))
 		mix__provider(s, CCPROXY_PROBE_provider_request_sent, l, id);
-	if (mix__below(s, 2))
-		mix__provider_error(s, *l, id);
-	mix__event(&ev, l, id, 1);
-	ccproxy_copy_str(ev.error_type, sizeof(ev.error_type), lg_error_types[l->error]);
-	mix__fire(s, CCPROXY_PROBE_request_fail, &ev);
-	s->t->active--;
-	tally__fail(s->t, l, 1);
+	mix__stream_fail(s, l, id);
 }
 
 static void mix__housekeeping(struct mix__state *s)
