@@ -110,6 +110,23 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* Not preallocated: a native bucket takes memory once it holds a count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CCPROXY_NATIVE_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ccproxy_nh_key);
+	__type(value, __u64);
+} native SEC(".maps");
+
+/* The last series id given out (ccproxy_req_val.series); pinned with the maps that use it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} series_ids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -261,6 +278,61 @@ static __always_inline void observe_in(__u64 *buckets, __u64 *sum, const volatil
 
 #define observe(buckets, sum, bounds, n, v) \
 	observe_in(buckets, sum, bounds, n, CCPROXY_MAX_BUCKETS, v)
+
+static const __u64 one_u64 = 1;
+
+/*
+ * Adds one to a native bucket; false if the map had no room for it. A global function: the
+ * verifier checks it once, and its key lives on its own stack frame.
+ */
+__noinline int nh_count(__u64 series, __u32 tgid, __u32 hist, __u64 ns)
+{
+	struct ccproxy_nh_key k = {.series = series, .tgid = tgid, .hist = (__u16)hist};
+	__u64 *c;
+
+	k.slot = nh_slot(ns);
+	c = bpf_map_lookup_elem(&native, &k);
+	if (!c) {
+		if (!bpf_map_update_elem(&native, &k, &one_u64, BPF_NOEXIST))
+			return 1;
+		c = bpf_map_lookup_elem(&native, &k); /* a racing first count made it */
+		if (!c)
+			return 0;
+	}
+	__sync_fetch_and_add(c, 1);
+	return 1;
+}
+
+/* The entry's series id, given out now if it has none; 0 only if none could be. */
+static __always_inline __u64 series_of(__u64 *series)
+{
+	__u64 id = *(volatile __u64 *)series, *last, seen;
+	__u32 zero = 0;
+
+	if (id)
+		return id;
+	last = bpf_map_lookup_elem(&series_ids, &zero);
+	if (!last)
+		return 0;
+	id = __sync_fetch_and_add(last, 1) + 1;
+	/* Racing first observations: the first to store wins; the others' ids go unused. */
+	seen = __sync_val_compare_and_swap(series, 0, id);
+	return seen ? seen : id;
+}
+
+/*
+ * Observes ns into a native histogram, or counts it in *lost (the series goes classic).
+ * Callers test nh_enabled first: without native histograms no series id is given out.
+ */
+static __always_inline void nh_observe(__u64 series, __u32 tgid, __u32 hist, __u64 *lost, __u64 ns)
+{
+	if (series || hist == CCPROXY_NH_POOL) {
+		if (nh_count(series, tgid, hist, ns))
+			return;
+	}
+	__sync_fetch_and_add(lost, 1);
+	count_drop(CCPROXY_DROP_NATIVE_FULL);
+}
 
 static __always_inline __u32 key_tgid(__u32 tgid)
 {
@@ -485,7 +557,8 @@ static __always_inline void latency_of(const struct ccproxy_inflight_val *seen, 
 	}
 }
 
-static __always_inline void count_latency(struct ccproxy_req_val *val, const struct latency_obs *o)
+static __always_inline void count_latency(struct ccproxy_req_val *val, __u32 tgid,
+					  const struct latency_obs *o)
 {
 	int h;
 
@@ -502,6 +575,9 @@ static __always_inline void count_latency(struct ccproxy_req_val *val, const str
 		}
 		observe_in(val->lat[h].buckets, &val->lat[h].sum_ns, lat_bucket_ns[h],
 			   lat_nbuckets[h], CCPROXY_LATENCY_BUCKETS, o->ns[h]);
+		if (nh_enabled)
+			nh_observe(series_of(&val->series), tgid, CCPROXY_NH_LATENCY + h,
+				   &val->lat[h].nh_lost, o->ns[h]);
 	}
 }
 
@@ -518,12 +594,14 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 	__sync_fetch_and_add(&val->requests, 1);
 	if (timed) {
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
-		nh_observe(&val->nh, duration_ns);
+		if (nh_enabled)
+			nh_observe(series_of(&val->series), rk->tgid, CCPROXY_NH_RESPONSE,
+				   &val->nh_lost, duration_ns);
 	}
 	if (u)
 		count_usage(val, rk, u);
 	if (lat)
-		count_latency(val, lat);
+		count_latency(val, rk->tgid, lat);
 }
 
 static __always_inline void count_error(struct ccproxy_error_key *ek)
@@ -864,7 +942,9 @@ int BPF_USDT(pool_acquire, const struct ccproxy_pool_event *uev)
 	}
 	observe(val->buckets, &val->wait_sum_ns, pool_bucket_ns, CCPROXY_POOL_BUCKETS,
 		head.wait_ns);
-	nh_observe(&val->nh, head.wait_ns);
+	/* Summed over processes, and never collected: one series, tgid 0. */
+	if (nh_enabled)
+		nh_observe(0, 0, CCPROXY_NH_POOL, &val->nh_lost, head.wait_ns);
 	return 0;
 }
 

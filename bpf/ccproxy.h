@@ -31,6 +31,7 @@
 #define CCPROXY_INFLIGHT_ENTRIES 16384
 #define CCPROXY_PROCS_ENTRIES	 1024
 #define CCPROXY_PROVIDER_ENTRIES 1024
+#define CCPROXY_NATIVE_ENTRIES	 65536
 
 /* Why an event, or part of it, was not recorded as sent. Exported as a self-metric. */
 enum ccproxy_drop {
@@ -43,6 +44,7 @@ enum ccproxy_drop {
 	CCPROXY_DROP_MAP_FULL,	       /* lost: map full and no overflow series to fold into */
 	CCPROXY_DROP_SATURATED,	       /* a sum clipped at U64_MAX rather than wrapped */
 	CCPROXY_DROP_INFLIGHT_PROCESS, /* request_start not tracked: its process holds its share */
+	CCPROXY_DROP_NATIVE_FULL, /* a native bucket not stored: the series goes classic only */
 	CCPROXY_DROP_COUNT,
 };
 
@@ -79,6 +81,7 @@ struct ccproxy_lat_hist {
 	uint64_t sum_ns;
 	/* Non-cumulative, as in ccproxy_req_val; slot nbuckets is +Inf. */
 	uint64_t buckets[CCPROXY_LATENCY_BUCKETS + 1];
+	uint64_t nh_lost; /* observations whose native bucket found no room (ccproxy_nh_key) */
 };
 
 struct ccproxy_req_val {
@@ -93,13 +96,17 @@ struct ccproxy_req_val {
 	/* Non-cumulative; slot nbuckets is (last bound, +Inf). The count is their sum, so a
 	 * reader never sees a count that disagrees with the buckets. */
 	uint64_t buckets[CCPROXY_MAX_BUCKETS + 1];
-	struct ccproxy_nhist nh; /* the same durations, as a native histogram */
+	uint64_t nh_lost; /* durations whose native bucket found no room (ccproxy_nh_key) */
 	/* Streams and latencies of the completions, counted here for the same reason as usage:
 	 * request_complete then needs no map update beyond the one it already does. Userspace
 	 * regroups them by (model, service_type). */
 	uint64_t stream_chunks;
 	uint64_t stream_bytes;
 	struct ccproxy_lat_hist lat[CCPROXY_LATENCIES];
+	/* This entry's native buckets (ccproxy_nh_key.series): unique, given by the first
+	 * observation that needs one; 0: none yet. Never summed: userspace keeps the id of the
+	 * row that others merge into, and maps theirs to it. */
+	uint64_t series;
 };
 
 /* tokens_total and cost_usd_total: by (model, service_type). */
@@ -172,7 +179,29 @@ struct ccproxy_pool_val {
 	uint64_t counters[CCPROXY_POOL_COUNTERS];
 	uint64_t wait_sum_ns;
 	uint64_t buckets[CCPROXY_POOL_BUCKETS + 1];
-	struct ccproxy_nhist nh; /* the same waits, as a native histogram */
+	uint64_t nh_lost; /* waits whose native bucket found no room (ccproxy_nh_key) */
+};
+
+/* The histograms that have native buckets. */
+enum ccproxy_nh_hist {
+	CCPROXY_NH_RESPONSE, /* response_duration_seconds: a requests entry's */
+	CCPROXY_NH_POOL,     /* pool_acquisition_duration_seconds: series 0, tgid 0 */
+	CCPROXY_NH_LATENCY,  /* + enum ccproxy_latency: a requests entry's latency histograms */
+	CCPROXY_NH_HISTS = CCPROXY_NH_LATENCY + CCPROXY_LATENCIES,
+};
+
+/*
+ * One native bucket of one histogram series (bpf/ccproxy_nhist.h says which slot holds
+ * which durations): the value is its count. Sparse: an entry exists once its bucket has a
+ * count, so a series costs what its durations spread over, not every bucket it could use.
+ * When the map is full an observation that needs a new entry counts in its series' nh_lost
+ * instead, and the exporter sends that series with its classic buckets only.
+ */
+struct ccproxy_nh_key {
+	uint64_t series; /* ccproxy_req_val.series; 0 for the pool */
+	uint32_t tgid;	 /* the series' key's tgid: collected with it */
+	uint16_t hist;	 /* enum ccproxy_nh_hist */
+	uint16_t slot;	 /* CCPROXY_NH_SLOT_* */
 };
 
 #define CCPROXY_PROC_HAS_GAUGES	 1u

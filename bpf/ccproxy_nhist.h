@@ -4,12 +4,14 @@
  *
  * Bucket k of schema s holds the durations d (seconds) with 2^((k-1)/2^s) < d <= 2^(k/2^s),
  * as Prometheus defines them. Durations at or below the zero threshold go to the zero bucket.
- * A series keeps CCPROXY_NH_SLOTS buckets of the configured schema just above the zero
- * threshold (schema 3: 25 octaves, e.g. 0.1 ms to 57 min), then, above them, buckets of
- * schema 0 (one per power of two) up to the largest duration a probe may report. Whenever a
- * series has counts above the fine buckets, the exporter reduces the whole series to schema 0
- * (the native histograms' rule: merge neighbouring buckets pairwise, schema by schema), so
- * every observation is counted where the spec puts it and the bucket count stays bounded.
+ * A series has CCPROXY_NH_NSLOTS slots: the zero bucket; CCPROXY_NH_FINE buckets of the
+ * configured schema just above the zero threshold (schema 3: 25 octaves, e.g. 0.1 ms to 57
+ * min); then, above them, buckets of schema 0 (one per power of two) up to the largest
+ * duration a probe may report. Whenever a series has counts above the fine buckets, the
+ * exporter reduces the whole series to schema 0 (the native histograms' rule: merge
+ * neighbouring buckets pairwise, schema by schema), so every observation is counted where the
+ * spec puts it and a series never exports more than CCPROXY_NH_NSLOTS - 1 buckets. The BPF
+ * side stores only the slots that hold a count (struct ccproxy_nh_key).
  */
 #ifndef CCPROXY_CCPROXY_NHIST_H
 #define CCPROXY_CCPROXY_NHIST_H
@@ -18,12 +20,16 @@
 #define CCPROXY_NH_SLOTS 200
 /* Schema-0 buckets above them: enough for any schema and zero threshold the flags allow. */
 #define CCPROXY_NH_COARSE 48
+/* A series' slots: the zero bucket, then bucket kmin + i (1 <= i <= CCPROXY_NH_SLOTS) of the
+ * schema, then schema-0 bucket k0_first + j at slot CCPROXY_NH_SLOTS + 1 + j. */
+#define CCPROXY_NH_SLOT_ZERO 0
+#define CCPROXY_NH_NSLOTS    (1 + CCPROXY_NH_SLOTS + CCPROXY_NH_COARSE)
 /* The schemas Prometheus takes: -4..8; durations use 0..8 (negative ones err by 2x and more). */
 #define CCPROXY_NH_SCHEMA_MAX 8
 /* Mantissa thresholds, indexed 1..2^schema; slot 0 unused. */
 #define CCPROXY_NH_THRESHOLDS ((1 << CCPROXY_NH_SCHEMA_MAX) + 1)
 
-/* Non-cumulative counts; their sum is the series' count. */
+/* One series' slots, dense: the exporter's view. Non-cumulative; their sum is the count. */
 struct ccproxy_nhist {
 	uint64_t zero;			    /* durations <= the zero threshold */
 	uint64_t fine[CCPROXY_NH_SLOTS];    /* bucket kmin + 1 + i of the schema */

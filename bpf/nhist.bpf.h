@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Observing a duration into a struct ccproxy_nhist (ccproxy_nhist.h), with integers only.
+ * The native bucket slot of a duration (ccproxy_nhist.h), with integers only.
  *
  * The bucket index comes from nh_index (ccproxy_nhist.h); the exporter computes its thresholds once
  * (src/nhist.c) and sets them before load.
@@ -27,29 +27,24 @@ __noinline __s64 nh_bucket(__u64 ns)
 	return nh_index(ns, nh_schema, nh_thresh);
 }
 
-static __always_inline void nh_observe(struct ccproxy_nhist *h, __u64 ns)
+/* The slot (ccproxy_nhist.h) of a duration of ns nanoseconds. */
+static __always_inline __u16 nh_slot(__u64 ns)
 {
 	__s64 k, k0;
-	__u64 slot;
+	__u64 fine;
 
-	if (!nh_enabled)
-		return;
-	if (ns <= nh_zero_ns) {
-		__sync_fetch_and_add(&h->zero, 1);
-		return;
-	}
+	if (ns <= nh_zero_ns)
+		return CCPROXY_NH_SLOT_ZERO;
 	k = nh_bucket(ns);
-	slot = (__u64)(k - nh_kmin - 1);
-	if (slot < CCPROXY_NH_SLOTS) {
-		__sync_fetch_and_add(&h->fine[slot], 1);
-		return;
-	}
+	fine = (__u64)(k - nh_kmin);
+	if (fine >= 1 && fine <= CCPROXY_NH_SLOTS)
+		return (__u16)fine;
 	/* ceil(k / 2^s), with an arithmetic shift for negative k */
 	k0 = -((-k) >> nh_schema);
-	slot = (__u64)(k0 - nh_k0_first);
-	if (slot >= CCPROXY_NH_COARSE)
-		slot = CCPROXY_NH_COARSE - 1; /* only beyond CCPROXY_DURATION_NS_MAX */
-	__sync_fetch_and_add(&h->coarse[slot], 1);
+	fine = (__u64)(k0 - nh_k0_first);
+	if (fine >= CCPROXY_NH_COARSE)
+		fine = CCPROXY_NH_COARSE - 1; /* only beyond CCPROXY_DURATION_NS_MAX */
+	return (__u16)(1 + CCPROXY_NH_SLOTS + fine);
 }
 
 #endif /* CCPROXY_NHIST_BPF_H */

@@ -783,6 +783,8 @@ static const struct opt opts[] = {
 	LIMIT_OPT("limits.errors", limit_errors, "Series of errors_total."),
 	LIMIT_OPT("limits.provider-responses", limit_provider,
 		  "Series of provider_responses_total."),
+	LIMIT_OPT("limits.native-buckets", limit_native,
+		  "Native histogram buckets held, all series together."),
 	LIMIT_OPT("limits.inflight", limit_inflight, "Requests tracked between start and end."),
 	UINT_OPT("limits.inflight-per-process", false, limit_inflight_per_process, 0,
 		 CONFIG_LIMIT_MAX,
@@ -875,6 +877,7 @@ void config__defaults(struct config *cfg)
 	cfg->limit_errors = CCPROXY_ERRORS_ENTRIES;
 	cfg->limit_inflight = CCPROXY_INFLIGHT_ENTRIES;
 	cfg->limit_provider = CCPROXY_PROVIDER_ENTRIES;
+	cfg->limit_native = CCPROXY_NATIVE_ENTRIES;
 	cfg->web_max_connections = CONFIG_DEFAULT_WEB_MAX_CONNECTIONS;
 	cfg->web_timeout = CONFIG_DEFAULT_WEB_TIMEOUT;
 	snprintf(cfg->web_formats, sizeof(cfg->web_formats), "%s", CONFIG_DEFAULT_WEB_FORMATS);

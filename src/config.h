@@ -20,18 +20,18 @@
 #include "../bpf/ccproxy.h"
 #include "log.h"
 
-#define CONFIG_MAX_PIDS		   64
-#define CONFIG_DEFAULT_LISTEN	   ":10464"
-#define CONFIG_DEFAULT_PATH	   "/metrics"
-#define CONFIG_DEFAULT_NAMESPACE   "ccproxy"
-#define CONFIG_DEFAULT_PUSH_JOB	   "ccproxy"
-#define CONFIG_DEFAULT_PUSH_PERIOD 60
+#define CONFIG_MAX_PIDS			  64
+#define CONFIG_DEFAULT_LISTEN		  ":10464"
+#define CONFIG_DEFAULT_PATH		  "/metrics"
+#define CONFIG_DEFAULT_NAMESPACE	  "ccproxy"
+#define CONFIG_DEFAULT_PUSH_JOB		  "ccproxy"
+#define CONFIG_DEFAULT_PUSH_PERIOD	  60
 #define CONFIG_DEFAULT_DISCOVERY_INTERVAL 1
 /* The kernel's PID_MAX_LIMIT: no pid_max setting allows a larger pid. */
-#define CONFIG_PID_LIMIT       4194304
-#define CONFIG_LIMIT_MIN       16
-#define CONFIG_LIMIT_MAX       1000000
-#define CONFIG_PUSH_PERIOD_MAX 86400
+#define CONFIG_PID_LIMIT		   4194304
+#define CONFIG_LIMIT_MIN		   16
+#define CONFIG_LIMIT_MAX		   1000000
+#define CONFIG_PUSH_PERIOD_MAX		   86400
 #define CONFIG_DEFAULT_WEB_MAX_CONNECTIONS 64
 #define CONFIG_DEFAULT_WEB_TIMEOUT	   10
 #define CONFIG_DEFAULT_WEB_FORMATS	   "text,openmetrics,protobuf"
@@ -87,13 +87,14 @@ struct config {
 	unsigned int limit_inflight;
 	unsigned int limit_inflight_per_process; /* 0: limit_inflight / 4 */
 	unsigned int limit_provider;		 /* provider_responses_total series */
-	char web_config_file[1024];	   /* empty: plain HTTP, no auth (webconfig.h) */
-	unsigned int web_max_connections; /* concurrent HTTP connections, 1..10000 */
-	unsigned int web_timeout;	   /* seconds idle, or to send headers, 1..3600 */
-	bool native_histograms;		   /* native histograms beside the classic ones */
-	unsigned int nh_schema;		   /* 0..8 (nhist.h) */
-	char nh_zero_threshold[32];	   /* seconds, a decimal number */
-	char web_formats[64];		   /* offered: "text,openmetrics,protobuf" (negotiate.h) */
+	unsigned int limit_native;		 /* native histogram buckets, all series */
+	char web_config_file[1024];		 /* empty: plain HTTP, no auth (webconfig.h) */
+	unsigned int web_max_connections;	 /* concurrent HTTP connections, 1..10000 */
+	unsigned int web_timeout;		 /* seconds idle, or to send headers, 1..3600 */
+	bool native_histograms;			 /* native histograms beside the classic ones */
+	unsigned int nh_schema;			 /* 0..8 (nhist.h) */
+	char nh_zero_threshold[32];		 /* seconds, a decimal number */
+	char web_formats[64]; /* offered: "text,openmetrics,protobuf" (negotiate.h) */
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */

@@ -95,6 +95,7 @@ static void exporter__loader_opts(const struct exporter *ex, struct loader_opts 
 		.limit_inflight = cfg->limit_inflight,
 		.limit_inflight_per_process = cfg->limit_inflight_per_process,
 		.limit_provider = cfg->limit_provider,
+		.limit_native = cfg->limit_native,
 		.nh = cfg->native_histograms ? &ex->nh : NULL,
 	};
 	for (i = 0; i < cfg->nbuckets; i++)

@@ -38,25 +38,30 @@ static const struct family_fold latency_from_requests = {
 	.val_off = offsetof(struct snap_request, val.stream_chunks),
 };
 
-_Static_assert(
-	offsetof(struct snap_request, val.dur_sum_ns) ==
-			offsetof(struct snap_request, val.usage) + sizeof(struct ccproxy_usage) &&
-		offsetof(struct snap_request, val.buckets) ==
-			offsetof(struct snap_request, val.dur_sum_ns) + sizeof(uint64_t) &&
-		offsetof(struct snap_request, val.nh) ==
-			offsetof(struct snap_request, val.buckets) +
-				sizeof(((struct ccproxy_req_val *)0)->buckets) &&
-		offsetof(struct snap_request, val.stream_chunks) ==
-			offsetof(struct snap_request, val.nh) + sizeof(struct ccproxy_nhist) &&
-		sizeof(struct snap_request) == offsetof(struct snap_request, val.lat) +
-						       sizeof(((struct ccproxy_req_val *)0)->lat),
-	"usage, duration, native, stream and latency counters are one run, to the value's "
-	"end");
+_Static_assert(offsetof(struct snap_request, val.dur_sum_ns) ==
+			       offsetof(struct snap_request, val.usage) +
+				       sizeof(struct ccproxy_usage) &&
+		       offsetof(struct snap_request, val.buckets) ==
+			       offsetof(struct snap_request, val.dur_sum_ns) + sizeof(uint64_t) &&
+		       offsetof(struct snap_request, val.nh_lost) ==
+			       offsetof(struct snap_request, val.buckets) +
+				       sizeof(((struct ccproxy_req_val *)0)->buckets) &&
+		       offsetof(struct snap_request, val.stream_chunks) ==
+			       offsetof(struct snap_request, val.nh_lost) + sizeof(uint64_t) &&
+		       offsetof(struct snap_request, val.series) ==
+			       offsetof(struct snap_request, val.lat) +
+				       sizeof(((struct ccproxy_req_val *)0)->lat) &&
+		       sizeof(struct snap_request) ==
+			       offsetof(struct snap_request, val.series) + sizeof(uint64_t),
+	       "usage, duration, lost, stream and latency counters are one run; the series id ends "
+	       "the value");
 _Static_assert(sizeof(struct snap_latency_val) ==
 			       sizeof(struct ccproxy_req_val) -
 				       offsetof(struct ccproxy_req_val, stream_chunks) &&
-		       sizeof(struct snap_latency_val) % sizeof(uint64_t) == 0,
-	       "a latency value is the requests value's tail, all counters");
+		       offsetof(struct snap_latency_val, series) ==
+			       offsetof(struct ccproxy_req_val, series) -
+				       offsetof(struct ccproxy_req_val, stream_chunks),
+	       "a latency value is the requests value's tail: counters, then the series id");
 
 const struct family_source family_sources[FAMILY_SRC_COUNT] =
 	{
@@ -79,6 +84,7 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 				.sums = {RUN(struct snap_request, val.requests, val.requests),
 					 RUN(struct snap_request, val.usage, val.lat)},
 				.nsums = 2,
+				.id_off = offsetof(struct snap_request, val.series),
 			},
 		[FAMILY_SRC_USAGE] =
 			{
@@ -150,9 +156,9 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 				.flags_off = offsetof(struct snap_latency, key.flags),
 				.strs = {LAT(model), LAT(service_type)},
 				.nstrs = 2,
-				.sums = {{offsetof(struct snap_latency, val),
-					  sizeof(struct snap_latency_val) / sizeof(uint64_t)}},
+				.sums = {RUN(struct snap_latency, val.stream_chunks, val.lat)},
 				.nsums = 1,
+				.id_off = offsetof(struct snap_latency, val.series),
 				.fold = &latency_from_requests,
 			},
 		[FAMILY_SRC_NODE] = {.row_size = sizeof(struct snapshot),
@@ -208,6 +214,8 @@ static const struct family_variant token_types[] = {
 		.nlabels = 3, .value = FAMILY_VALUE_HIST,                                      \
 		.val = offsetof(struct snap_latency, val.lat[which].buckets),                  \
 		.sum = offsetof(struct snap_latency, val.lat[which].sum_ns),                   \
+		.nh_lost = offsetof(struct snap_latency, val.lat[which].nh_lost),              \
+		.nh_hist = CCPROXY_NH_LATENCY + (which),                                       \
 		.bounds = FAMILY_BOUNDS_LATENCY + (which), .collect = FAMILY_COLLECT_LATENCY   \
 	}
 #define LAT_COUNTER(n, h, m)                                                                      \
@@ -249,7 +257,8 @@ const struct family families[] = {
 		.value = FAMILY_VALUE_HIST,
 		.val = offsetof(struct snap_request, val.buckets),
 		.sum = offsetof(struct snap_request, val.dur_sum_ns),
-		.nh = offsetof(struct snap_request, val.nh),
+		.nh_lost = offsetof(struct snap_request, val.nh_lost),
+		.nh_hist = CCPROXY_NH_RESPONSE,
 		.bounds = FAMILY_BOUNDS_RESPONSE,
 		.collect = FAMILY_COLLECT_REQUEST,
 	},
@@ -341,7 +350,8 @@ const struct family families[] = {
 		.value = FAMILY_VALUE_HIST,
 		.val = NODE(pool.buckets),
 		.sum = NODE(pool.wait_sum_ns),
-		.nh = NODE(pool.nh),
+		.nh_lost = NODE(pool.nh_lost),
+		.nh_hist = CCPROXY_NH_POOL,
 		.bounds = FAMILY_BOUNDS_POOL,
 		.collect = FAMILY_COLLECT_POOL,
 	},
@@ -474,6 +484,8 @@ static void json_family(struct strbuf *sb, const struct family *f, const char *n
 		strbuf__printf(sb, ", \"buckets\": ");
 		json_bounds(sb, bounds, nbounds);
 	}
+	if (f->nh_lost)
+		strbuf__printf(sb, ", \"native\": true");
 	strbuf__printf(sb, "}");
 }
 

@@ -63,6 +63,7 @@ struct family_source {
 	struct family_field overflow_zero; /* key bytes zeroed in the overflow series' rows */
 	struct family_run sums[2];	   /* the value's counters */
 	size_t nsums;
+	size_t id_off; /* the value's native series id (ccproxy_req_val.series); 0: none */
 	const struct family_fold *fold; /* NULL: none */
 };
 
@@ -127,7 +128,10 @@ struct family {
 	size_t nlabels;
 	enum family_value value;
 	size_t val, sum; /* offsets in the row */
-	size_t nh;	 /* HIST: offset of the row's struct ccproxy_nhist; 0: none */
+	/* HIST with native buckets: the row's count of observations they lost (0: none), and
+	 * which of the row's series' histograms they are. */
+	size_t nh_lost;
+	enum ccproxy_nh_hist nh_hist;
 	const struct family_variant *variants;
 	size_t nvariants;
 	enum family_bounds bounds; /* FAMILY_BOUNDS_LATENCY + which, for a latency family */

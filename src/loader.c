@@ -65,7 +65,7 @@ static int loader__set_pin_paths(struct loader *l, const char *dir)
 		l->skel->maps.requests, l->skel->maps.usage,	      l->skel->maps.errors,
 		l->skel->maps.inflight, l->skel->maps.inflight_procs, l->skel->maps.pool,
 		l->skel->maps.procs,	l->skel->maps.stats,	      l->skel->maps.meta,
-		l->skel->maps.provider,
+		l->skel->maps.provider, l->skel->maps.native,	      l->skel->maps.series_ids,
 	};
 	char path[512];
 	size_t i;
@@ -173,6 +173,8 @@ static int loader__configure(struct loader *l, const struct loader_opts *o)
 		err = bpf_map__set_max_entries(skel->maps.inflight, o->limit_inflight);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.provider, o->limit_provider + 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.native, o->limit_native);
 	return err;
 }
 
@@ -366,8 +368,39 @@ static int read_source(const struct loader *l, const struct family_source *src,
 	}
 	*out = rows;
 	if (!err)
-		err = snapshot__merge(src, rows, nout);
+		err = snapshot__merge_rows(snap, src);
 	snap->maps[src->map_id] = (struct snap_map){n, bpf_map__max_entries(map)};
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/*
+ * The native buckets of live keys, read before the rows that own them: a bucket is counted
+ * after its classic one, so a series never shows more native counts than classic ones.
+ */
+static int read_native(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+{
+	const struct bpf_map *map = l->skel->maps.native;
+	struct ccproxy_nh_key *keys = NULL;
+	uint64_t *vals = NULL;
+	uint32_t n = 0, i;
+	int err;
+
+	err = map_dump_alloc(map, (void **)&keys, (void **)&vals, &n);
+	if (!err && !(snap->native = calloc(n + 1, sizeof(*snap->native))))
+		err = -ENOMEM;
+	for (i = 0; !err && i < n; i++) {
+		if (dead_key(keys[i].tgid, alive, ctx))
+			continue;
+		snap->native[snap->nnative++] = (struct snap_native){
+			.series = keys[i].series,
+			.hist = keys[i].hist,
+			.slot = keys[i].slot,
+			.count = vals[i],
+		};
+	}
+	snap->maps[SNAP_MAP_NATIVE] = (struct snap_map){n, bpf_map__max_entries(map)};
 	free(keys);
 	free(vals);
 	return err;
@@ -378,6 +411,8 @@ static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_f
 	size_t i;
 	int err = 0;
 
+	if (l->skel->rodata->nh_enabled)
+		err = read_native(l, snap, alive, ctx);
 	for (i = 0; !err && i < FAMILY_MAP_SOURCES; i++)
 		err = read_source(l, &family_sources[i], snap, alive, ctx);
 	/* Then the sources that other sources' rows add to: after all of those are read. */
@@ -385,6 +420,8 @@ static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_f
 		if (family_sources[i].fold)
 			err = snapshot__fold(snap, &family_sources[i]);
 	}
+	if (!err)
+		snapshot__resolve_native(snap);
 	return err;
 }
 
@@ -397,7 +434,7 @@ static void add_pool(struct ccproxy_pool_val *to, const struct ccproxy_pool_val 
 	to->wait_sum_ns = snap_add(to->wait_sum_ns, from->wait_sum_ns);
 	for (i = 0; i <= CCPROXY_POOL_BUCKETS; i++)
 		to->buckets[i] = snap_add(to->buckets[i], from->buckets[i]);
-	nhist__add(&to->nh, &from->nh);
+	to->nh_lost = snap_add(to->nh_lost, from->nh_lost);
 }
 
 static int read_pool(struct loader *l, struct snapshot *snap)
@@ -586,6 +623,9 @@ int loader__collect(struct loader *l, loader_alive_fn alive, void *ctx)
 
 	for (i = 0; !err && l->skel->rodata->per_process && i < FAMILY_MAP_SOURCES; i++)
 		err = collect_map(source_map(l, &family_sources[i]), family_sources[i].tgid_off,
+				  alive, ctx);
+	if (!err && l->skel->rodata->per_process && l->skel->rodata->nh_enabled)
+		err = collect_map(l->skel->maps.native, offsetof(struct ccproxy_nh_key, tgid),
 				  alive, ctx);
 	for (i = 0; !err && i < sizeof(maps) / sizeof(maps[0]); i++)
 		err = collect_map(maps[i].map, maps[i].tgid_off, alive, ctx);

@@ -32,6 +32,7 @@ struct loader_opts {
 	 * per process (0: a quarter of limit_inflight). */
 	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight, limit_provider;
 	unsigned int limit_inflight_per_process;
+	unsigned int limit_native; /* native buckets, all series together */
 	const struct nhist_params *nh; /* native histograms; NULL: none */
 };
 

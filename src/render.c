@@ -17,6 +17,7 @@ static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
 	[CCPROXY_DROP_MAP_FULL] = "map_full",
 	[CCPROXY_DROP_SATURATED] = "saturated",
 	[CCPROXY_DROP_INFLIGHT_PROCESS] = "inflight_per_process",
+	[CCPROXY_DROP_NATIVE_FULL] = "native_full",
 };
 
 static const char *const probe_names[CCPROXY_PROBE_COUNT] = {CCPROXY_PROBE_NAMES};
@@ -222,7 +223,30 @@ static struct render_value row_value(const struct family *f, const char *row, si
 	}
 }
 
-/* One row of a family, or the sum of a group of rows (hist, sum_ns and nh given). */
+/* Whether f's series carry native buckets here: native histograms on, and f has them. */
+static bool serves_native(const struct family *f, const struct render_opts *o)
+{
+	return o->native && f->nh_lost;
+}
+
+/*
+ * Adds a row's native buckets to nh. False if the row lost some to a full map: its series
+ * then goes with its classic buckets only, never with native counts that miss some.
+ */
+static bool add_native(const struct family *f, const struct snapshot *snap, const char *row,
+		       struct ccproxy_nhist *nh)
+{
+	const struct family_source *src = &family_sources[f->src];
+	uint64_t series = src->id_off ? row_u64(row, src->id_off) : 0;
+
+	if (row_u64(row, f->nh_lost))
+		return false;
+	snapshot__add_native(snap, series, f->nh_hist, nh);
+	return true;
+}
+
+/* One row of a family, or the sum of a group of rows (hist and sum_ns given); nh: its native
+ * buckets, or NULL. */
 static int render_series(struct series *s, const struct snapshot *snap, const struct render_opts *o,
 			 const struct render_sink *sink, const uint64_t *hist, uint64_t sum_ns,
 			 const struct ccproxy_nhist *nh)
@@ -238,9 +262,7 @@ static int render_series(struct series *s, const struct snapshot *snap, const st
 		h.nbounds = s->nbounds;
 		h.buckets = hist ? hist : (const uint64_t *)(s->row + s->f->val);
 		h.sum_ns = hist ? sum_ns : row_u64(s->row, s->f->sum);
-		h.nh = !o->native || !s->f->nh ? NULL
-		       : hist		       ? nh
-					       : (const struct ccproxy_nhist *)(s->row + s->f->nh);
+		h.nh = nh;
 		n = series_labels(s, snap, o, NULL, l, &le_at);
 		return sink->ops->histogram(sink->ctx, &rf, l, n, le_at, &h);
 	}
@@ -303,15 +325,16 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 	size_t nrows, i, j, n = 0, nbounds;
 	const double *bounds;
 	const char *rows = family__rows(snap, f->src, &nrows), **idx;
+	bool whole = true; /* no row of the group lost native buckets */
 	int err = 0;
 
 	family_bounds(f, o, &bounds, &nbounds);
 	if (nbounds > CCPROXY_MAX_BUCKETS)
 		return -EINVAL;
 	idx = malloc((nrows + 1) * sizeof(*idx));
-	if (f->nh && o->native)
+	if (serves_native(f, o))
 		nh = malloc(sizeof(*nh));
-	if (!idx || (f->nh && o->native && !nh)) {
+	if (!idx || (serves_native(f, o) && !nh)) {
 		free(idx);
 		return -ENOMEM;
 	}
@@ -326,9 +349,10 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 			sum_ns = 0;
 			if (nh)
 				memset(nh, 0, sizeof(*nh));
+			whole = true;
 		}
 		if (nh)
-			nhist__add(nh, (const struct ccproxy_nhist *)(idx[i] + f->nh));
+			whole = add_native(f, snap, idx[i], nh) && whole;
 		for (j = 0; j <= nbounds; j++)
 			hist[j] = snap_add(hist[j], row_u64(idx[i], f->val + j * sizeof(uint64_t)));
 		sum_ns = snap_add(sum_ns, row_u64(idx[i], f->sum));
@@ -341,7 +365,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 
 			s.overflow = row_overflow(f, g.src, s.row);
 
-			err = render_series(&s, snap, o, sink, hist, sum_ns, nh);
+			err = render_series(&s, snap, o, sink, hist, sum_ns, whole ? nh : NULL);
 		}
 	}
 	free(nh);
@@ -357,6 +381,7 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 	size_t nrows, i, nbounds;
 	const char *rows = family__rows(snap, f->src, &nrows);
 	const double *bounds;
+	struct ccproxy_nhist *nh;
 	int err;
 
 	if (f->collect == FAMILY_COLLECT_LATENCY && !o->latency)
@@ -367,6 +392,9 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 		return err;
 	if (f->group)
 		return render_groups(f, snap, o, sink);
+	nh = serves_native(f, o) ? malloc(sizeof(*nh)) : NULL;
+	if (serves_native(f, o) && !nh)
+		return -ENOMEM;
 	for (i = 0; !err && i < nrows; i++) {
 		struct series s = {.f = f,
 				   .src = src,
@@ -377,8 +405,12 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 		s.overflow = row_overflow(f, src, s.row);
 		if (f->value == FAMILY_VALUE_HIST && !row_counted(f, s.row, f->val, nbounds))
 			continue;
-		err = render_series(&s, snap, o, sink, NULL, 0, NULL);
+		if (nh)
+			memset(nh, 0, sizeof(*nh));
+		err = render_series(&s, snap, o, sink, NULL, 0,
+				    nh && add_native(f, snap, s.row, nh) ? nh : NULL);
 	}
+	free(nh);
 	return err;
 }
 

@@ -18,6 +18,7 @@ const char *const snap_map_names[SNAP_MAP_COUNT] = {
 	[SNAP_MAP_PROCS] = "procs",
 	[SNAP_MAP_INFLIGHT_PROCS] = "inflight_procs",
 	[SNAP_MAP_PROVIDER] = "provider",
+	[SNAP_MAP_NATIVE] = "native",
 };
 
 void snapshot__free(struct snapshot *snap)
@@ -29,6 +30,8 @@ void snapshot__free(struct snapshot *snap)
 	free(snap->errors);
 	free(snap->provider);
 	free(snap->latency);
+	free(snap->native);
+	free(snap->aliases);
 	free(snap->versions);
 	free(snap->procs);
 	memset(snap, 0, sizeof(*snap));
@@ -155,23 +158,58 @@ static void add_row(const struct family_source *src, char *dst, const char *from
 	}
 }
 
-/* Sorted runs of equal keys collapse into their first row. */
-static size_t merge_sorted(const struct family_source *src, char *v, size_t n)
+static uint64_t row_id(const struct family_source *src, const char *row)
+{
+	uint64_t id = 0;
+
+	if (src->id_off)
+		memcpy(&id, row + src->id_off, sizeof(id));
+	return id;
+}
+
+/* Records that the series id of row `from` now belongs to row `to`. 0 or -ENOMEM. */
+static int add_alias(struct snapshot *snap, const struct family_source *src, char *to,
+		     const char *from)
+{
+	uint64_t t = row_id(src, to), f = row_id(src, from);
+	struct snap_alias *grown;
+
+	if (!f || f == t)
+		return 0;
+	if (!t) { /* the row kept has no native buckets yet: it takes the other's id */
+		memcpy(to + src->id_off, &f, sizeof(f));
+		return 0;
+	}
+	grown = realloc(snap->aliases, (snap->naliases + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	snap->aliases = grown;
+	grown[snap->naliases++] =
+		(struct snap_alias){.from = f, .to = t, .src = (uint32_t)(src - family_sources)};
+	return 0;
+}
+
+/* Sorted runs of equal keys collapse into their first row; snap (or NULL) gets the aliases. */
+static int merge_sorted(const struct family_source *src, char *v, size_t *n, struct snapshot *snap)
 {
 	size_t out = 0, i;
+	int err = 0;
 
-	for (i = 0; i < n; i++) {
-		char *cur = v + i * src->row_size;
+	for (i = 0; i < *n; i++) {
+		char *cur = v + i * src->row_size, *last = out ? v + (out - 1) * src->row_size : v;
 
-		if (out && !memcmp(v + (out - 1) * src->row_size, cur, src->key_size)) {
-			add_row(src, v + (out - 1) * src->row_size, cur);
+		if (out && !memcmp(last, cur, src->key_size)) {
+			add_row(src, last, cur);
+			if (snap && !err)
+				err = add_alias(snap, src, last, cur);
 			continue;
 		}
 		if (out != i)
 			memcpy(v + out * src->row_size, cur, src->row_size);
 		out++;
 	}
-	return out;
+	*n = out;
+	return err;
 }
 
 static bool is_overflow_label(const char *s)
@@ -207,11 +245,12 @@ static int cmp_key(const void *a, const void *b, void *src)
 	return memcmp(a, b, ((const struct family_source *)src)->key_size);
 }
 
-int snapshot__merge(const struct family_source *src, void *rows, size_t *n)
+/* snapshot__merge, recording aliases in snap unless it is NULL. */
+static int merge(const struct family_source *src, void *rows, size_t *n, struct snapshot *snap)
 {
 	char *v = rows;
 	size_t i, f;
-	int err = 0;
+	int err = 0, err2;
 
 	for (i = 0; i < *n; i++) {
 		char *row = v + i * src->row_size;
@@ -225,8 +264,21 @@ int snapshot__merge(const struct family_source *src, void *rows, size_t *n)
 	for (f = 0; !err && f < src->nstrs; f++)
 		err = unify_field(v, *n, src->row_size, src->strs[f].off, src->strs[f].size);
 	qsort_r(v, *n, src->row_size, cmp_key, (void *)src);
-	*n = merge_sorted(src, v, *n);
-	return err;
+	err2 = merge_sorted(src, v, n, snap);
+	return err ? err : err2;
+}
+
+int snapshot__merge(const struct family_source *src, void *rows, size_t *n)
+{
+	return merge(src, rows, n, NULL);
+}
+
+int snapshot__merge_rows(struct snapshot *snap, const struct family_source *src)
+{
+	char *rows = *(char **)((char *)snap + src->rows_off);
+	size_t *n = (size_t *)((char *)snap + src->count_off);
+
+	return merge(src, rows, n, snap);
 }
 
 int snapshot__merge_requests(struct snap_request *v, size_t *n)
@@ -344,6 +396,20 @@ static bool any_nonzero(const char *p, size_t n)
 	return n && (p[0] || memcmp(p, p + 1, n - 1));
 }
 
+/* Whether a row of fold->from adds anything to dst: any of dst's counters, as laid out there. */
+static bool folds_counts(const struct family_source *dst, const char *from_row)
+{
+	size_t r;
+
+	for (r = 0; r < dst->nsums; r++) {
+		const char *at = from_row + dst->fold->val_off + (dst->sums[r].off - dst->val_off);
+
+		if (any_nonzero(at, dst->sums[r].count * sizeof(uint64_t)))
+			return true;
+	}
+	return false;
+}
+
 int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
 {
 	const struct family_fold *fold = dst->fold;
@@ -363,7 +429,7 @@ int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
 		const char *r = rows + i * from->row_size;
 		char *u = grown + ndst * dst->row_size;
 
-		if (!any_nonzero(r + fold->val_off, val_size))
+		if (!folds_counts(dst, r))
 			continue;
 		memset(u, 0, dst->row_size);
 		memcpy(u, r + fold->key_off, dst->key_size);
@@ -371,7 +437,93 @@ int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
 		ndst++;
 	}
 	*dst_n = ndst;
-	return snapshot__merge(dst, *dst_rows, dst_n);
+	return snapshot__merge_rows(snap, dst);
+}
+
+static int cmp_series_alias(const void *a, const void *b)
+{
+	const struct snap_alias *x = a, *y = b;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* The id a row of src with series id `id` merged into; id itself if it did not. */
+static uint64_t resolve(const struct snapshot *snap, uint32_t src, uint64_t id)
+{
+	struct snap_alias want = {.from = id, .src = src};
+	const struct snap_alias *a =
+		bsearch(&want, snap->aliases, snap->naliases, sizeof(want), cmp_series_alias);
+
+	return a ? a->to : id;
+}
+
+static int cmp_native(const void *a, const void *b)
+{
+	const struct snap_native *x = a, *y = b;
+
+	if (x->series != y->series)
+		return x->series < y->series ? -1 : 1;
+	if (x->hist != y->hist)
+		return x->hist < y->hist ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+void snapshot__resolve_native(struct snapshot *snap)
+{
+	size_t i, out = 0;
+
+	if (snap->naliases)
+		qsort(snap->aliases, snap->naliases, sizeof(*snap->aliases), cmp_series_alias);
+	for (i = 0; i < snap->nnative; i++) {
+		struct snap_native *e = &snap->native[i];
+
+		if (e->hist == CCPROXY_NH_POOL)
+			continue; /* one series: summed over processes */
+		e->series = resolve(snap, FAMILY_SRC_REQUESTS, e->series);
+		if (e->hist >= CCPROXY_NH_LATENCY)
+			e->series = resolve(snap, FAMILY_SRC_LATENCY, e->series);
+	}
+	if (snap->nnative)
+		qsort(snap->native, snap->nnative, sizeof(*snap->native), cmp_native);
+	for (i = 0; i < snap->nnative; i++) {
+		struct snap_native *e = &snap->native[i];
+
+		if (out && !cmp_native(&snap->native[out - 1], e))
+			snap->native[out - 1].count =
+				snap_add(snap->native[out - 1].count, e->count);
+		else
+			snap->native[out++] = *e;
+	}
+	snap->nnative = out;
+}
+
+void snapshot__add_native(const struct snapshot *snap, uint64_t series, uint32_t hist,
+			  struct ccproxy_nhist *h)
+{
+	const struct snap_native want = {.series = series, .hist = hist};
+	uint64_t *slots = (uint64_t *)h;
+	size_t lo = 0, hi = snap->nnative;
+
+	_Static_assert(sizeof(struct ccproxy_nhist) == CCPROXY_NH_NSLOTS * sizeof(uint64_t),
+		       "a dense series is its slots in order");
+	while (lo < hi) { /* the first bucket at or after (series, hist, 0) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_native(&snap->native[mid], &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < snap->nnative; lo++) {
+		const struct snap_native *e = &snap->native[lo];
+
+		if (e->series != series || e->hist != hist)
+			break;
+		if (e->slot < CCPROXY_NH_NSLOTS)
+			slots[e->slot] = snap_add(slots[e->slot], e->count);
+	}
 }
 
 int snapshot__fold_request_usage(struct snapshot *snap)

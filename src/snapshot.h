@@ -41,6 +41,7 @@ struct snap_latency_val {
 	uint64_t stream_chunks;
 	uint64_t stream_bytes;
 	struct ccproxy_lat_hist lat[CCPROXY_LATENCIES];
+	uint64_t series; /* the first folded entry's: its native buckets' ccproxy_nh_key.series */
 };
 
 struct snap_latency {
@@ -57,6 +58,7 @@ enum snap_map_id {
 	SNAP_MAP_PROCS,
 	SNAP_MAP_INFLIGHT_PROCS,
 	SNAP_MAP_PROVIDER,
+	SNAP_MAP_NATIVE,
 	SNAP_MAP_COUNT,
 };
 
@@ -76,6 +78,21 @@ struct snap_proc {
 	char container_id[65];
 };
 
+/* One native bucket's count (struct ccproxy_nh_key), by the row whose series it belongs to. */
+struct snap_native {
+	uint64_t series;
+	uint32_t hist; /* enum ccproxy_nh_hist */
+	uint32_t slot;
+	uint64_t count;
+};
+
+/* A row whose series id `from` merged into the row with series id `to`. */
+struct snap_alias {
+	uint64_t from, to;
+	uint32_t src; /* enum family_src of the rows */
+	uint32_t pad;
+};
+
 struct snapshot {
 	struct snap_request *requests;
 	size_t nrequests;
@@ -88,6 +105,12 @@ struct snapshot {
 	struct snap_latency *latency; /* regrouped from requests */
 	size_t nlatency;
 	struct ccproxy_pool_val pool; /* summed over processes */
+	/* Native buckets, read only with native histograms on; after snapshot__resolve_native
+	 * sorted by series, hist and slot, each series that of a row. */
+	struct snap_native *native;
+	size_t nnative;
+	struct snap_alias *aliases; /* recorded by snapshot__merge_rows */
+	size_t naliases;
 
 	/* Live attached processes only. */
 	uint64_t active_requests;
@@ -137,6 +160,11 @@ struct family_source;
  * first kind of merge done.
  */
 int snapshot__merge(const struct family_source *src, void *rows, size_t *n);
+/*
+ * snapshot__merge on the rows of src in snap; a row that merges into another records its
+ * series id's alias (family_source.id_off), so that its native buckets follow it.
+ */
+int snapshot__merge_rows(struct snapshot *snap, const struct family_source *src);
 int snapshot__merge_requests(struct snap_request *v, size_t *n);
 int snapshot__merge_usage(struct snap_usage *v, size_t *n);
 int snapshot__merge_errors(struct snap_error *v, size_t *n);
@@ -154,6 +182,15 @@ int snapshot__fold_request_usage(struct snapshot *snap);
  * entries by (model, service_type, process) into snap->latency. 0 or -ENOMEM.
  */
 int snapshot__fold_request_latency(struct snapshot *snap);
+/*
+ * Gives every native bucket the series id of the row it now belongs to (the requests row its
+ * entry merged into; for latency buckets, then the latency row that row folded into), sorts
+ * them and sums those that then coincide. Call after every merge and fold.
+ */
+void snapshot__resolve_native(struct snapshot *snap);
+/* Adds the native buckets of (series, hist) to h, slot by slot (bpf/ccproxy_nhist.h). */
+void snapshot__add_native(const struct snapshot *snap, uint64_t series, uint32_t hist,
+			  struct ccproxy_nhist *h);
 /* Adds a process (any order). 0 or -ENOMEM. */
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */

@@ -12,13 +12,16 @@ Once every event has been fired and each server has scraped the final counts:
 - text and om store the truth file's samples exactly, and the same series (names, labels,
   values) as each other, the exporter's own ccproxy_exporter_* families included (values of
   those change between scrapes, so only names and labels are compared);
-- native stores the same counters and gauges, and for every histogram series a native
+- native stores the same counters and gauges, and for every histogram series (the seed's two
+  durations and the latency families) a native
   histogram whose count equals the truth's _count, whose sum lies in the truth's _sum range,
   and whose histogram_quantile lies within the schema's bound of the true quantile of the
   durations the load generator fired (it lists every exact one in the truth file).
 A fourth Prometheus, with the feature, scrapes a second exporter run with
 --no-native-histogram (and its own load generator): it gets protobuf without native buckets
-and must store the classic series of the truth file, le and +Inf included.
+and must store the classic series of the truth file, le and +Inf included. A fifth scrapes an
+exporter whose native bucket map is too small: the series that lost a native bucket must
+arrive classic, and every series must be exact either way.
 """
 import json
 import math
@@ -37,11 +40,14 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import truth as truthlib  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+import families  # noqa: E402
 from conftest import (LOADGEN, Procs, free_port, require_root,  # noqa: E402
                       start_exporter, start_loadgen, wait_truth, wait_until)
 
 PROMETHEUS = Path("/usr/bin/prometheus")
-HISTOGRAMS = ("ccproxy_response_duration_seconds", "ccproxy_pool_acquisition_duration_seconds")
+# Every histogram family with native buckets: the seed's two durations and the latency ones.
+HISTOGRAMS = tuple(f["name"] for f in families.families() if f.get("native"))
 QUANTILES = (0.5, 0.9, 0.99)
 SCHEMA = 3
 ZERO_THRESHOLD = 0.0001
@@ -364,3 +370,83 @@ def test_protobuf_classic_buckets_equal_the_truth(classic_protobuf):
     assert not any(isinstance(v, dict) for v in got.values())
     problems = truthlib.compare(truth, got, ("ccproxy_exporter_", "up"))
     assert not problems, "\n".join(problems[:40])
+
+
+# Far fewer native buckets than the load generator's series spread over: the map fills early.
+NATIVE_LIMIT = 1024
+
+
+@pytest.fixture(scope="module")
+def full_native_map(tmp_path_factory):
+    """A Prometheus with the feature, scraping an exporter whose native buckets fill their
+    map (--limits.native-buckets at its least): series that lost a bucket go classic."""
+    require_root()
+    tmp = tmp_path_factory.mktemp("full-native")
+    procs = Procs()
+    try:
+        loadgen = tmp / "ccproxy-loadgen"  # a copy: see classic_protobuf
+        shutil.copy2(LOADGEN, loadgen)
+        truth_path = tmp / "truth.json"
+        lg = procs.start([loadgen, "--wait-attach", "20", "--linger", "--truth", truth_path,
+                          "--events", "20000", "--threads", "2", "--seed", "16"])
+        ex = start_exporter(procs, [lg.pid], "--limits.native-buckets", str(NATIVE_LIMIT))
+        wait_truth(lg, truth_path)
+        truth = json.loads(truth_path.read_text())
+        prom = start_prometheus(procs, tmp, "native-full", f"127.0.0.1:{ex.port}",
+                                "--enable-feature=native-histograms")
+        want = truth_total(truth, "ccproxy_requests_total")
+
+        def final():
+            at = time.time()
+            got = prom.query("sum(ccproxy_requests_total)", at)
+            if got and float(got[0]["value"][1]) == want and \
+                    prom.query("count_over_time(up[1m]) >= 2", at):
+                return at
+            return None
+
+        at = wait_until(final, timeout=60, step=0.5, what="Prometheus to scrape all")
+        _, _, body = ex.get()
+        yield truth, prom, at, body.decode()
+    finally:
+        procs.stop_all()
+
+
+
+def self_value(body, sample):
+    for line in body.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no {sample} in the scrape")
+
+
+def test_series_that_lost_native_buckets_are_classic_and_exact(full_native_map):
+    """Every histogram series is stored exactly: natively while it lost nothing to the full
+    map, else from its classic buckets, which count every observation."""
+    truth, prom, at, body = full_native_map
+    got = stored(prom, at)
+    counts = {(s["name"][: -len("_count")], frozenset(s["labels"].items())): float(s["value"])
+              for s in truth["samples"]
+              if s["name"].endswith("_count") and s["name"][: -len("_count")] in HISTOGRAMS}
+    native = classic = 0
+    for (fam, labels), want in counts.items():
+        h = got.get((fam, labels))
+        if isinstance(h, dict):
+            assert float(h["count"]) == want, (fam, labels)
+            native += 1
+        else:
+            assert got.get((fam + "_count", labels)) == want, (fam, labels)
+            classic += 1
+    classic_truth = dict(truth)
+    classic_truth["samples"] = [
+        s for s in truth["samples"]
+        if not (s["name"].startswith(HISTOGRAMS) and
+                isinstance(got.get((s["name"].rsplit("_", 1)[0], frozenset(
+                    {k: v for k, v in s["labels"].items() if k != "le"}.items()))), dict))]
+    problems = truthlib.compare(classic_truth, {k: v for k, v in got.items()
+                                                if not isinstance(v, dict)},
+                                ("ccproxy_exporter_", "up"))
+    assert not problems, "\n".join(problems[:40])
+    print(f"full native map: {native} series native, {classic} classic")
+    assert classic > 0
+    assert self_value(body, 'ccproxy_exporter_map_entries{map="native"}') == NATIVE_LIMIT
+    assert self_value(body, 'ccproxy_exporter_events_dropped_total{reason="native_full"}') > 0

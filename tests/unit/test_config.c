@@ -48,6 +48,7 @@ static const char *const fields[] = {
 	"proxy_overhead_buckets",
 	"time_per_output_token_buckets",
 	"limit_provider",
+	"limit_native",
 	"pids",
 	"listen_address",
 	"telemetry_path",
@@ -128,6 +129,7 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	U(limit_inflight_per_process);
 	B(collect_latency_metrics);
 	U(limit_provider);
+	U(limit_native);
 	S("web_config_file", web_config_file);
 	U(web_max_connections);
 	U(web_timeout);
@@ -254,6 +256,7 @@ Test(config, defaults)
 	cr_expect_eq(cfg.limit_inflight_per_process, 0);
 	cr_expect(cfg.collect_latency_metrics);
 	cr_expect_eq(cfg.limit_provider, CCPROXY_PROVIDER_ENTRIES);
+	cr_expect_eq(cfg.limit_native, CCPROXY_NATIVE_ENTRIES);
 	field_str(&cfg, "time_per_output_token_buckets", err, sizeof(err));
 	cr_expect_str_eq(err, "0.001,0.005,0.01,0.02,0.04,0.06,0.08,0.1,0.25,0.5,0.75,1,2.5,5,7.5,"
 			      "10,20,40,80,160,640,2560");
@@ -392,6 +395,7 @@ static struct ok_case flag_cases[] = {
 	{{"--time-per-output-token-buckets=0.01,0.1"}, 1, "time_per_output_token_buckets",
 	 "0.01,0.1"},
 	{{"--limits.provider-responses=64"}, 1, "limit_provider", "64"},
+	{{"--limits.native-buckets=4096"}, 1, "limit_native", "4096"},
 };
 
 static struct ok_case env_cases[] = {

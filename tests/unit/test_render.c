@@ -1012,7 +1012,7 @@ Test(render, self_families_and_labels)
 {
 	static const char *const reasons[CCPROXY_DROP_COUNT] = {
 		"read_fault", "bad_abi",  "invalid_value", "inflight_full",	   "unpaired",
-		"folded",     "map_full", "saturated",	   "inflight_per_process",
+		"folded",     "map_full", "saturated",	   "inflight_per_process", "native_full",
 	};
 	static const char *const probes[CCPROXY_PROBE_COUNT] = {
 		"request_start",
@@ -1371,15 +1371,57 @@ static Io__Prometheus__Client__MetricFamily *find_family(Io__Prometheus__Client_
 	return NULL;
 }
 
+/* Decodes a varint-delimited protobuf exposition into mf (at most max families). */
+static size_t unpack_families(const struct strbuf *out, Io__Prometheus__Client__MetricFamily **mf,
+			      size_t max)
+{
+	size_t pos = 0, n = 0;
+
+	while (pos < out->len && n < max) {
+		uint64_t len = 0;
+		int shift = 0;
+		unsigned char c;
+
+		do {
+			c = (unsigned char)out->buf[pos++];
+			len |= (uint64_t)(c & 0x7F) << shift;
+			shift += 7;
+		} while (c & 0x80);
+		mf[n] = io__prometheus__client__metric_family__unpack(NULL, len,
+								      (uint8_t *)out->buf + pos);
+		cr_assert_not_null(mf[n]);
+		pos += len;
+		n++;
+	}
+	cr_assert_eq(pos, out->len);
+	return n;
+}
+
+/* Sparse native buckets as loader__read leaves them: sorted by series, hist and slot. */
+static void set_native(const struct snap_native *v, size_t n)
+{
+	snap.native = calloc(n + 1, sizeof(*snap.native));
+	cr_assert_not_null(snap.native);
+	memcpy(snap.native, v, n * sizeof(*v));
+	snap.nnative = n;
+}
+
 /* Protobuf: every family, histograms with classic and (grouped) native buckets. */
 Test(render, protobuf_histograms_carry_native_buckets)
 {
+	static const struct snap_native native[] = {
+		{.series = 0, .hist = CCPROXY_NH_POOL, .slot = CCPROXY_NH_SLOT_ZERO, .count = 1},
+		{.series = 7, .hist = CCPROXY_NH_RESPONSE, .slot = 101, .count = 2},
+		{.series = 8, .hist = CCPROXY_NH_RESPONSE, .slot = 101, .count = 1},
+		/* another histogram of the same series: not the response time's */
+		{.series = 8, .hist = CCPROXY_NH_LATENCY, .slot = 3, .count = 5},
+	};
 	Io__Prometheus__Client__MetricFamily *mf[64], *f;
 	Io__Prometheus__Client__Histogram *h;
 	struct strbuf out = STRBUF_INIT;
 	struct nhist_params p;
 	struct snap_request *r;
-	size_t pos = 0, n = 0, i;
+	size_t n, i;
 
 	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
 	/* two rows that fold into one series (method and status differ) */
@@ -1387,32 +1429,16 @@ Test(render, protobuf_histograms_carry_native_buckets)
 	r->val.requests = 2;
 	r->val.buckets[4] = 2;
 	r->val.dur_sum_ns = 600000000;
-	r->val.nh.fine[100] = 2;
+	r->val.series = 7;
 	r = add_request(500, "GET", "/v1/messages", "m", "s");
 	r->val.requests = 1;
 	r->val.buckets[4] = 1;
 	r->val.dur_sum_ns = 300000000;
-	r->val.nh.fine[100] = 1;
+	r->val.series = 8;
 	snap.pool.buckets[0] = 1;
-	snap.pool.nh.zero = 1;
+	set_native(native, ARRAY_SIZE(native));
 	render_format(FMT_PROTOBUF_DELIMITED, &p, true, &out);
-	while (pos < out.len && n < 64) {
-		uint64_t len = 0;
-		int shift = 0;
-		unsigned char c;
-
-		do {
-			c = (unsigned char)out.buf[pos++];
-			len |= (uint64_t)(c & 0x7F) << shift;
-			shift += 7;
-		} while (c & 0x80);
-		mf[n] = io__prometheus__client__metric_family__unpack(NULL, len,
-								      (uint8_t *)out.buf + pos);
-		cr_assert_not_null(mf[n]);
-		pos += len;
-		n++;
-	}
-	cr_assert_eq(pos, out.len);
+	n = unpack_families(&out, mf, 64);
 	f = find_family(mf, n, "ccproxy_response_duration_seconds");
 	cr_assert_not_null(f);
 	cr_assert_eq(f->n_metric, 1);
@@ -1434,6 +1460,58 @@ Test(render, protobuf_histograms_carry_native_buckets)
 	cr_expect(find_family(mf, n, "ccproxy_requests_total") != NULL);
 	cr_expect(find_family(mf, n, "up") != NULL);
 	cr_expect(find_family(mf, n, "ccproxy_exporter_scrape_duration_seconds") != NULL);
+	for (i = 0; i < n; i++)
+		io__prometheus__client__metric_family__free_unpacked(mf[i], NULL);
+	strbuf__free(&out);
+}
+
+/*
+ * A series that lost a native bucket to a full map goes with its classic buckets only; so
+ * does a group of rows when any of them did. Others keep theirs.
+ */
+Test(render, protobuf_series_that_lost_native_buckets_go_classic)
+{
+	static const struct snap_native native[] = {
+		{.series = 1, .hist = CCPROXY_NH_RESPONSE, .slot = 50, .count = 1},
+		{.series = 2, .hist = CCPROXY_NH_RESPONSE, .slot = 60, .count = 1},
+	};
+	Io__Prometheus__Client__MetricFamily *mf[64], *f;
+	Io__Prometheus__Client__Histogram *h;
+	struct strbuf out = STRBUF_INIT;
+	struct nhist_params p;
+	struct snap_request *r;
+	size_t n, i, m;
+
+	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
+	r = add_request(200, "POST", "/v1/messages", "kept", "s");
+	r->val.requests = 1;
+	r->val.buckets[4] = 1;
+	r->val.series = 1;
+	r = add_request(200, "POST", "/v1/messages", "lost", "s");
+	r->val.requests = 2;
+	r->val.buckets[4] = 2;
+	r->val.series = 2;
+	r->val.nh_lost = 1;
+	set_native(native, ARRAY_SIZE(native));
+	render_format(FMT_PROTOBUF_DELIMITED, &p, true, &out);
+	n = unpack_families(&out, mf, 64);
+	f = find_family(mf, n, "ccproxy_response_duration_seconds");
+	cr_assert_not_null(f);
+	cr_assert_eq(f->n_metric, 2);
+	for (m = 0; m < 2; m++) {
+		h = f->metric[m]->histogram;
+		for (i = 0; i < f->metric[m]->n_label; i++) {
+			if (strcmp(f->metric[m]->label[i]->name, "model"))
+				continue;
+			if (!strcmp(f->metric[m]->label[i]->value, "lost")) {
+				cr_expect(!h->has_schema && !h->n_positive_span);
+				cr_expect_eq(h->sample_count, 2);
+			} else {
+				cr_expect(h->has_schema && h->n_positive_span == 1);
+				cr_expect_eq(h->positive_span[0]->offset, p.kmin + 50);
+			}
+		}
+	}
 	for (i = 0; i < n; i++)
 		io__prometheus__client__metric_family__free_unpacked(mf[i], NULL);
 	strbuf__free(&out);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <criterion/criterion.h>
+#include "family.h"
 #include "snapshot.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -365,8 +366,8 @@ Test(snapshot, free_is_null_safe_and_zeroes)
 Test(snapshot, map_names)
 {
 	static const char *const want[SNAP_MAP_COUNT] = {
-		"requests", "usage", "errors",	       "inflight",
-		"pool",	    "procs", "inflight_procs", "provider",
+		"requests", "usage",	      "errors",	  "inflight", "pool",
+		"procs",    "inflight_procs", "provider", "native",
 	};
 	size_t i;
 
@@ -605,6 +606,62 @@ Test(snapshot, fold_request_latency)
 	cr_expect_eq(snap.latency[1].val.lat[CCPROXY_LAT_TTFT].buckets[0], 1);
 	cr_expect_eq(snap.latency[1].val.lat[CCPROXY_LAT_TTFT].buckets[2], 1);
 	cr_expect_eq(snap.latency[1].val.lat[CCPROXY_LAT_TTFT].sum_ns, 12);
+	snapshot__free(&snap);
+}
+
+/* The native buckets of rows that merge, or fold into a latency row, follow them there. */
+Test(snapshot, native_buckets_follow_merged_and_folded_rows)
+{
+	static const struct snap_native native[] = {
+		{.series = 1, .hist = CCPROXY_NH_RESPONSE, .slot = 10, .count = 1},
+		{.series = 2, .hist = CCPROXY_NH_RESPONSE, .slot = 10, .count = 2},
+		{.series = 3, .hist = CCPROXY_NH_RESPONSE, .slot = 11, .count = 1},
+		{.series = 1, .hist = CCPROXY_NH_LATENCY + CCPROXY_LAT_TTFT, .slot = 5, .count = 1},
+		{.series = 3, .hist = CCPROXY_NH_LATENCY + CCPROXY_LAT_TTFT, .slot = 5, .count = 4},
+		{.series = 2, .hist = CCPROXY_NH_LATENCY + CCPROXY_LAT_TTFT, .slot = 6, .count = 1},
+		{.series = 0, .hist = CCPROXY_NH_POOL, .slot = 0, .count = 9},
+		{.series = 99, .hist = CCPROXY_NH_RESPONSE, .slot = 1, .count = 1}, /* no row */
+	};
+	struct snapshot snap = {0};
+	struct ccproxy_nhist h;
+	size_t i;
+
+	snap.requests = calloc(3, sizeof(*snap.requests));
+	snap.native = malloc(sizeof(native));
+	cr_assert(snap.requests && snap.native);
+	memcpy(snap.native, native, sizeof(native));
+	snap.nnative = ARRAY_SIZE(native);
+	snap.nrequests = 3;
+	fill_req(&snap.requests[0], 200, "POST", "/v1/messages", "m", "s", 0);
+	fill_req(&snap.requests[1], 200, "POST", "/v1/messages", "m", "s", 'J'); /* merges */
+	fill_req(&snap.requests[2], 500, "POST", "/v1/messages", "m", "s", 0);
+	for (i = 0; i < 3; i++) {
+		snap.requests[i].val.series = i + 1;
+		snap.requests[i].val.lat[CCPROXY_LAT_TTFT].buckets[0] = 1;
+	}
+	cr_assert_eq(snapshot__merge_rows(&snap, &family_sources[FAMILY_SRC_REQUESTS]), 0);
+	cr_assert_eq(snap.nrequests, 2);
+	cr_assert_eq(snapshot__fold_request_latency(&snap), 0);
+	cr_assert_eq(snap.nlatency, 1);
+	snapshot__resolve_native(&snap);
+
+	memset(&h, 0, sizeof(h));
+	snapshot__add_native(&snap, snap.requests[0].val.series, CCPROXY_NH_RESPONSE, &h);
+	cr_expect_eq(snap.requests[0].key.status, 200);
+	cr_expect_eq(h.fine[9], 3);
+	cr_expect_eq(h.fine[10], 0);
+	memset(&h, 0, sizeof(h));
+	snapshot__add_native(&snap, snap.requests[1].val.series, CCPROXY_NH_RESPONSE, &h);
+	cr_expect_eq(h.fine[9], 0);
+	cr_expect_eq(h.fine[10], 1);
+	memset(&h, 0, sizeof(h));
+	snapshot__add_native(&snap, snap.latency[0].val.series,
+			     CCPROXY_NH_LATENCY + CCPROXY_LAT_TTFT, &h);
+	cr_expect_eq(h.fine[4], 5);
+	cr_expect_eq(h.fine[5], 1);
+	memset(&h, 0, sizeof(h));
+	snapshot__add_native(&snap, 0, CCPROXY_NH_POOL, &h);
+	cr_expect_eq(h.zero, 9);
 	snapshot__free(&snap);
 }
 
