@@ -443,7 +443,7 @@ int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink)
 				cfg->latency_buckets[2], cfg->latency_buckets[3]},
 		.lat_nbuckets = {cfg->nlatency_buckets[0], cfg->nlatency_buckets[1],
 				 cfg->nlatency_buckets[2], cfg->nlatency_buckets[3]},
-		.native = cfg->native_histograms,
+		.native = cfg->native_histograms && sink->native,
 	};
 	struct snapshot snap = {0};
 	struct timespec t0;
@@ -453,7 +453,7 @@ int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink)
 	pthread_mutex_lock(&ex->lock);
 	snap.attached = exporter__refresh(ex);
 	snap.objects = ex->nobjects;
-	err = loader__read(ex->loader, &snap, exporter__alive, ex);
+	err = loader__read(ex->loader, &snap, ro.native, exporter__alive, ex);
 	if (!err && ro.per_process)
 		err = exporter__procs(ex, &snap);
 	pthread_mutex_unlock(&ex->lock);

@@ -406,12 +406,13 @@ static int read_native(struct loader *l, struct snapshot *snap, loader_alive_fn 
 	return err;
 }
 
-static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+static int read_counters(struct loader *l, struct snapshot *snap, bool native,
+			 loader_alive_fn alive, void *ctx)
 {
 	size_t i;
 	int err = 0;
 
-	if (l->skel->rodata->nh_enabled)
+	if (native)
 		err = read_native(l, snap, alive, ctx);
 	for (i = 0; !err && i < FAMILY_MAP_SOURCES; i++)
 		err = read_source(l, &family_sources[i], snap, alive, ctx);
@@ -420,7 +421,7 @@ static int read_counters(struct loader *l, struct snapshot *snap, loader_alive_f
 		if (family_sources[i].fold)
 			err = snapshot__fold(snap, &family_sources[i]);
 	}
-	if (!err)
+	if (!err && native)
 		snapshot__resolve_native(snap);
 	return err;
 }
@@ -564,11 +565,12 @@ static void read_prog_stats(struct loader *l, struct snapshot *snap)
 	}
 }
 
-int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx)
+int loader__read(struct loader *l, struct snapshot *snap, bool native, loader_alive_fn alive,
+		 void *ctx)
 {
 	int err;
 
-	err = read_counters(l, snap, alive, ctx);
+	err = read_counters(l, snap, native && l->skel->rodata->nh_enabled, alive, ctx);
 	if (!err)
 		err = read_pool(l, snap);
 	if (!err)

@@ -32,7 +32,7 @@ struct loader_opts {
 	 * per process (0: a quarter of limit_inflight). */
 	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight, limit_provider;
 	unsigned int limit_inflight_per_process;
-	unsigned int limit_native; /* native buckets, all series together */
+	unsigned int limit_native;     /* native buckets, all series together */
 	const struct nhist_params *nh; /* native histograms; NULL: none */
 };
 
@@ -65,13 +65,15 @@ bool loader__filters(const struct loader *l);
 typedef bool (*loader_alive_fn)(void *ctx, uint32_t tgid);
 
 /*
- * Fills snap from the maps, changing nothing in them. Per-process state (active requests,
+ * Fills snap from the maps, changing nothing in them; the native buckets only if native
+ * (a text scrape has no use for them). Per-process state (active requests,
  * pool gauges, versions) counts only tgids for which alive() is true, so a dead process's
  * requests and gauges vanish at once. With per-process keys the same holds for the counters
  * of a dead process: its series end. 0 or a negative errno; snap is then partial but valid
  * for snapshot__free.
  */
-int loader__read(struct loader *l, struct snapshot *snap, loader_alive_fn alive, void *ctx);
+int loader__read(struct loader *l, struct snapshot *snap, bool native, loader_alive_fn alive,
+		 void *ctx);
 /*
  * Deletes the entries that loader__read skips: those of tgids for which alive() is false.
  * Node-wide entries (tgid 0) and pool entries stay: they carry totals. 0 or a negative errno.

@@ -52,7 +52,7 @@ int pb_sink__init(struct pb_sink *s, struct strbuf *out, const struct nhist_para
 	s->native = params ? malloc(sizeof(*s->native)) : NULL;
 	if (!s->pb || (params && !s->native))
 		return -ENOMEM;
-	*sink = (struct render_sink){.ops = &pb_ops, .ctx = s};
+	*sink = (struct render_sink){.ops = &pb_ops, .ctx = s, .native = params != NULL};
 	return 0;
 }
 

@@ -485,7 +485,8 @@ static int render_maps(const struct snapshot *snap, const struct render_sink *si
 	for (i = 0; !err && i < SNAP_MAP_COUNT; i++) {
 		const struct expo_label l[] = {CONST_LBL("map", snap_map_names[i])};
 
-		err = self_u64(sink, &rf, l, 1, snap->maps[i].entries);
+		if (snap->maps[i].capacity) /* read by this scrape (native: protobuf only) */
+			err = self_u64(sink, &rf, l, 1, snap->maps[i].entries);
 	}
 	if (!err)
 		err = self_family(sink, &rf, "map_capacity",
@@ -494,7 +495,8 @@ static int render_maps(const struct snapshot *snap, const struct render_sink *si
 	for (i = 0; !err && i < SNAP_MAP_COUNT; i++) {
 		const struct expo_label l[] = {CONST_LBL("map", snap_map_names[i])};
 
-		err = self_u64(sink, &rf, l, 1, snap->maps[i].capacity);
+		if (snap->maps[i].capacity)
+			err = self_u64(sink, &rf, l, 1, snap->maps[i].capacity);
 	}
 	return err;
 }

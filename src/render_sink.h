@@ -52,6 +52,7 @@ struct render_sink_ops {
 struct render_sink {
 	const struct render_sink_ops *ops;
 	void *ctx;
+	bool native; /* it sends native buckets: only then are they read from the maps */
 };
 
 /* The text format 0.0.4 sink (text_sink.c). scratch: reused between histogram series. */

@@ -104,10 +104,16 @@ Test(family, json_names_what_render_prints)
 	}
 	cr_expect_not_null(strstr(json.buf, "\"buckets\": [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, "
 					    "5.0, 10.0, 25.0]"));
+	cr_expect_not_null(strstr(
+		json.buf, "\"collect\": \"latency\", \"labels\": [\"le\", \"model\", "
+			  "\"service_type\"], \"buckets\": [0.001, 2560.0], \"native\": true}"));
+	cr_expect_not_null(strstr(json.buf, "\"buckets\": [0.001], \"native\": true}"));
+	/* counters have no native buckets */
 	cr_expect_not_null(strstr(json.buf,
-				  "\"collect\": \"latency\", \"labels\": [\"le\", \"model\", "
-				  "\"service_type\"], \"buckets\": [0.001, 2560.0]}"));
-	cr_expect_not_null(strstr(json.buf, "\"buckets\": [0.001]}"));
+				  "\"ns_requests_total\", \"help\": \"Total number of requests "
+				  "processed\", \"type\": \"counter\", \"collect\": \"request\", "
+				  "\"labels\": [\"endpoint\", \"method\", \"model\", "
+				  "\"service_type\", \"status\"]}"));
 	cr_expect_not_null(strstr(json.buf, "\"probes\": [\"request_start\", "));
 	strbuf__free(&json);
 	strbuf__free(&text);
