@@ -43,17 +43,6 @@ double nhist__bound(int32_t schema, int32_t k)
 	return (double)exp2l((long double)k / (long double)(1 << schema));
 }
 
-void nhist__add(struct ccproxy_nhist *to, const struct ccproxy_nhist *from)
-{
-	size_t i;
-
-	to->zero = snap_add(to->zero, from->zero);
-	for (i = 0; i < CCPROXY_NH_SLOTS; i++)
-		to->fine[i] = snap_add(to->fine[i], from->fine[i]);
-	for (i = 0; i < CCPROXY_NH_COARSE; i++)
-		to->coarse[i] = snap_add(to->coarse[i], from->coarse[i]);
-}
-
 /* Appends bucket k with count c (> 0), k increasing from call to call. */
 static void put_bucket(struct nhist_out *o, int64_t k, uint64_t c, int64_t *prev_k,
 		       uint64_t *prev_c)

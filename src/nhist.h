@@ -60,8 +60,6 @@ struct nhist_out {
  */
 void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p,
 		   struct nhist_out *o);
-/* to += from, saturating. */
-void nhist__add(struct ccproxy_nhist *to, const struct ccproxy_nhist *from);
 /* Bucket k's upper bound in seconds at schema s: 2^(k/2^s). */
 double nhist__bound(int32_t schema, int32_t k);
 

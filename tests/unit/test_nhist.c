@@ -155,17 +155,3 @@ Test(nhist, export_empty)
 	nhist__export(&h, &p, &o);
 	expect_export(&o, 3, 0, spans, 1, NULL, 0);
 }
-
-Test(nhist, add_saturates)
-{
-	static struct ccproxy_nhist a, b;
-
-	a.fine[3] = UINT64_MAX - 1;
-	b.fine[3] = 5;
-	b.coarse[1] = 2;
-	b.zero = 1;
-	nhist__add(&a, &b);
-	cr_expect_eq(a.fine[3], UINT64_MAX);
-	cr_expect_eq(a.coarse[1], 2);
-	cr_expect_eq(a.zero, 1);
-}

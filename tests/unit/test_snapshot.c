@@ -662,6 +662,9 @@ Test(snapshot, native_buckets_follow_merged_and_folded_rows)
 	memset(&h, 0, sizeof(h));
 	snapshot__add_native(&snap, 0, CCPROXY_NH_POOL, &h);
 	cr_expect_eq(h.zero, 9);
+	h.zero = UINT64_MAX - 1; /* sums saturate */
+	snapshot__add_native(&snap, 0, CCPROXY_NH_POOL, &h);
+	cr_expect_eq(h.zero, UINT64_MAX);
 	snapshot__free(&snap);
 }
 
