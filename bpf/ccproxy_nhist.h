@@ -4,7 +4,7 @@
  *
  * Bucket k of schema s holds the durations d (seconds) with 2^((k-1)/2^s) < d <= 2^(k/2^s),
  * as Prometheus defines them. Durations at or below the zero threshold go to the zero bucket.
- * A series has CCPROXY_NH_NSLOTS slots: the zero bucket; CCPROXY_NH_FINE buckets of the
+ * A series has CCPROXY_NH_NSLOTS slots: the zero bucket; CCPROXY_NH_SLOTS buckets of the
  * configured schema just above the zero threshold (schema 3: 25 octaves, e.g. 0.1 ms to 57
  * min); then, above them, buckets of schema 0 (one per power of two) up to the largest
  * duration a probe may report. Whenever a series has counts above the fine buckets, the

@@ -180,11 +180,17 @@ static int add_alias(struct snapshot *snap, const struct family_source *src, cha
 		memcpy(to + src->id_off, &f, sizeof(f));
 		return 0;
 	}
-	grown = realloc(snap->aliases, (snap->naliases + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	snap->aliases = grown;
-	grown[snap->naliases++] =
+	/* A folded source gives nearly every row an alias: grow by doubling. */
+	if (snap->naliases == snap->aliases_cap) {
+		size_t cap = snap->aliases_cap ? 2 * snap->aliases_cap : 16;
+
+		grown = realloc(snap->aliases, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		snap->aliases = grown;
+		snap->aliases_cap = cap;
+	}
+	snap->aliases[snap->naliases++] =
 		(struct snap_alias){.from = f, .to = t, .src = (uint32_t)(src - family_sources)};
 	return 0;
 }

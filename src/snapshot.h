@@ -110,7 +110,7 @@ struct snapshot {
 	struct snap_native *native;
 	size_t nnative;
 	struct snap_alias *aliases; /* recorded by snapshot__merge_rows */
-	size_t naliases;
+	size_t naliases, aliases_cap;
 
 	/* Live attached processes only. */
 	uint64_t active_requests;
