@@ -802,6 +802,8 @@ static const struct opt opts[] = {
 		 "Native histogram buckets: each 2^(2^-N) times the last (3: 9 % wider)."),
 	STR_OPT("native-histogram.zero-threshold", false, nh_zero_threshold, check_zero_threshold,
 		"SECONDS", "Durations up to this go to the zero bucket (rounded up to a bound)."),
+	UINT_OPT("native-histogram.max-buckets", false, nh_max_buckets, 1, NHIST_MAX_BUCKETS,
+		 "Buckets a native histogram series may have; more: sent at a lower schema."),
 	STR_OPT("web.formats", false, web_formats, check_formats, "LIST",
 		"Formats offered to a scrape's Accept: text,openmetrics,protobuf (text always)."),
 	{.name = "pushgateway-label",
@@ -883,6 +885,7 @@ void config__defaults(struct config *cfg)
 	snprintf(cfg->web_formats, sizeof(cfg->web_formats), "%s", CONFIG_DEFAULT_WEB_FORMATS);
 	cfg->native_histograms = true;
 	cfg->nh_schema = NHIST_SCHEMA_DEFAULT;
+	cfg->nh_max_buckets = NHIST_MAX_BUCKETS_DEFAULT;
 	snprintf(cfg->nh_zero_threshold, sizeof(cfg->nh_zero_threshold), "%s",
 		 CONFIG_DEFAULT_NH_ZERO_THRESHOLD);
 	cfg->discovery_interval = CONFIG_DEFAULT_DISCOVERY_INTERVAL;

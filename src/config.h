@@ -93,6 +93,7 @@ struct config {
 	unsigned int web_timeout;		 /* seconds idle, or to send headers, 1..3600 */
 	bool native_histograms;			 /* native histograms beside the classic ones */
 	unsigned int nh_schema;			 /* 0..8 (nhist.h) */
+	unsigned int nh_max_buckets;		 /* per series, 1..NHIST_MAX_BUCKETS */
 	char nh_zero_threshold[32];		 /* seconds, a decimal number */
 	char web_formats[64]; /* offered: "text,openmetrics,protobuf" (negotiate.h) */
 

@@ -122,6 +122,7 @@ struct exporter *exporter__new(const struct config *cfg)
 	if (!err && cfg->native_histograms)
 		err = nhist__params((int)cfg->nh_schema, strtod(cfg->nh_zero_threshold, NULL),
 				    &ex->nh);
+	ex->nh.max_buckets = cfg->nh_max_buckets;
 	if (!err) {
 		exporter__loader_opts(ex, &lo);
 		ex->loader = loader__load(&lo);

@@ -32,6 +32,7 @@ int nhist__params(int schema, double zero_threshold, struct nhist_params *p)
 	p->zero_threshold = nhist__bound(schema, p->kmin);
 	p->zero_ns = (uint64_t)floorl(1e9L * exp2l((long double)p->kmin / n));
 	p->k0_first = (int32_t)ceil_shift((int64_t)p->kmin + CCPROXY_NH_SLOTS + 1, schema);
+	p->max_buckets = NHIST_MAX_BUCKETS;
 	/* T_j = floor(1e9 * 2^33 * 2^(j/n)); T_n = 1e9 * 2^34 exactly (nhist.bpf.h). */
 	for (j = 1; j <= (1 << schema); j++)
 		p->thresh[j] = (uint64_t)floorl(1e9L * 8589934592.0L * exp2l((long double)j / n));
@@ -74,52 +75,71 @@ static bool has_coarse(const struct ccproxy_nhist *h)
 	return false;
 }
 
-/* Every count at schema 0: fine bucket k goes to ceil(k / 2^s), after it the coarse ones. */
-static void export_reduced(const struct ccproxy_nhist *h, const struct nhist_params *p,
-			   struct nhist_out *o, int64_t *prev_k, uint64_t *prev_c)
+/* Slot i's bucket at schema `to`: fine ones from the schema, coarse ones from schema 0. */
+static int64_t slot_bucket(const struct nhist_params *p, size_t i, int to)
 {
-	int64_t k0, cur = INT64_MIN;
-	uint64_t acc = 0;
-	size_t i;
+	if (i < CCPROXY_NH_SLOTS)
+		return ceil_shift((int64_t)p->kmin + 1 + (int64_t)i, p->schema - to);
+	return ceil_shift((int64_t)p->k0_first + (int64_t)(i - CCPROXY_NH_SLOTS), -to);
+}
+
+static uint64_t slot_count(const struct ccproxy_nhist *h, size_t i)
+{
+	return i < CCPROXY_NH_SLOTS ? h->fine[i] : h->coarse[i - CCPROXY_NH_SLOTS];
+}
+
+/*
+ * Walks the counted slots in order at schema `to`, merging those that share a bucket there
+ * (they are neighbours: a slot's bucket never decreases with the slot). Emits into o unless
+ * it is NULL; returns the number of buckets.
+ */
+static size_t walk(const struct ccproxy_nhist *h, const struct nhist_params *p, int to,
+		   struct nhist_out *o)
+{
+	int64_t k, cur = 0, prev_k = 0;
+	uint64_t c, acc = 0, prev_c = 0;
+	size_t i, n = 0;
 
 	for (i = 0; i < CCPROXY_NH_SLOTS + CCPROXY_NH_COARSE; i++) {
-		uint64_t c = i < CCPROXY_NH_SLOTS ? h->fine[i] : h->coarse[i - CCPROXY_NH_SLOTS];
-
-		if (!c)
+		if (!(c = slot_count(h, i)))
 			continue;
-		k0 = i < CCPROXY_NH_SLOTS ? ceil_shift((int64_t)p->kmin + 1 + (int64_t)i, p->schema)
-					  : (int64_t)p->k0_first + (int64_t)(i - CCPROXY_NH_SLOTS);
-		if (k0 != cur && acc) {
-			put_bucket(o, cur, acc, prev_k, prev_c);
+		k = slot_bucket(p, i, to);
+		if (acc && k != cur) {
+			if (o)
+				put_bucket(o, cur, acc, &prev_k, &prev_c);
 			acc = 0;
 		}
-		cur = k0;
+		n += !acc;
+		cur = k;
 		acc = snap_add(acc, c);
 	}
-	if (acc)
-		put_bucket(o, cur, acc, prev_k, prev_c);
+	if (acc && o)
+		put_bucket(o, cur, acc, &prev_k, &prev_c);
+	return n;
+}
+
+/*
+ * The schema a series is sent at: the configured one while every count is in the fine
+ * buckets, else 0; then lower, schema by schema, while it has more buckets than allowed (the
+ * native histograms' reduce-resolution rule: each step merges neighbouring buckets pairwise).
+ */
+static int export_schema(const struct ccproxy_nhist *h, const struct nhist_params *p)
+{
+	int to = has_coarse(h) ? 0 : p->schema;
+
+	while (to > NHIST_SCHEMA_MIN && walk(h, p, to, NULL) > p->max_buckets)
+		to--;
+	return to;
 }
 
 void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p, struct nhist_out *o)
 {
-	int64_t prev_k = 0;
-	uint64_t prev_c = 0;
-	size_t i;
-
-	o->schema = p->schema;
+	o->schema = export_schema(h, p);
 	o->zero_threshold = p->zero_threshold;
 	o->zero_count = h->zero;
 	o->count = h->zero;
 	o->nspans = o->ndeltas = 0;
-	if (has_coarse(h)) {
-		o->schema = 0;
-		export_reduced(h, p, o, &prev_k, &prev_c);
-	} else {
-		for (i = 0; i < CCPROXY_NH_SLOTS; i++)
-			if (h->fine[i])
-				put_bucket(o, (int64_t)p->kmin + 1 + (int64_t)i, h->fine[i],
-					   &prev_k, &prev_c);
-	}
+	walk(h, p, o->schema, o);
 	if (!o->nspans)
 		o->spans[o->nspans++] = (struct nhist_span){0, 0};
 }

@@ -12,7 +12,11 @@
 #include <stdint.h>
 #include "../bpf/ccproxy.h"
 
-#define NHIST_SCHEMA_DEFAULT	     3
+#define NHIST_SCHEMA_DEFAULT 3
+/* The least schema Prometheus takes: 16x per bucket. Only bucket limits go below 0. */
+#define NHIST_SCHEMA_MIN -4
+/* Buckets a series may be sent with by default, as OpenTelemetry's exponential histograms. */
+#define NHIST_MAX_BUCKETS_DEFAULT    160
 #define NHIST_ZERO_THRESHOLD_DEFAULT 0.0001
 /* The zero thresholds allowed, seconds: the schema-0 buckets cover the rest (bpf/ccproxy_nhist.h).
  */
@@ -26,11 +30,13 @@ struct nhist_params {
 	uint64_t zero_ns;      /* floor(zero_threshold in ns) */
 	int32_t k0_first;      /* schema-0 index of coarse[0] */
 	uint64_t thresh[CCPROXY_NH_THRESHOLDS]; /* mantissa thresholds T_1..T_2^schema */
+	size_t max_buckets; /* a series with more is sent at a lower schema; NHIST_MAX_BUCKETS */
 };
 
 /*
- * The constants for schema and a zero threshold in seconds, rounded up to a bucket bound.
- * 0, or -EINVAL for a schema or threshold out of range.
+ * The constants for schema and a zero threshold in seconds, rounded up to a bucket bound;
+ * max_buckets is NHIST_MAX_BUCKETS (the caller may lower it). 0, or -EINVAL for a schema or
+ * threshold out of range.
  */
 int nhist__params(int schema, double zero_threshold, struct nhist_params *p);
 
@@ -55,8 +61,9 @@ struct nhist_out {
 
 /*
  * A series' counts as spans and deltas: at the configured schema while every count is in
- * the fine buckets, else reduced to schema 0 as a whole. No bucket: one span (0, 0), which
- * marks the histogram as native even when empty.
+ * the fine buckets, else reduced to schema 0 as a whole; then reduced further, down to
+ * NHIST_SCHEMA_MIN, while it has more than p->max_buckets buckets. No bucket: one span
+ * (0, 0), which marks the histogram as native even when empty.
  */
 void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p,
 		   struct nhist_out *o);

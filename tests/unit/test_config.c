@@ -65,6 +65,7 @@ static const char *const fields[] = {
 	"native_histograms",
 	"nh_schema",
 	"nh_zero_threshold",
+	"nh_max_buckets",
 	"push_labels",
 	"pushgateway_instance",
 	"pushgateway_method",
@@ -137,6 +138,7 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	B(native_histograms);
 	U(nh_schema);
 	S("nh_zero_threshold", nh_zero_threshold);
+	U(nh_max_buckets);
 	S("pushgateway_instance", pushgateway_instance);
 	S("pushgateway_method", pushgateway_method);
 	B(pushgateway_delete_on_shutdown);
@@ -349,6 +351,8 @@ static struct ok_case flag_cases[] = {
 	{{"--no-native-histogram"}, 1, "native_histograms", "false"},
 	{{"--native-histogram.schema=0"}, 1, "nh_schema", "0"},
 	{{"--native-histogram.schema", "8"}, 2, "nh_schema", "8"},
+	{{"--native-histogram.max-buckets=1"}, 1, "nh_max_buckets", "1"},
+	{{"--native-histogram.max-buckets", "248"}, 2, "nh_max_buckets", "248"},
 	{{"--native-histogram.zero-threshold=1e-6"}, 1, "nh_zero_threshold", "1e-6"},
 	{{"--native-histogram.zero-threshold=60"}, 1, "nh_zero_threshold", "60"},
 	{{"--web.telemetry-path=/foo/metrics"}, 1, "telemetry_path", "/foo/metrics"},
@@ -542,6 +546,8 @@ static struct err_case flag_errors[] = {
 	{{"--web.formats=text,,protobuf"}, 1, "--web.formats: \"text,,protobuf\" is not a list"},
 	{{"--native-histogram.schema=9"}, 1, "--native-histogram.schema: "},
 	{{"--native-histogram.schema=-1"}, 1, "--native-histogram.schema: "},
+	{{"--native-histogram.max-buckets=0"}, 1, "--native-histogram.max-buckets: "},
+	{{"--native-histogram.max-buckets=249"}, 1, "--native-histogram.max-buckets: "},
 	{{"--native-histogram.zero-threshold=0"}, 1,
 	 "--native-histogram.zero-threshold: \"0\" is not a number of seconds in 1e-06..60"},
 	{{"--native-histogram.zero-threshold=61"}, 1, "--native-histogram.zero-threshold: \"61\""},

@@ -143,6 +143,47 @@ Test(nhist, export_reduced)
 	expect_export(&o, 0, 10, spans, 3, deltas, 3);
 }
 
+/* More buckets than allowed: the schema goes down until they fit, merging pairwise. */
+Test(nhist, export_limited_reduces_resolution)
+{
+	static struct ccproxy_nhist h;
+	static struct nhist_out o;
+	struct nhist_params p;
+	/* slots 0..9 = k -105..-96 at schema 3 -> ceil(k / 2) = -52..-48 at schema 2 */
+	const struct nhist_span spans[] = {{-52, 5}};
+	const int64_t deltas[] = {2, 0, 0, 0, 0};
+	size_t i;
+
+	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
+	for (i = 0; i < 10; i++)
+		h.fine[i] = 1;
+	p.max_buckets = 10;
+	nhist__export(&h, &p, &o);
+	cr_expect_eq(o.schema, 3);
+	cr_expect_eq(o.nspans, 1);
+	p.max_buckets = 5;
+	nhist__export(&h, &p, &o);
+	expect_export(&o, 2, 10, spans, 1, deltas, 5);
+}
+
+/* Down to schema -4, Prometheus' least, and no further, even if still too many. */
+Test(nhist, export_limited_stops_at_the_least_schema)
+{
+	static struct ccproxy_nhist h;
+	static struct nhist_out o;
+	struct nhist_params p;
+	/* coarse 0 = schema-0 bucket 12, coarse 10 = 22 -> ceil(/16) = 1 and 2 at schema -4 */
+	const struct nhist_span spans[] = {{1, 2}};
+	const int64_t deltas[] = {3, 1};
+
+	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
+	h.coarse[0] = 3;
+	h.coarse[10] = 4;
+	p.max_buckets = 1;
+	nhist__export(&h, &p, &o);
+	expect_export(&o, -4, 7, spans, 1, deltas, 2);
+}
+
 /* No observation: one empty span, so that a reader still sees a native histogram. */
 Test(nhist, export_empty)
 {
