@@ -13,10 +13,15 @@ would otherwise fetch or look for at start-up, and the setting that stops it:
   neither runs npx nor the CLI;
 - OAuth credentials for claude_api: a credentials file with a made-up token that
   only the fake upstream ever sees (DIR/home/.claude/.credentials.json);
+- with --codex, the codex provider (OpenAI Responses upstream at UPSTREAM/v1/responses): its
+  OAuth credentials (DIR/home/.codex/auth.json, unsigned JWTs that expire in 2100) and the
+  Codex CLI headers and instructions from ccproxy's packaged fallback, cached under the
+  version "unknown" as for Claude;
 - the LiteLLM price table: [plugins.pricing] source_url at the fake (/model_prices.json);
 - the GitHub release check: [scheduler] version_check_enabled = false.
 """
 import argparse
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -40,8 +45,30 @@ def toml_value(v):
     return json.dumps(str(v))
 
 
+def _b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def fake_jwt(claims):
+    """An unsigned JWT (alg none): ccproxy only decodes its claims (exp, account)."""
+    head = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{head}.{_b64(json.dumps(claims).encode())}.{_b64(b'fake')}"
+
+
+def codex_auth():
+    claims = {"exp": 4102444800, "email": "fake@localhost",
+              "https://api.openai.com/auth": {"chatgpt_account_id": "acct-fake-upstream-only",
+                                              "chatgpt_plan_type": "pro"}}
+    return {"OPENAI_API_KEY": None, "last_refresh": "2026-01-01T00:00:00Z", "tokens": {
+        "id_token": fake_jwt(claims), "access_token": fake_jwt(claims),
+        "refresh_token": "local-fake-upstream-only", "account_id": "acct-fake-upstream-only"}}
+
+
 def config(a, home):
-    plugins = ["claude_api", "oauth_claude", "pricing"] + a.plugin
+    plugins = ["claude_api", "oauth_claude", "pricing"]
+    if a.codex:
+        plugins += ["codex", "oauth_codex"]
+    plugins += a.plugin
     sections = {
         "": {"enabled_plugins": plugins},
         "server": {"host": "127.0.0.1", "port": a.port, "workers": a.workers},
@@ -51,6 +78,8 @@ def config(a, home):
         "plugins.pricing": {"source_url": a.upstream + "/model_prices.json",
                             "cache_dir": str(home / ".cache" / "ccproxy")},
     }
+    if a.codex:
+        sections["plugins.codex"] = {"base_url": a.upstream + "/v1"}
     lines = []
     for name, values in sections.items():
         if name:
@@ -65,6 +94,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="the fake upstream's base URL")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--codex", action="store_true",
+                    help="also enable the codex provider (/codex/...), against the fake")
     ap.add_argument("--plugin", action="append", default=[],
                     help="another plugin to enable (metrics, usdt_metrics); repeatable")
     a = ap.parse_args()
@@ -78,6 +109,11 @@ def main():
     (home / ".claude" / ".credentials.json").write_text(json.dumps(CREDENTIALS))
     fallback = files("ccproxy") / "data" / "claude_headers_fallback.json"
     shutil.copy(str(fallback), cache / "claude_headers_unknown.json")
+    if a.codex:
+        (home / ".codex").mkdir(exist_ok=True)
+        (home / ".codex" / "auth.json").write_text(json.dumps(codex_auth()))
+        fallback = files("ccproxy") / "data" / "codex_headers_fallback.json"
+        shutil.copy(str(fallback), cache / "codex_headers_unknown.json")
     (a.dir / "ccproxy.toml").write_text(config(a, home))
 
 

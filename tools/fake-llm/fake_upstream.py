@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Fake LLM upstream: Anthropic-style POST /v1/messages and OpenAI-style POST
-/v1/chat/completions, streaming (SSE) or not, with realistic usage blocks. Nothing of it
-leaves loopback; ccproxy's claude_api provider is pointed at it with its base_url setting.
+"""Fake LLM upstream: Anthropic-style POST /v1/messages, OpenAI-style POST
+/v1/chat/completions and OpenAI Responses POST /v1/responses (what ccproxy's codex provider
+calls), streaming (SSE) or not, with realistic usage blocks. Nothing of it leaves loopback;
+ccproxy's claude_api and codex providers are pointed at it with their base_url settings.
 
 Behaviour is chosen per request by headers, or, for clients behind a proxy that does not
 forward them, by a directive anywhere in the messages' text, "[fake key=value ...]" with the
@@ -44,9 +45,14 @@ _DIRECTIVE = re.compile(r"\[fake ([^\]]*)\]")
 
 
 def _text_of(body):
-    """All message text of a request, wherever the API puts it."""
+    """All message text of a request, wherever the API puts it (Responses: ``input``, a str
+    or a list of items)."""
     parts = []
-    for m in body.get("messages") or []:
+    items = body.get("input")
+    if isinstance(items, str):
+        parts.append(items)
+        items = None
+    for m in (body.get("messages") or []) + (items if isinstance(items, list) else []):
         c = m.get("content") if isinstance(m, dict) else None
         if isinstance(c, str):
             parts.append(c)
@@ -150,6 +156,66 @@ async def _openai_stream(b):
     yield b"data: [DONE]\n\n"
 
 
+def _responses_object(b, status, output, usage=None):
+    return {"id": "resp_fake", "object": "response", "created_at": int(time.time()),
+            "status": status, "model": b["model"], "output": output,
+            "parallel_tool_calls": False, "error": None, "incomplete_details": None,
+            "usage": usage}
+
+
+def _responses_usage(b):
+    i, o, cr, _ = b["usage"]
+    return {"input_tokens": i + cr, "input_tokens_details": {"cached_tokens": cr},
+            "output_tokens": o, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": i + cr + o}
+
+
+def _responses_item(text, status):
+    return {"id": "msg_fake", "type": "message", "role": "assistant", "status": status,
+            "content": [] if status != "completed" else
+            [{"type": "output_text", "text": text, "annotations": []}]}
+
+
+async def _responses_stream(b):
+    """The OpenAI Responses event sequence: created, in_progress, the message item and its
+    text part, one output_text.delta per chunk, the closing events, and response.completed
+    with the usage."""
+    seq = iter(range(1 << 30))
+
+    def ev(kind, **fields):
+        return _sse(kind, dict({"type": kind, "sequence_number": next(seq)}, **fields))
+
+    await asyncio.sleep(b["first_chunk"])
+    yield ev("response.created", response=_responses_object(b, "in_progress", []))
+    yield ev("response.in_progress", response=_responses_object(b, "in_progress", []))
+    yield ev("response.output_item.added", output_index=0,
+             item=_responses_item("", "in_progress"))
+    part = {"type": "output_text", "text": "", "annotations": []}
+    yield ev("response.content_part.added", item_id="msg_fake", output_index=0,
+             content_index=0, part=part)
+    text = ""
+    for n in range(b["chunks"]):
+        await asyncio.sleep(b["chunk_delay"])
+        if b["fail"] == "reset" and n == b["chunks"] // 2:
+            raise ConnectionResetError("fake reset")
+        text += f"word{n} "
+        yield ev("response.output_text.delta", item_id="msg_fake", output_index=0,
+                 content_index=0, delta=f"word{n} ")
+    yield ev("response.output_text.done", item_id="msg_fake", output_index=0,
+             content_index=0, text=text)
+    yield ev("response.content_part.done", item_id="msg_fake", output_index=0,
+             content_index=0, part=dict(part, text=text))
+    item = _responses_item(text, "completed")
+    yield ev("response.output_item.done", output_index=0, item=item)
+    yield ev("response.completed",
+             response=_responses_object(b, "completed", [item], _responses_usage(b)))
+
+
+def _responses_response(b):
+    return _responses_object(b, "completed", [_responses_item("hello", "completed")],
+                             _responses_usage(b))
+
+
 def _anthropic_message(b):
     i, o, cr, cw = b["usage"]
     return {
@@ -190,6 +256,10 @@ async def chat_completions(request: Request):
     return await _answer(request, "openai", _openai_stream, _openai_completion)
 
 
+async def responses(request: Request):
+    return await _answer(request, "openai", _responses_stream, _responses_response)
+
+
 async def health(request: Request):
     return JSONResponse({"status": "ok"})
 
@@ -226,6 +296,7 @@ class Tally:
 app = Starlette(routes=[
     Route("/v1/messages", messages, methods=["POST"]),
     Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/responses", responses, methods=["POST"]),
     Route("/health", health, methods=["GET"]),
     Route("/model_prices.json", model_prices, methods=["GET"]),
     Route("/stats", stats, methods=["GET"]),
