@@ -3,7 +3,7 @@
 
 ccproxy's hook system calls ``await hook(context)`` for each event in ``hook.events``; the
 context carries ``event, timestamp, data, metadata, request, response, provider, plugin,
-error``. UsdtMetricsHook maps the request.*, provider.* and http.response events to probes:
+error``. UsdtMetricsHook maps the request.*, provider.* and http.* events to probes:
 
 ================================  ===========================  =============================
 event                             probe                        what it reads
@@ -12,6 +12,10 @@ request.started                   request_start                request_id, metho
 request.completed                 request_complete             + status, duration, usage, cost
 request.failed                    request_fail                 + error (class name)
 provider.request.prepared/.sent   provider_request_sent        request_id, model, provider
+http.request to the provider      provider_request_sent        only for a request with no
+                                                               provider.request.prepared:
+                                                               the body's model, the route's
+                                                               provider
 provider.response.received        provider_response_received   + status_code
 http.response from the provider   provider_response_received   + status_code
 http.response to the client       (none: remembered)           usage and model of the body
@@ -24,6 +28,11 @@ provider.stream.end               provider_stream_end          usage_metrics (to
 
 A provider error answer (status >= 400) to a streamed request is no stream: 0.2.10 emits
 provider.stream.start for it and nothing more, and no stream probe fires for it.
+
+A stream ccproxy buffers into a plain answer (its stream events say ``buffered_mode``: the
+codex provider's answers to unstreamed requests) is no stream either: no stream probe fires,
+and provider_response_received fires at its provider.stream.end, when the whole body is read,
+as for any plain answer (an error status still fires at the headers).
 
 What ccproxy 0.2.10 really sends (docs/ccproxy.md): the model and the provider are only known
 from provider.request.prepared (body["model"], context.provider), and usage only from the body
@@ -74,6 +83,7 @@ The ccproxy plugin (ccproxy_usdt.plugin) does both and feeds the pool probes
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any, Iterable
@@ -94,6 +104,7 @@ EVENT_NAMES = (
     "provider.stream.start",
     "provider.stream.chunk",
     "provider.stream.end",
+    "http.request",
     "http.response",
 )
 
@@ -245,6 +256,21 @@ def _default_probes() -> Any:
     return ccproxy_usdt
 
 
+def body_model(body: Any) -> Any:
+    """The "model" of a request body as ccproxy's upstream HTTP client holds it: a dict, or
+    the JSON bytes or text about to be sent (parsed: once per provider request, and only for
+    requests no provider.request.prepared announced)."""
+    if type(body) is dict:
+        return body.get("model")
+    if isinstance(body, (bytes, bytearray, str)) and body.lstrip()[:1] in ("{", b"{"):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        return body.get("model") if type(body) is dict else None
+    return None
+
+
 def _event_name(event: Any) -> str:
     return getattr(event, "value", event)
 
@@ -252,7 +278,8 @@ def _event_name(event: Any) -> str:
 class _Request:
     """What the hook learnt of one request before its completion."""
 
-    __slots__ = ("model", "service", "usage", "streamed", "labels", "status")
+    __slots__ = ("model", "service", "usage", "streamed", "labels", "status", "prepared",
+                 "buffered")
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -261,6 +288,8 @@ class _Request:
         self.streamed = False
         self.labels: dict | None = None  # set by request.started: the request is open
         self.status = 0  # the provider's HTTP status
+        self.prepared = False  # provider.request.prepared/.sent seen
+        self.buffered = False  # the provider streams, ccproxy buffers: a plain answer
 
 
 # ccproxy 0.2.10's RequestIDMiddleware puts service_type="access_log" into every request's
@@ -296,6 +325,9 @@ class UsdtMetricsHook:
         self.events = [hook_event(n) for n in EVENT_NAMES] if hook_event else list(EVENT_NAMES)
         self.pool: Any = None
         self.pricer = pricer
+        # ccproxy_usdt.routes.RouteServices: the provider of a route, for requests whose
+        # events name none (the plugin sets it).
+        self.routes: Any = None
         self.dropped = 0
         self._requests: dict = {}
         self._ended: dict = {}  # request id -> when the server was done with it
@@ -311,6 +343,7 @@ class UsdtMetricsHook:
             "provider.stream.start": self._stream_start,
             "provider.stream.chunk": self._stream_chunk,
             "provider.stream.end": self._stream_end,
+            "http.request": self._http_request,
         }
         if hook_event is not None:  # an Enum hashes by name: key its members as well
             self._handlers.update({hook_event(n): h for n, h in list(self._handlers.items())})
@@ -552,6 +585,32 @@ class UsdtMetricsHook:
             req.model = _text(model)
         if ctx.provider:
             req.service = service_name(ctx.provider)
+        req.prepared = True
+        if mask & _B_SENT:
+            self.probes.provider_request_sent(rid, **self._provider_labels(ctx, rid=rid))
+
+    def _http_request(self, ctx: Any, mask: int) -> None:
+        """The upstream HTTP client is about to send a request. ccproxy 0.2.10's codex plugin
+        emits no provider.request.prepared (its adapter hands streams and buffered answers
+        straight to the client): for an open request that had none, this is its provider
+        request; the model is the body's, the provider its route's (ccproxy_usdt.routes).
+        Requests provider.request.prepared announced are not sent twice."""
+        data = ctx.data
+        if type(data) is not dict or not data.get("is_provider_request") or \
+                not mask & _ANY_REQUEST_PROBE:
+            return
+        rid = self._rid(ctx)
+        req = self._requests.get(rid)
+        if req is None or req.prepared or req.labels is None:
+            return  # announced already, or no request of the server's (a price download)
+        model = body_model(data.get("body"))
+        if model is not None:
+            req.model = _text(model)
+        service = service_name(ctx.provider)
+        if service is None and self.routes is not None:
+            service = self.routes.lookup(req.labels.get("endpoint"))
+        if service is not None:
+            req.service = service
         if mask & _B_SENT:
             self.probes.provider_request_sent(rid, **self._provider_labels(ctx, rid=rid))
 
@@ -563,6 +622,8 @@ class UsdtMetricsHook:
         req = self._requests.get(rid)
         if req is not None:
             req.status = status
+            if req.buffered and 0 < status < 400:
+                return  # answered when ccproxy has read the whole stream (_buffered_end)
         if mask & _B_RECEIVED:
             self.probes.provider_response_received(rid, status,
                                                    **self._provider_labels(ctx, rid=rid))
@@ -572,7 +633,7 @@ class UsdtMetricsHook:
         for it, then passes the error body on with neither chunk nor end. It is a response,
         not a stream: no stream probe fires, and the provider's time ends at its headers."""
         req = self._requests.get(rid)
-        return req is not None and req.status >= 400
+        return req is not None and (req.status >= 400 or req.buffered)
 
     def _http_response(self, ctx: Any, mask: int) -> None:
         data = ctx.data or {}
@@ -600,6 +661,10 @@ class UsdtMetricsHook:
                                        **self._provider_labels(ctx))
 
     def _stream_start(self, ctx: Any, mask: int) -> None:
+        if _get(ctx.data, "buffered_mode") is True:
+            if mask & _ANY_REQUEST_PROBE:
+                self._request(self._rid(ctx)).buffered = True
+            return
         if mask & _B_SSTART:
             rid = self._rid(ctx)
             if not self._no_stream(rid):
@@ -620,6 +685,9 @@ class UsdtMetricsHook:
 
     def _stream_end(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
+        if _get(ctx.data, "buffered_mode") is True:
+            self._buffered_end(ctx, rid, mask)
+            return
         usage = _first(ctx.data, ("usage_metrics", "usage"))
         if usage:
             # Remembered even while detached: request.completed must not report it again.
@@ -633,6 +701,15 @@ class UsdtMetricsHook:
         if usage and not kw["cost_nusd"] and self.pricer is not None and labels["model"]:
             kw["cost_nusd"] = usd_to_nusd(self.pricer(labels["model"], kw))
         self.probes.provider_stream_end(rid, **labels, **kw)
+
+    def _buffered_end(self, ctx: Any, rid: Any, mask: int) -> None:
+        """ccproxy has read the whole stream it buffers into a plain answer: the provider
+        has answered, as a plain request's provider has once its body is read. Its usage is
+        the client's answer's, reported at completion."""
+        req = self._requests.get(rid)
+        if req is not None and req.buffered and 0 < req.status < 400 and mask & _B_RECEIVED:
+            self.probes.provider_response_received(rid, req.status,
+                                                   **self._provider_labels(ctx, rid=rid))
 
     def _upstream_usage(self, ctx: Any, rid: Any) -> dict | None:
         """The usage of the stream ccproxy read from the provider (0.2.10 passes its text in

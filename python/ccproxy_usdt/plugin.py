@@ -36,6 +36,7 @@ from .hook import UsdtMetricsHook
 from .inline import InlineDispatch
 from .middleware import HookTarget, RequestEndMiddleware
 from .pool import PoolInstrument
+from .routes import RouteServices, provider_prefixes
 
 PLUGIN_NAME = "usdt_metrics"
 logger = get_plugin_logger()
@@ -93,6 +94,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             return
         self._registry.register(self.hook)
         self.target.hook = self.hook
+        self.hook.routes = RouteServices(provider_prefixes(self._plugin_registry()))
         if self.config.inline_hooks:
             inline = InlineDispatch(self.hook)
             if inline.attach(self._background_manager()):
@@ -126,11 +128,15 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             self._pricing = self._find_pricing_service()
         return self._pricing
 
-    def _find_pricing_service(self) -> Any:
+    def _plugin_registry(self) -> Any:
         registry = self.context.get("plugin_registry") if self.context else None
         if registry is None and self.context:
             app = self.context.get("app")
             registry = getattr(getattr(app, "state", None), "plugin_registry", None)
+        return registry
+
+    def _find_pricing_service(self) -> Any:
+        registry = self._plugin_registry()
         if registry is None:
             return None
         service = registry.get_service("pricing")
@@ -190,6 +196,7 @@ class UsdtMetricsRuntime(SystemPluginRuntime):
             "probes_dropped": self.hook.dropped if self.hook else 0,
             "pool_instrumented": self.pool is not None,
             "inline_hooks": self.inline is not None,
+            "provider_routes": bool(self.hook and self.hook.routes),
             "pool_dropped": self.pool.dropped if self.pool else 0,
         }
 

@@ -42,6 +42,7 @@ plugin = importlib.import_module(PURE + ".hook")
 usage = importlib.import_module(PURE + ".usage")
 pool = importlib.import_module(PURE + ".pool")
 middleware = importlib.import_module(PURE + ".middleware")
+routes = importlib.import_module(PURE + ".routes")
 
 
 class Recorder:
