@@ -1,21 +1,29 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Where the time goes, inside the real ccproxy (0.2.10): time to first token, provider and
-proxy time, time per output token, stream chunks and bytes, the provider's statuses.
+proxy time, time per output token, stream chunks and bytes, the provider's statuses, on
+ccproxy's Anthropic route and on its OpenAI-style ones.
 
 The fake upstream is told how long to wait before its headers and before its first event and
 between events; the client counts the events and bytes it receives. Counts, statuses, chunks
 and bytes must be exact; times must respect the waits the upstream was told to make, and no
 provider time may exceed its request's duration.
+
+The OpenAI-style routes (docs/ccproxy.md): claude_api's /claude/v1/chat/completions, which
+ccproxy converts to Anthropic Messages for the same upstream as its Anthropic route, and the
+codex provider's /codex/v1/responses and /codex/v1/chat/completions, which ccproxy sends to
+the OpenAI Responses API (UPSTREAM/v1/responses), always streamed: it buffers the stream into
+a plain answer when the client asked for none.
 """
 import asyncio
+from dataclasses import dataclass
 
 import pytest
 from ccproxy_real import NS, ROUTE, SERVICE, get_json, start_ccproxy, start_upstream, venv
-from conftest import require_root, start_exporter, wait_until
+from conftest import http_get, require_root, start_exporter, wait_until
 from test_ccproxy_e2e import read, wait_attached
+from truth import parse_exposition
 
 MODEL = "claude-3-5-haiku-20241022"
-LABELS = {"model": MODEL, "service_type": SERVICE}
 
 # Streams: headers after HEADERS_S, the first event FIRST_S later, then CHUNKS deltas each
 # after CHUNK_S, and OUTPUT tokens: the first token comes >= HEADERS_S + FIRST_S after the
@@ -33,25 +41,150 @@ STREAMS = sum(1 for s, _, st in JOBS if s and st == 200)
 PLAINS = sum(1 for s, _, st in JOBS if not s and st == 200)
 
 
-def g(name, **labels):
-    return (f"{NS}_{name}", frozenset(dict(LABELS, **labels).items()))
+def _messages(model, stream, text):
+    """Anthropic Messages and OpenAI Chat Completions: the same minimal body."""
+    return {"model": model, "max_tokens": 64, "stream": stream,
+            "messages": [{"role": "user", "content": text}]}
 
 
-async def _send(url):
-    """Sends JOBS at once; returns [(stream, status, body bytes, SSE events, seconds)]."""
+def _responses(model, stream, text):
+    return {"model": model, "stream": stream, "input": [
+        {"role": "user", "content": [{"type": "input_text", "text": text}]}]}
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    body: object  # (client model, stream, text) -> JSON body
+    client_model: str  # what the client asks for
+    model: str  # what ccproxy sends upstream: the model label
+    service: str  # the provider plugin: the service_type label
+    # Chunk delays before the client's first event: 0 where ccproxy passes the upstream's
+    # events on, 1 where it converts them to Chat Completions chunks, the first of which
+    # carries the first text delta (the upstream's opening events become no chunk).
+    lead: int = 0
+
+    @property
+    def labels(self):
+        return {"model": self.model, "service_type": self.service}
+
+
+ANTHROPIC = Route(ROUTE, _messages, MODEL, MODEL, SERVICE)
+# One model per route, so that each route has series of its own. codex maps "gpt-*" to its
+# default model ("gpt-5.3-codex") and passes other names on as they are.
+OPENAI = (
+    Route("/claude/v1/chat/completions", _messages, "claude-sonnet-4-20250514",
+          "claude-sonnet-4-20250514", SERVICE, lead=1),
+    Route("/codex/v1/responses", _responses, "codex-mini-latest", "codex-mini-latest",
+          "codex"),
+    Route("/codex/v1/chat/completions", _messages, "gpt-5", "gpt-5.3-codex", "codex", lead=1),
+)
+
+
+def g(route, name, **labels):
+    return (f"{NS}_{name}", frozenset(dict(route.labels, **labels).items()))
+
+
+async def _send(url, routes):
+    """Sends JOBS on every route at once; returns {route: [(stream, status, body bytes,
+    SSE events, seconds)]}."""
     import httpx
 
-    async def one(client, n, stream, directive):
-        body = {"model": MODEL, "max_tokens": 64, "stream": stream,
-                "messages": [{"role": "user", "content": f"{n}: hi [fake {directive}]"}]}
+    async def one(client, route, n, stream, directive):
+        body = route.body(route.client_model, stream, f"{n}: hi [fake {directive}]")
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        async with client.stream("POST", url + ROUTE, json=body) as resp:
+        async with client.stream("POST", url + route.path, json=body) as resp:
             raw = b"".join([c async for c in resp.aiter_raw()])
         return stream, resp.status_code, raw, raw.count(b"\n\n"), loop.time() - t0
 
     async with httpx.AsyncClient(timeout=60) as client:
-        return await asyncio.gather(*(one(client, n, s, d) for n, (s, d, _) in enumerate(JOBS)))
+        sent = await asyncio.gather(*(one(client, r, n, s, d) for r in routes
+                                      for n, (s, d, _) in enumerate(JOBS)))
+    return {r: sent[i * len(JOBS):(i + 1) * len(JOBS)] for i, r in enumerate(routes)}
+
+
+def _through(procs, env, tmp_path, routes, **proxy):
+    """A proxy and its exporter; JOBS sent on every route, each completed. Returns (proxy,
+    what each route's client got, the exporter's reading)."""
+    upstream = start_upstream(procs)
+    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", **proxy)
+    exporter = start_exporter(procs, proxy.pids)
+    wait_attached(exporter)
+    sent = asyncio.run(_send(proxy.url, routes))
+    for r in routes:
+        assert [s[1] for s in sent[r]] == [st for _, _, st in JOBS], r.path
+    wait_until(lambda: all(read(exporter).get(g(r, "response_duration_seconds_count",
+                                                 endpoint=r.path)) == len(JOBS)
+                           for r in routes), timeout=20, what="every request completed")
+    return proxy, sent, read(exporter)
+
+
+def _check_anatomy(got, route, sent):
+    """The latency families of one route's JOBS, under that route's model and provider."""
+    streams = [s for s in sent if s[0] and s[1] == 200]
+
+    # The provider's own statuses, the error answers to streamed requests included.
+    statuses = {dict(k[1])["status"]: v for k, v in got.items()
+                if k[0] == f"{NS}_provider_responses_total" and
+                k[1] >= frozenset(route.labels.items())}
+    assert statuses == {"200": STREAMS + PLAINS, "429": 2, "529": 1, "500": 1}
+
+    # One chunk per SSE event ccproxy passes on, and its bytes: what the client received.
+    # An error answer to a streamed request is no stream (docs/ccproxy.md), and neither is
+    # the stream codex buffers into a plain answer.
+    assert got[g(route, "stream_chunks_total")] == sum(s[3] for s in streams) > STREAMS * CHUNKS
+    assert got[g(route, "stream_bytes_total")] == sum(len(s[2]) for s in streams)
+
+    # Time to first token: streams only, each after both waits of the upstream (and the
+    # first delta's, where that is the first chunk), and before the client had the whole
+    # stream.
+    first = HEADERS_S + FIRST_S + route.lead * CHUNK_S
+    assert got[g(route, "time_to_first_token_seconds_count")] == STREAMS
+    assert got[g(route, "time_to_first_token_seconds_bucket", le="0.25")] == 0
+    ttft = got[g(route, "time_to_first_token_seconds_sum")]
+    assert STREAMS * first <= ttft < sum(s[4] for s in streams)
+
+    # Provider time: every request that reached the upstream. No provider time exceeds its
+    # request's duration: then provider + overhead is the duration, request by request.
+    n = len(JOBS)
+    provider = got[g(route, "provider_duration_seconds_sum")]
+    overhead = got[g(route, "proxy_overhead_seconds_sum")]
+    duration = got[g(route, "response_duration_seconds_sum", endpoint=route.path)]
+    assert got[g(route, "provider_duration_seconds_count")] == n
+    assert got[g(route, "proxy_overhead_seconds_count")] == n
+    assert provider >= STREAMS * (HEADERS_S + FIRST_S + CHUNKS * CHUNK_S) + PLAINS * PLAIN_S
+    assert provider + overhead == pytest.approx(duration, rel=1e-9, abs=1e-6)
+    assert 0 < overhead < duration
+
+    # Time per output token: (end - first chunk) / (OUTPUT - 1) for the streams.
+    assert got[g(route, "time_per_output_token_seconds_count")] == STREAMS
+    tpot = got[g(route, "time_per_output_token_seconds_sum")]
+    assert STREAMS * (CHUNKS - route.lead) * CHUNK_S / (OUTPUT - 1) <= tpot
+    assert tpot * (OUTPUT - 1) <= provider
+
+    # The request families name the same model and provider for the route's requests.
+    requests = {dict(k[1])["status"]: v for k, v in got.items()
+                if k[0] == f"{NS}_requests_total" and dict(k[1])["endpoint"] == route.path}
+    assert requests == {"200": STREAMS + PLAINS, "429": 2, "529": 1, "500": 1}
+    assert sum(got.get(g(route, "requests_total", endpoint=route.path, method="POST",
+                         status=st), 0) for st in requests) == n
+
+
+def _check_probes(got, proxy, routes):
+    """Each provider probe fired for its request, and only where it should, at the moment
+    ccproxy emitted its event (ccproxy_usdt.inline), each exactly once."""
+    n = len(JOBS) * len(routes)
+    hits = {dict(k[1])["probe"]: v for k, v in got.items()
+            if k[0] == "ccproxy_exporter_probe_hits_total"}
+    assert hits["provider_request_sent"] == hits["provider_response_received"] == n
+    assert hits["provider_stream_start"] == hits["provider_stream_end"] == \
+        STREAMS * len(routes)
+    assert hits["provider_stream_chunk"] == sum(got[g(r, "stream_chunks_total")]
+                                                for r in routes)
+    health = get_json(proxy.url + "/plugins/usdt_metrics/health")
+    details = health["details"]["health_check"]["details"]
+    assert details["inline_hooks"] is True and details["probes_dropped"] == 0
 
 
 @pytest.fixture(scope="module")
@@ -61,60 +194,30 @@ def env():
 
 
 def test_latency_anatomy_of_real_requests(procs, env, tmp_path):
-    upstream = start_upstream(procs)
-    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", plugins=("usdt_metrics",))
-    exporter = start_exporter(procs, proxy.pids)
-    wait_attached(exporter)
-    sent = asyncio.run(_send(proxy.url))
-    assert [r[1] for r in sent] == [st for _, _, st in JOBS]
-    wait_until(lambda: read(exporter).get(g("response_duration_seconds_count",
-                                           endpoint=ROUTE)) == len(JOBS),
-               timeout=20, what="every request completed")
-    got = read(exporter)
-    streams = [r for r in sent if r[0] and r[1] == 200]
+    proxy, sent, got = _through(procs, env, tmp_path, [ANTHROPIC], plugins=("usdt_metrics",))
+    _check_anatomy(got, ANTHROPIC, sent[ANTHROPIC])
+    _check_probes(got, proxy, [ANTHROPIC])
 
-    # The provider's own statuses, the error answers to streamed requests included.
-    statuses = {dict(k[1])["status"]: v for k, v in got.items()
-                if k[0] == f"{NS}_provider_responses_total"}
-    assert statuses == {"200": STREAMS + PLAINS, "429": 2, "529": 1, "500": 1}
 
-    # One chunk per SSE event ccproxy passes on, and its bytes: what the client received.
-    # An error answer to a streamed request is no stream (docs/ccproxy.md).
-    assert got[g("stream_chunks_total")] == sum(r[3] for r in streams) > STREAMS * CHUNKS
-    assert got[g("stream_bytes_total")] == sum(len(r[2]) for r in streams)
+def test_latency_anatomy_on_openai_routes(procs, env, tmp_path):
+    """The same anatomy on the OpenAI-style routes. codex emits no provider.request.prepared
+    and names no provider in its stream events: the plugin takes the provider request from
+    the upstream HTTP client's event and the provider from the route (docs/ccproxy.md)."""
+    proxy, sent, got = _through(procs, env, tmp_path, OPENAI, codex=True,
+                                plugins=("metrics", "usdt_metrics"))
+    for route in OPENAI:
+        _check_anatomy(got, route, sent[route])
+    _check_probes(got, proxy, OPENAI)
 
-    # Time to first token: streams only, each after both waits of the upstream, and before
-    # the client had the whole stream.
-    assert got[g("time_to_first_token_seconds_count")] == STREAMS
-    assert got[g("time_to_first_token_seconds_bucket", le="0.25")] == 0
-    ttft = got[g("time_to_first_token_seconds_sum")]
-    assert STREAMS * (HEADERS_S + FIRST_S) <= ttft < sum(r[4] for r in streams)
-
-    # Provider time: every request that reached the upstream. No provider time exceeds its
-    # request's duration: then provider + overhead is the duration, request by request.
-    n = len(JOBS)
-    provider = got[g("provider_duration_seconds_sum")]
-    overhead = got[g("proxy_overhead_seconds_sum")]
-    duration = got[g("response_duration_seconds_sum", endpoint=ROUTE)]
-    assert got[g("provider_duration_seconds_count")] == n
-    assert got[g("proxy_overhead_seconds_count")] == n
-    assert provider >= STREAMS * (HEADERS_S + FIRST_S + CHUNKS * CHUNK_S) + PLAINS * PLAIN_S
-    assert provider + overhead == pytest.approx(duration, rel=1e-9, abs=1e-6)
-    assert 0 < overhead < duration
-
-    # Time per output token: (end - first chunk) / (OUTPUT - 1) for the streams.
-    assert got[g("time_per_output_token_seconds_count")] == STREAMS
-    tpot = got[g("time_per_output_token_seconds_sum")]
-    assert STREAMS * CHUNKS * CHUNK_S / (OUTPUT - 1) <= tpot
-    assert tpot * (OUTPUT - 1) <= provider
-
-    # Each provider probe fired for its request, and only where it should.
-    hits = {dict(k[1])["probe"]: v for k, v in got.items()
-            if k[0] == "ccproxy_exporter_probe_hits_total"}
-    assert hits["provider_request_sent"] == hits["provider_response_received"] == n
-    assert hits["provider_stream_start"] == hits["provider_stream_end"] == STREAMS
-    assert hits["provider_stream_chunk"] == got[g("stream_chunks_total")]
-    # ... at the moment ccproxy emitted its event (ccproxy_usdt.inline), each exactly once.
-    health = get_json(proxy.url + "/plugins/usdt_metrics/health")
-    details = health["details"]["health_check"]["details"]
-    assert details["inline_hooks"] is True and details["probes_dropped"] == 0
+    # ccproxy's own metrics plugin, in the same proxy, counts the same requests on each
+    # route, and names no model or provider for any of them ("unknown": 0.2.10 gives its
+    # request events neither); ours are the model sent upstream and the provider plugin.
+    status, _, body = http_get(int(proxy.url.rsplit(":", 1)[1]), "/metrics")
+    assert status == 200
+    theirs = parse_exposition(body.decode())
+    for route in OPENAI:
+        labels = [dict(k[1]) for k in theirs if k[0] == f"{NS}_requests_total" and
+                  dict(k[1])["endpoint"] == proxy.url + route.path]
+        assert {(x["model"], x["service_type"]) for x in labels} == {("unknown", "unknown")}
+        assert sum(theirs[(f"{NS}_requests_total", frozenset(x.items()))]
+                   for x in labels) == len(JOBS)
