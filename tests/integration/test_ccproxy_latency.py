@@ -15,6 +15,8 @@ the OpenAI Responses API (UPSTREAM/v1/responses), always streamed: it buffers th
 a plain answer when the client asked for none.
 """
 import asyncio
+import json
+import subprocess
 from dataclasses import dataclass
 
 import pytest
@@ -221,3 +223,65 @@ def test_latency_anatomy_on_openai_routes(procs, env, tmp_path):
         assert {(x["model"], x["service_type"]) for x in labels} == {("unknown", "unknown")}
         assert sum(theirs[(f"{NS}_requests_total", frozenset(x.items()))]
                    for x in labels) == len(JOBS)
+
+
+# A Responses WebSocket client, run by the venv's interpreter (ccproxy depends on websockets):
+# one response.create, then the events until the response ends; prints their types.
+_WS_CLIENT = r'''
+import asyncio, json, sys
+from websockets.asyncio.client import connect
+
+async def main(url, model, text):
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"type": "response.create", "model": model, "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": text}]}]}))
+        types = []
+        while not types or types[-1] not in ("response.completed", "response.failed"):
+            types.append(json.loads(await ws.recv()).get("type"))
+    print(json.dumps(types))
+
+asyncio.run(main(*sys.argv[1:]))
+'''
+
+
+def test_codex_websocket_route_is_not_measured(procs, env, tmp_path):
+    """ccproxy 0.2.10 serves the Responses API over a WebSocket too (/codex/v1/responses):
+    that route runs outside ccproxy's HTTP middlewares and hands the upstream stream to the
+    socket itself. No request event, no provider.* event, no request id: no probe can time
+    or count the request. Only the HTTP client's answer event remains, counted under no model
+    and no provider (docs/ccproxy.md)."""
+    upstream = start_upstream(procs)
+    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", codex=True,
+                          plugins=("metrics", "usdt_metrics"))
+    exporter = start_exporter(procs, proxy.pids)
+    wait_attached(exporter)
+    before = read(exporter)
+    url = proxy.url.replace("http://", "ws://") + "/codex/v1/responses"
+    out = subprocess.run([env / "bin" / "python3", "-c", _WS_CLIENT, url, "codex-mini-latest",
+                          f"hi [fake {STREAM}]"], capture_output=True, text=True, timeout=30,
+                         check=True)
+    events = json.loads(out.stdout)
+    assert events.count("response.output_text.delta") == CHUNKS
+    assert events[-1] == "response.completed"
+    assert get_json(upstream + "/stats")["status"] == {"200": 1}
+
+    unknown = (f"{NS}_provider_responses_total", frozenset(
+        {"model": "unknown", "service_type": "unknown", "status": "200"}.items()))
+    got = wait_until(lambda: (lambda r: r if r.get(unknown) == 1 else None)(read(exporter)),
+                     timeout=10, what="the upstream's answer counted")
+
+    def hits(reading, probe):
+        return reading.get(("ccproxy_exporter_probe_hits_total",
+                            frozenset({"probe": probe}.items())), 0)
+
+    for probe in ("request_start", "request_complete", "request_fail", "provider_request_sent",
+                  "provider_stream_start", "provider_stream_chunk", "provider_stream_end"):
+        assert hits(got, probe) == hits(before, probe), probe
+    received = "provider_response_received"
+    assert hits(got, received) == hits(before, received) + 1
+    assert not [k for k in got if dict(k[1]).get("endpoint", "").startswith("/codex")]
+    assert not [k for k in got if k[0] in (f"{NS}_time_to_first_token_seconds_count",
+                                           f"{NS}_provider_duration_seconds_count")]
+    # ccproxy's own plugin sees no request either.
+    status, _, body = http_get(int(proxy.url.rsplit(":", 1)[1]), "/metrics")
+    assert status == 200 and b"/codex/" not in body
