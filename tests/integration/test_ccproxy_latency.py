@@ -61,9 +61,9 @@ class Route:
     client_model: str  # what the client asks for
     model: str  # what ccproxy sends upstream: the model label
     service: str  # the provider plugin: the service_type label
-    # Chunk delays before the client's first event: 0 where ccproxy passes the upstream's
-    # events on, 1 where it converts them to Chat Completions chunks, the first of which
-    # carries the first text delta (the upstream's opening events become no chunk).
+    # Chunk delays before the client's first event: 0 where its first event answers the
+    # upstream's first (passed on, or message_start converted to a chunk with the role), 1
+    # where ccproxy's first Chat Completions chunk waits for the first text delta (codex).
     lead: int = 0
 
     @property
@@ -76,7 +76,7 @@ ANTHROPIC = Route(ROUTE, _messages, MODEL, MODEL, SERVICE)
 # default model ("gpt-5.3-codex") and passes other names on as they are.
 OPENAI = (
     Route("/claude/v1/chat/completions", _messages, "claude-sonnet-4-20250514",
-          "claude-sonnet-4-20250514", SERVICE, lead=1),
+          "claude-sonnet-4-20250514", SERVICE),
     Route("/codex/v1/responses", _responses, "codex-mini-latest", "codex-mini-latest",
           "codex"),
     Route("/codex/v1/chat/completions", _messages, "gpt-5", "gpt-5.3-codex", "codex", lead=1),
