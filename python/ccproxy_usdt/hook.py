@@ -32,7 +32,8 @@ provider.stream.start for it and nothing more, and no stream probe fires for it.
 A stream ccproxy buffers into a plain answer (its stream events say ``buffered_mode``: the
 codex provider's answers to unstreamed requests) is no stream either: no stream probe fires,
 and provider_response_received fires at its provider.stream.end, when the whole body is read,
-as for any plain answer (an error status still fires at the headers).
+as for any plain answer (an error status still fires at the headers; a stream that breaks, at
+its provider.error).
 
 What ccproxy 0.2.10 really sends (docs/ccproxy.md): the model and the provider are only known
 from provider.request.prepared (body["model"], context.provider), and usage only from the body
@@ -279,7 +280,7 @@ class _Request:
     """What the hook learnt of one request before its completion."""
 
     __slots__ = ("model", "service", "usage", "streamed", "labels", "status", "prepared",
-                 "buffered")
+                 "buffered", "answered")
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -290,6 +291,7 @@ class _Request:
         self.status = 0  # the provider's HTTP status
         self.prepared = False  # provider.request.prepared/.sent seen
         self.buffered = False  # the provider streams, ccproxy buffers: a plain answer
+        self.answered = False  # the buffered answer's provider_response_received fired
 
 
 # ccproxy 0.2.10's RequestIDMiddleware puts service_type="access_log" into every request's
@@ -623,7 +625,7 @@ class UsdtMetricsHook:
         if req is not None:
             req.status = status
             if req.buffered and 0 < status < 400:
-                return  # answered when ccproxy has read the whole stream (_buffered_end)
+                return  # answered when ccproxy has read the stream (_buffered_answer)
         if mask & _B_RECEIVED:
             self.probes.provider_response_received(rid, status,
                                                    **self._provider_labels(ctx, rid=rid))
@@ -653,12 +655,14 @@ class UsdtMetricsHook:
                 req.usage = found
 
     def _provider_error(self, ctx: Any, mask: int) -> None:
+        rid = self._rid(ctx)
+        self._buffered_answer(ctx, rid, mask)
         if mask & _B_PERROR:
             err = ctx.error
             error_type = "provider_" + (type(err).__name__ if err is not None else "unknown")
             endpoint = route_path(_first(ctx.data, ("endpoint",))) or "/"
-            self.probes.provider_error(self._rid(ctx), error_type, endpoint=endpoint,
-                                       **self._provider_labels(ctx))
+            self.probes.provider_error(rid, error_type, endpoint=endpoint,
+                                       **self._provider_labels(ctx, rid=rid))
 
     def _stream_start(self, ctx: Any, mask: int) -> None:
         if _get(ctx.data, "buffered_mode") is True:
@@ -686,7 +690,7 @@ class UsdtMetricsHook:
     def _stream_end(self, ctx: Any, mask: int) -> None:
         rid = self._rid(ctx)
         if _get(ctx.data, "buffered_mode") is True:
-            self._buffered_end(ctx, rid, mask)
+            self._buffered_answer(ctx, rid, mask)
             return
         usage = _first(ctx.data, ("usage_metrics", "usage"))
         if usage:
@@ -702,12 +706,17 @@ class UsdtMetricsHook:
             kw["cost_nusd"] = usd_to_nusd(self.pricer(labels["model"], kw))
         self.probes.provider_stream_end(rid, **labels, **kw)
 
-    def _buffered_end(self, ctx: Any, rid: Any, mask: int) -> None:
-        """ccproxy has read the whole stream it buffers into a plain answer: the provider
-        has answered, as a plain request's provider has once its body is read. Its usage is
-        the client's answer's, reported at completion."""
+    def _buffered_answer(self, ctx: Any, rid: Any, mask: int) -> None:
+        """ccproxy has read the whole stream it buffers into a plain answer (its
+        provider.stream.end): the provider has answered, as a plain request's provider has
+        once its body is read. Or the stream broke (provider.error): the provider had
+        answered with the status of its headers, counted then. Once per request. The usage
+        is the client's answer's, reported at completion."""
         req = self._requests.get(rid)
-        if req is not None and req.buffered and 0 < req.status < 400 and mask & _B_RECEIVED:
+        if req is None or not req.buffered or req.answered or not 0 < req.status < 400:
+            return
+        req.answered = True
+        if mask & _B_RECEIVED:
             self.probes.provider_response_received(rid, req.status,
                                                    **self._provider_labels(ctx, rid=rid))
 

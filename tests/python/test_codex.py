@@ -250,3 +250,28 @@ def test_provider_prefixes_from_the_plugin_registry():
 
 def test_events_include_the_upstream_http_request():
     assert "http.request" in plugin.EVENT_NAMES
+
+
+def test_buffered_stream_that_breaks_counts_its_status_once(hook, rec):
+    """The upstream drops the buffered stream: ccproxy emits provider.error (and fails the
+    request). Its 200 is counted there, once, even if an error follows a stream end."""
+    _start(hook, "k")
+    _stream(hook, "k", (50,), provider="codex", buffered=True, end=False)
+    err = ctx(E.PROVIDER_ERROR, provider="codex", metadata={"request_id": "k"},
+              data={"url": UPSTREAM, "phase": "streaming_buffer_service"},
+              error=ConnectionResetError())
+    hook.handle(err)
+    hook.handle(err)
+    assert rec.names() == ["request_start", "provider_request_sent",
+                           "provider_response_received", "provider_error", "provider_error"]
+    assert rec.calls[2][1] == ("k", 200)
+    assert rec.calls[3][1] == ("k", "provider_ConnectionResetError")
+    assert rec.calls[3][2]["service_type"] == "codex"
+
+
+def test_error_after_a_buffered_end_fires_no_second_answer(hook, rec):
+    _start(hook, "a")
+    _stream(hook, "a", (50,), provider="codex", buffered=True)
+    hook.handle(ctx(E.PROVIDER_ERROR, provider="codex", metadata={"request_id": "a"},
+                    error=RuntimeError("Parsed streaming response is empty")))
+    assert rec.names().count("provider_response_received") == 1
