@@ -285,3 +285,43 @@ def test_codex_websocket_route_is_not_measured(procs, env, tmp_path):
     # ccproxy's own plugin sees no request either.
     status, _, body = http_get(int(proxy.url.rsplit(":", 1)[1]), "/metrics")
     assert status == 200 and b"/codex/" not in body
+
+
+def test_codex_streams_the_upstream_drops(procs, env, tmp_path):
+    """The upstream drops its stream midway, to a streamed and to a plain request on codex.
+    The streamed one: the client has its 200, the events before the drop and ccproxy's error
+    event (no chunk); no stream end, so no provider time. The plain one, buffered: ccproxy
+    fails it (500 to the client, request.failed, provider.error); the provider's 200 still
+    counts, at the provider.error (docs/ccproxy.md)."""
+    import httpx
+
+    route = OPENAI[1]
+    upstream = start_upstream(procs)
+    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", codex=True,
+                          plugins=("usdt_metrics",))
+    exporter = start_exporter(procs, proxy.pids)
+    wait_attached(exporter)
+    got = {}
+    for stream in (True, False):
+        body = route.body(route.client_model, stream, f"drop [fake {STREAM} fail=reset]")
+        with httpx.stream("POST", proxy.url + route.path, json=body, timeout=30) as resp:
+            got[stream] = (resp.status_code, b"".join(resp.iter_raw()))
+    assert [got[True][0], got[False][0]] == [200, 500]
+    streamed = got[True][1]
+    error_event = streamed[streamed.rindex(b"data: {\"error\""):]
+    assert streamed.endswith(b"\n\n") and b"\n\n" not in error_event[:-2]
+
+    done = g(route, "requests_total", endpoint=route.path, method="POST", status="error")
+    reading = wait_until(lambda: (lambda r: r if r.get(done) == 1 else None)(read(exporter)),
+                         timeout=20, what="the plain request failed")
+    assert reading[g(route, "requests_total", endpoint=route.path, method="POST",
+                     status="200")] == 1
+    assert reading[g(route, "errors_total", endpoint="/",
+                     error_type="provider_RemoteProtocolError")] == 1
+    assert reading[g(route, "provider_responses_total", status="200")] == 2
+    assert reading[g(route, "stream_chunks_total")] == streamed.count(b"\n\n") - 1
+    assert reading[g(route, "stream_bytes_total")] == len(streamed) - len(error_event)
+    assert reading[g(route, "time_to_first_token_seconds_count")] == 1
+    assert reading[g(route, "time_to_first_token_seconds_sum")] >= HEADERS_S + FIRST_S
+    assert reading.get(g(route, "provider_duration_seconds_count"), 0) == 0
+    assert reading.get(g(route, "time_per_output_token_seconds_count"), 0) == 0
