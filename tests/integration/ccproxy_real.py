@@ -89,10 +89,10 @@ class Proxy:
 
 
 def start_ccproxy(procs, env_dir, upstream, workdir, plugins=("metrics", "usdt_metrics"),
-                  workers=1, settings=None, codex=False):
+                  workers=1, settings=None, providers=()):
     """`ccproxy serve` from the venv with the given plugins and PLUGINS__* settings (and
-    the codex provider when asked); returns a Proxy whose pids are the processes that serve
-    requests (the server itself, or its uvicorn workers)."""
+    the providers beyond claude_api asked for: codex, copilot); returns a Proxy whose pids
+    are the processes that serve requests (the server itself, or its uvicorn workers)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     py = env_dir / "bin" / "python3"
@@ -100,8 +100,8 @@ def start_ccproxy(procs, env_dir, upstream, workdir, plugins=("metrics", "usdt_m
             "--workers", str(workers)]
     for name in plugins:
         args += ["--plugin", name]
-    if codex:
-        args.append("--codex")
+    for name in providers:
+        args += ["--provider", name]
     subprocess.run(args, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "PLUGINS__"))}
     env["HOME"] = str(workdir / "home")

@@ -13,10 +13,14 @@ would otherwise fetch or look for at start-up, and the setting that stops it:
   neither runs npx nor the CLI;
 - OAuth credentials for claude_api: a credentials file with a made-up token that
   only the fake upstream ever sees (DIR/home/.claude/.credentials.json);
-- with --codex, the codex provider (OpenAI Responses upstream at UPSTREAM/v1/responses): its
-  OAuth credentials (DIR/home/.codex/auth.json, unsigned JWTs that expire in 2100) and the
-  Codex CLI headers and instructions from ccproxy's packaged fallback, cached under the
-  version "unknown" as for Claude;
+- with --provider codex, the codex provider (the OpenAI Responses API at
+  UPSTREAM/v1/responses): its OAuth credentials (DIR/home/.codex/auth.json, unsigned JWTs
+  that expire in 2100) and the Codex CLI headers and instructions from ccproxy's packaged
+  fallback, cached under the version "unknown" as for Claude;
+- with --provider copilot, the copilot provider (OpenAI Chat Completions at
+  UPSTREAM/v1/chat/completions): a GitHub OAuth token and a Copilot token that expires in
+  2100, whose API endpoint is the fake too (DIR/home/.config/copilot/credentials.json), so
+  that it never asks GitHub for one;
 - the LiteLLM price table: [plugins.pricing] source_url at the fake (/model_prices.json);
 - the GitHub release check: [scheduler] version_check_enabled = false.
 """
@@ -64,10 +68,24 @@ def codex_auth():
         "refresh_token": "local-fake-upstream-only", "account_id": "acct-fake-upstream-only"}}
 
 
+def copilot_credentials(upstream):
+    return {"account_type": "individual",
+            "oauth_token": {"access_token": "gho_local-fake-upstream-only",
+                            "token_type": "bearer", "scope": "read:user",
+                            "created_at": 1767225600},
+            "copilot_token": {"token": "tid=local-fake-upstream-only;exp=4102444800",
+                              "expires_at": 4102444800, "refresh_in": 1500,
+                              "endpoints": {"api": upstream + "/v1"}}}
+
+
+# The plugins each provider needs, beyond itself.
+PROVIDERS = {"codex": ["codex", "oauth_codex"], "copilot": ["copilot"]}
+
+
 def config(a, home):
     plugins = ["claude_api", "oauth_claude", "pricing"]
-    if a.codex:
-        plugins += ["codex", "oauth_codex"]
+    for name in a.provider:
+        plugins += PROVIDERS[name]
     plugins += a.plugin
     sections = {
         "": {"enabled_plugins": plugins},
@@ -78,8 +96,8 @@ def config(a, home):
         "plugins.pricing": {"source_url": a.upstream + "/model_prices.json",
                             "cache_dir": str(home / ".cache" / "ccproxy")},
     }
-    if a.codex:
-        sections["plugins.codex"] = {"base_url": a.upstream + "/v1"}
+    for name in a.provider:
+        sections[f"plugins.{name}"] = {"base_url": a.upstream + "/v1"}
     lines = []
     for name, values in sections.items():
         if name:
@@ -94,8 +112,9 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upstream", required=True, help="the fake upstream's base URL")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--codex", action="store_true",
-                    help="also enable the codex provider (/codex/...), against the fake")
+    ap.add_argument("--provider", action="append", default=[], choices=sorted(PROVIDERS),
+                    help="another provider to enable against the fake (routes /codex/..., "
+                    "/copilot/...); repeatable")
     ap.add_argument("--plugin", action="append", default=[],
                     help="another plugin to enable (metrics, usdt_metrics); repeatable")
     a = ap.parse_args()
@@ -109,11 +128,15 @@ def main():
     (home / ".claude" / ".credentials.json").write_text(json.dumps(CREDENTIALS))
     fallback = files("ccproxy") / "data" / "claude_headers_fallback.json"
     shutil.copy(str(fallback), cache / "claude_headers_unknown.json")
-    if a.codex:
+    if "codex" in a.provider:
         (home / ".codex").mkdir(exist_ok=True)
         (home / ".codex" / "auth.json").write_text(json.dumps(codex_auth()))
         fallback = files("ccproxy") / "data" / "codex_headers_fallback.json"
         shutil.copy(str(fallback), cache / "codex_headers_unknown.json")
+    if "copilot" in a.provider:
+        (home / ".config" / "copilot").mkdir(parents=True, exist_ok=True)
+        (home / ".config" / "copilot" / "credentials.json").write_text(
+            json.dumps(copilot_credentials(a.upstream)))
     (a.dir / "ccproxy.toml").write_text(config(a, home))
 
 
