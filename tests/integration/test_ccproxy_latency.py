@@ -9,10 +9,11 @@ and bytes must be exact; times must respect the waits the upstream was told to m
 provider time may exceed its request's duration.
 
 The OpenAI-style routes (docs/ccproxy.md): claude_api's /claude/v1/chat/completions, which
-ccproxy converts to Anthropic Messages for the same upstream as its Anthropic route, and the
+ccproxy converts to Anthropic Messages for the same upstream as its Anthropic route; the
 codex provider's /codex/v1/responses and /codex/v1/chat/completions, which ccproxy sends to
 the OpenAI Responses API (UPSTREAM/v1/responses), always streamed: it buffers the stream into
-a plain answer when the client asked for none.
+a plain answer when the client asked for none; and the copilot provider's
+/copilot/v1/chat/completions, passed to OpenAI Chat Completions (UPSTREAM/v1/chat/completions).
 """
 import asyncio
 import json
@@ -61,9 +62,10 @@ class Route:
     client_model: str  # what the client asks for
     model: str  # what ccproxy sends upstream: the model label
     service: str  # the provider plugin: the service_type label
-    # Chunk delays before the client's first event: 0 where its first event answers the
-    # upstream's first (passed on, or message_start converted to a chunk with the role), 1
-    # where ccproxy's first Chat Completions chunk waits for the first text delta (codex).
+    # Chunk delays before the client's first event: 0 where it answers the upstream's opening
+    # event (passed on, or message_start converted to a chunk with the role), 1 where it is
+    # the first text delta (codex's converted chunks; a Chat Completions upstream's stream,
+    # which opens with its first delta).
     lead: int = 0
 
     @property
@@ -80,6 +82,7 @@ OPENAI = (
     Route("/codex/v1/responses", _responses, "codex-mini-latest", "codex-mini-latest",
           "codex"),
     Route("/codex/v1/chat/completions", _messages, "gpt-5", "gpt-5.3-codex", "codex", lead=1),
+    Route("/copilot/v1/chat/completions", _messages, "gpt-4o", "gpt-4o", "copilot", lead=1),
 )
 
 
@@ -205,7 +208,7 @@ def test_latency_anatomy_on_openai_routes(procs, env, tmp_path):
     """The same anatomy on the OpenAI-style routes. codex emits no provider.request.prepared
     and names no provider in its stream events: the plugin takes the provider request from
     the upstream HTTP client's event and the provider from the route (docs/ccproxy.md)."""
-    proxy, sent, got = _through(procs, env, tmp_path, OPENAI, codex=True,
+    proxy, sent, got = _through(procs, env, tmp_path, OPENAI, providers=("codex", "copilot"),
                                 plugins=("metrics", "usdt_metrics"))
     for route in OPENAI:
         _check_anatomy(got, route, sent[route])
@@ -251,7 +254,7 @@ def test_codex_websocket_route_is_not_measured(procs, env, tmp_path):
     or count the request. Only the HTTP client's answer event remains, counted under no model
     and no provider (docs/ccproxy.md)."""
     upstream = start_upstream(procs)
-    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", codex=True,
+    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", providers=("codex",),
                           plugins=("metrics", "usdt_metrics"))
     exporter = start_exporter(procs, proxy.pids)
     wait_attached(exporter)
@@ -297,7 +300,7 @@ def test_codex_streams_the_upstream_drops(procs, env, tmp_path):
 
     route = OPENAI[1]
     upstream = start_upstream(procs)
-    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", codex=True,
+    proxy = start_ccproxy(procs, env, upstream, tmp_path / "p", providers=("codex",),
                           plugins=("usdt_metrics",))
     exporter = start_exporter(procs, proxy.pids)
     wait_attached(exporter)
