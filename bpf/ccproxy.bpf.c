@@ -38,8 +38,9 @@ static const __u64 pool_bucket_ns[CCPROXY_POOL_BUCKETS] = {
 
 /* Values that a new key starts from; the verifier accepts map-value pointers as values. */
 static const struct ccproxy_req_val zero_req;
-static const struct ccproxy_usage zero_usage;
+static const struct ccproxy_usage_val zero_usage;
 static const struct ccproxy_pool_val zero_pool;
+static const struct ccproxy_count_val zero_count;
 static const __u64 zero_u64;
 /* Overflow keys live here rather than on the 512-byte stack. */
 static const struct ccproxy_req_key overflow_req = {.flags = CCPROXY_KEY_OVERFLOW};
@@ -58,14 +59,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CCPROXY_USAGE_ENTRIES);
 	__type(key, struct ccproxy_usage_key);
-	__type(value, struct ccproxy_usage);
+	__type(value, struct ccproxy_usage_val);
 } usage SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CCPROXY_ERRORS_ENTRIES);
 	__type(key, struct ccproxy_error_key);
-	__type(value, __u64);
+	__type(value, struct ccproxy_count_val);
 } errors SEC(".maps");
 
 struct {
@@ -79,7 +80,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CCPROXY_PROVIDER_ENTRIES);
 	__type(key, struct ccproxy_provider_key);
-	__type(value, __u64);
+	__type(value, struct ccproxy_count_val);
 } provider SEC(".maps");
 
 struct {
@@ -194,12 +195,23 @@ static __always_inline bool read_event(void *dst, __u32 len, const void *uev, __
 	return true;
 }
 
+#define CREATED_OFF(type) __builtin_offsetof(type, created_ns)
+
+/* Stamps a value this program's insert just made with the time: the series' _created. */
+static __always_inline void *stamp_created(void *val, __u32 created_off)
+{
+	if (val)
+		*(__u64 *)((char *)val + created_off) = bpf_ktime_get_ns();
+	return val;
+}
+
 /*
- * The value for key, created from zero if absent. When the map is full the event goes to the
- * family's overflow key (created by the exporter at load), so totals stay right.
+ * The value for key, created from zero if absent; the one insert that made it also writes its
+ * created_ns (at created_off). When the map is full the event goes to the family's overflow
+ * key (created by the exporter at load), so totals stay right.
  */
 static __always_inline void *upsert(void *map, void *key, const void *zero,
-				    const void *overflow_key)
+				    const void *overflow_key, __u32 created_off)
 {
 	void *val = bpf_map_lookup_elem(map, key);
 	long err;
@@ -207,7 +219,9 @@ static __always_inline void *upsert(void *map, void *key, const void *zero,
 	if (val)
 		return val;
 	err = bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
-	if (!err || err == -EEXIST)
+	if (!err)
+		return stamp_created(bpf_map_lookup_elem(map, key), created_off);
+	if (err == -EEXIST)
 		return bpf_map_lookup_elem(map, key);
 	if (overflow_key) {
 		val = bpf_map_lookup_elem(map, overflow_key);
@@ -385,10 +399,11 @@ static __always_inline void add_usage(struct ccproxy_usage *to, const struct ccp
 static __always_inline void add_usage_to_map(struct ccproxy_usage_key *uk,
 					     const struct ccproxy_usage *u)
 {
-	struct ccproxy_usage *val = upsert(&usage, uk, &zero_usage, &overflow_usage);
+	struct ccproxy_usage_val *val = upsert(&usage, uk, &zero_usage, &overflow_usage,
+					       CREATED_OFF(struct ccproxy_usage_val));
 
 	if (val)
-		add_usage(val, u);
+		add_usage(&val->usage, u);
 }
 
 /* Usage into the usage map. uk: model and service_type filled in, tgid and flags zero. */
@@ -418,6 +433,10 @@ static __always_inline void count_usage(struct ccproxy_req_val *val, struct ccpr
 
 	if (to == CCPROXY_USAGE_UNDECIDED) {
 		err = bpf_map_update_elem(&usage, uk, &zero_usage, BPF_NOEXIST);
+		/* Once per requests entry: the lookup costs nothing per completion. */
+		if (!err)
+			stamp_created(bpf_map_lookup_elem(&usage, uk),
+				      CREATED_OFF(struct ccproxy_usage_val));
 		to = !err || err == -EEXIST ? CCPROXY_USAGE_HERE : CCPROXY_USAGE_VIA_MAP;
 		val->usage_to = to;
 	}
@@ -588,7 +607,7 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 {
 	struct ccproxy_req_val *val;
 
-	val = upsert(&requests, rk, &zero_req, &overflow_req);
+	val = upsert(&requests, rk, &zero_req, &overflow_req, CREATED_OFF(struct ccproxy_req_val));
 	if (!val)
 		return;
 	__sync_fetch_and_add(&val->requests, 1);
@@ -606,10 +625,11 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 
 static __always_inline void count_error(struct ccproxy_error_key *ek)
 {
-	__u64 *val = upsert(&errors, ek, &zero_u64, &overflow_error);
+	struct ccproxy_count_val *val = upsert(&errors, ek, &zero_count, &overflow_error,
+					       CREATED_OFF(struct ccproxy_count_val));
 
 	if (val)
-		__sync_fetch_and_add(val, 1);
+		__sync_fetch_and_add(&val->count, 1);
 }
 
 SEC("usdt")
@@ -878,7 +898,7 @@ static __always_inline void count_provider_status(__u32 tgid, const struct ccpro
 						  __u32 status)
 {
 	struct ccproxy_provider_key pk = {.status = status};
-	__u64 *val;
+	struct ccproxy_count_val *val;
 
 	/* model and service_type are adjacent in the event as in the key: one read. */
 	if (bpf_probe_read_user(&pk.uk, sizeof(pk.uk.model) + sizeof(pk.uk.service_type),
@@ -887,9 +907,10 @@ static __always_inline void count_provider_status(__u32 tgid, const struct ccpro
 		return;
 	}
 	pk.uk.tgid = key_tgid(tgid);
-	val = upsert(&provider, &pk, &zero_u64, &overflow_provider);
+	val = upsert(&provider, &pk, &zero_count, &overflow_provider,
+		     CREATED_OFF(struct ccproxy_count_val));
 	if (val)
-		__sync_fetch_and_add(val, 1);
+		__sync_fetch_and_add(&val->count, 1);
 }
 
 SEC("usdt")
@@ -915,7 +936,7 @@ static __always_inline struct ccproxy_pool_val *pool_of(__u32 tgid)
 {
 	__u32 key = key_tgid(tgid);
 
-	return upsert(&pool, &key, &zero_pool, NULL);
+	return upsert(&pool, &key, &zero_pool, NULL, CREATED_OFF(struct ccproxy_pool_val));
 }
 
 SEC("usdt")

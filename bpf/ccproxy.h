@@ -7,6 +7,13 @@
  * U64_MAX, on both sides; userspace sums keys (and CPUs) at scrape time. Strings are copied
  * from the probe's event as the proxy wrote them; userspace cuts them at the first NUL and
  * merges keys that then compare equal.
+ *
+ * Every counter map's value holds a created_ns: when its entry was made, in bpf_ktime_get_ns()
+ * time (CLOCK_MONOTONIC), written once by the program whose insert made the entry (by the
+ * exporter for the overflow keys it makes at load). It is the series' OpenMetrics _created and
+ * protobuf created_timestamp, kept in the map so that pinned maps keep it across exporter
+ * restarts. 0 is unknown: a reader may see an entry between its insert and the write of its
+ * time, which is then left out rather than guessed.
  */
 #ifndef CCPROXY_BPF_H
 #define CCPROXY_BPF_H
@@ -20,6 +27,13 @@
 #define CCPROXY_POOL_BUCKETS 10
 /* Finite `le` bounds of each latency histogram (TTFT, provider, overhead, per token). */
 #define CCPROXY_LATENCY_BUCKETS 24
+
+/*
+ * What the maps' values look like. Pinned maps (--bpf-pin-path) written by an exporter with
+ * another layout are refused (struct ccproxy_meta): a value of the same size could still
+ * mean something else. Bump on every change to a map's key or value.
+ */
+#define CCPROXY_MAPS_LAYOUT 2
 
 /* Keys with this flag hold what no longer fit the family's map: the overflow series. */
 #define CCPROXY_KEY_OVERFLOW 1u
@@ -86,7 +100,8 @@ struct ccproxy_lat_hist {
 
 struct ccproxy_req_val {
 	uint64_t requests;
-	uint32_t usage_to; /* enum ccproxy_usage_to */
+	uint64_t created_ns; /* when the entry was made (above) */
+	uint32_t usage_to;   /* enum ccproxy_usage_to */
 	uint32_t pad;
 	/* The completions' tokens and cost: counting them here saves request_complete a second
 	 * map update; userspace adds them to the usage family by (model, service_type). The
@@ -107,6 +122,18 @@ struct ccproxy_req_val {
 	 * observation that needs one; 0: none yet. Never summed: userspace keeps the id of the
 	 * row that others merge into, and maps theirs to it. */
 	uint64_t series;
+};
+
+/* The usage map's value: tokens and cost, and when the entry was made. */
+struct ccproxy_usage_val {
+	struct ccproxy_usage usage;
+	uint64_t created_ns; /* when the entry was made (above) */
+};
+
+/* The value of a map that holds one counter per key (errors, provider). */
+struct ccproxy_count_val {
+	uint64_t count;
+	uint64_t created_ns; /* when the entry was made (above) */
 };
 
 /* tokens_total and cost_usd_total: by (model, service_type). */
@@ -177,6 +204,7 @@ enum ccproxy_pool_counter {
 /* Pool counters and acquisition histogram, keyed by tgid (0 unless per-process labels). */
 struct ccproxy_pool_val {
 	uint64_t counters[CCPROXY_POOL_COUNTERS];
+	uint64_t created_ns; /* when the entry was made (above) */
 	uint64_t wait_sum_ns;
 	uint64_t buckets[CCPROXY_POOL_BUCKETS + 1];
 	uint64_t nh_lost; /* waits whose native bucket found no room (ccproxy_nh_key) */
@@ -224,7 +252,7 @@ struct ccproxy_meta {
 	uint32_t abi; /* CCPROXY_ABI_VERSION; 0: never written */
 	uint32_t nbuckets;
 	uint32_t per_process;
-	uint32_t pad;
+	uint32_t layout; /* CCPROXY_MAPS_LAYOUT; 0 (once a pad): layout 1 */
 	uint64_t bucket_ns[CCPROXY_MAX_BUCKETS];
 	uint32_t collect_latency;
 	uint32_t lat_nbuckets[CCPROXY_LATENCIES];

@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -431,6 +432,26 @@ static int exporter__procs(struct exporter *ex, struct snapshot *snap)
 	return 0;
 }
 
+static int64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * CLOCK_REALTIME minus CLOCK_MONOTONIC now: what turns the maps' creation times into
+ * wall-clock ones. Taken at each scrape, so a clock set since then moves them with it.
+ */
+static int64_t wall_minus_mono_ns(void)
+{
+	int64_t mono = clock_ns(CLOCK_MONOTONIC), wall = clock_ns(CLOCK_REALTIME);
+
+	/* The monotonic reading halfway between two: off by half the gap at most. */
+	return wall - (mono + (clock_ns(CLOCK_MONOTONIC) - mono) / 2);
+}
+
 int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink)
 {
 	const struct config *cfg = ex->cfg;
@@ -445,6 +466,8 @@ int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink)
 		.lat_nbuckets = {cfg->nlatency_buckets[0], cfg->nlatency_buckets[1],
 				 cfg->nlatency_buckets[2], cfg->nlatency_buckets[3]},
 		.native = cfg->native_histograms && sink->native,
+		.created = true,
+		.wall_minus_mono_ns = wall_minus_mono_ns(),
 	};
 	struct snapshot snap = {0};
 	struct timespec t0;

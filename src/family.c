@@ -55,6 +55,12 @@ _Static_assert(offsetof(struct snap_request, val.dur_sum_ns) ==
 			       offsetof(struct snap_request, val.series) + sizeof(uint64_t),
 	       "usage, duration, lost, stream and latency counters are one run; the series id ends "
 	       "the value");
+_Static_assert(offsetof(struct snap_usage, created_ns) + sizeof(uint64_t) ==
+			       sizeof(struct snap_usage) &&
+		       offsetof(struct snap_latency, created_ns) + sizeof(uint64_t) ==
+			       sizeof(struct snap_latency),
+	       "a source's rows with a fold end in their created_ns: the fold copies the value "
+	       "before it");
 _Static_assert(sizeof(struct snap_latency_val) ==
 			       sizeof(struct ccproxy_req_val) -
 				       offsetof(struct ccproxy_req_val, stream_chunks) &&
@@ -85,6 +91,7 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 					 RUN(struct snap_request, val.usage, val.lat)},
 				.nsums = 2,
 				.id_off = offsetof(struct snap_request, val.series),
+				.created = offsetof(struct snap_request, val.created_ns),
 			},
 		[FAMILY_SRC_USAGE] =
 			{
@@ -101,6 +108,7 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 				.nstrs = 2,
 				.sums = {RUN(struct snap_usage, val.tokens, val.cost_nusd)},
 				.nsums = 1,
+				.created = offsetof(struct snap_usage, created_ns),
 				.fold = &usage_from_requests,
 			},
 		[FAMILY_SRC_ERRORS] =
@@ -123,6 +131,7 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 				.nzero = 1,
 				.sums = {RUN(struct snap_error, count, count)},
 				.nsums = 1,
+				.created = offsetof(struct snap_error, created_ns),
 			},
 		[FAMILY_SRC_PROVIDER] =
 			{
@@ -143,6 +152,7 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 				.overflow_zero = PROV(status),
 				.sums = {RUN(struct snap_provider, count, count)},
 				.nsums = 1,
+				.created = offsetof(struct snap_provider, created_ns),
 			},
 		[FAMILY_SRC_LATENCY] =
 			{
@@ -159,11 +169,14 @@ const struct family_source family_sources[FAMILY_SRC_COUNT] =
 				.sums = {RUN(struct snap_latency, val.stream_chunks, val.lat)},
 				.nsums = 1,
 				.id_off = offsetof(struct snap_latency, val.series),
+				.created = offsetof(struct snap_latency, created_ns),
 				.fold = &latency_from_requests,
 			},
+		/* The pool's created_ns: its counters and histogram are the node's only ones. */
 		[FAMILY_SRC_NODE] = {.row_size = sizeof(struct snapshot),
 				     .tgid_off = NONE,
-				     .flags_off = NONE},
+				     .flags_off = NONE,
+				     .created = offsetof(struct snapshot, pool.created_ns)},
 		[FAMILY_SRC_VERSIONS] = {.row_size = CCPROXY_VERSION_MAX,
 					 .tgid_off = NONE,
 					 .flags_off = NONE},

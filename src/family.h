@@ -3,7 +3,8 @@
  * family: every ccproxy metric family, declared once.
  *
  * Two tables. A source is one BPF map as a snapshot holds it: its key's string fields, where
- * its tgid and flags are, which runs of its value are counters to sum when keys merge. A
+ * its tgid and flags are, which runs of its value are counters to sum when keys merge, where
+ * its creation time is (merged rows keep the earliest, snap_earliest). A
  * family is what Prometheus sees: name suffix, HELP, type, its labels in output order and
  * where each comes from in a source's row, its value, its buckets and the collect switch it
  * obeys. The loader reads sources, the snapshot merges them and the renderer prints families
@@ -44,7 +45,8 @@ struct family_run {
 };
 
 /* Another source whose rows also add to this one: the row's key from key_off on, its value
- * from val_off on, are laid out as this source's key and value. */
+ * from val_off on, are laid out as this source's key and value (up to its created_ns, which
+ * takes the other row's). */
 struct family_fold {
 	enum family_src from;
 	size_t key_off, val_off;
@@ -64,6 +66,10 @@ struct family_source {
 	struct family_run sums[2];	   /* the value's counters */
 	size_t nsums;
 	size_t id_off; /* the value's native series id (ccproxy_req_val.series); 0: none */
+	/* The row's u64 created_ns (ccproxy.h): merged rows keep the earliest known; the counter
+	 * and histogram families of the source send it. 0: none. In a source with a fold, the
+	 * row's last field. */
+	size_t created;
 	const struct family_fold *fold; /* NULL: none */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -99,6 +100,7 @@ static int loader__check_meta(struct loader *l, const struct loader_opts *o)
 
 	want.nbuckets = o->nbuckets;
 	want.per_process = o->per_process;
+	want.layout = CCPROXY_MAPS_LAYOUT;
 	want.nh_schema = o->nh ? o->nh->schema : -1;
 	want.nh_kmin = o->nh ? o->nh->kmin : 0;
 	for (i = 0; i < o->nbuckets; i++)
@@ -178,10 +180,19 @@ static int loader__configure(struct loader *l, const struct loader_opts *o)
 	return err;
 }
 
+/* Now in bpf_ktime_get_ns() time, which is CLOCK_MONOTONIC. */
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /*
  * The overflow keys must exist before the maps fill up: BPF cannot insert into a full map.
  * The requests overflow entry holds completions of many models: their usage goes by model
- * through the usage map.
+ * through the usage map. Made now, they are created now; reused pinned ones keep their time.
  */
 static int loader__seed_overflow(struct loader *l)
 {
@@ -189,9 +200,10 @@ static int loader__seed_overflow(struct loader *l)
 	struct ccproxy_usage_key uk = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_error_key ek = {.flags = CCPROXY_KEY_OVERFLOW};
 	struct ccproxy_provider_key pk = {.uk.flags = CCPROXY_KEY_OVERFLOW};
-	struct ccproxy_req_val rv = {.usage_to = CCPROXY_USAGE_VIA_MAP};
-	struct ccproxy_usage uv = {0};
-	uint64_t ev = 0;
+	uint64_t now = monotonic_ns();
+	struct ccproxy_req_val rv = {.usage_to = CCPROXY_USAGE_VIA_MAP, .created_ns = now};
+	struct ccproxy_usage_val uv = {.created_ns = now};
+	struct ccproxy_count_val ev = {.created_ns = now};
 	int err;
 
 	err = bpf_map__update_elem(l->skel->maps.requests, &rk, sizeof(rk), &rv, sizeof(rv),
@@ -430,6 +442,7 @@ static void add_pool(struct ccproxy_pool_val *to, const struct ccproxy_pool_val 
 {
 	size_t i;
 
+	to->created_ns = snap_earliest(to->created_ns, from->created_ns);
 	for (i = 0; i < CCPROXY_POOL_COUNTERS; i++)
 		to->counters[i] = snap_add(to->counters[i], from->counters[i]);
 	to->wait_sum_ns = snap_add(to->wait_sum_ns, from->wait_sum_ns);

@@ -45,7 +45,8 @@ static int on_metrics(void *ctx, enum negotiate_format fmt, struct strbuf *out)
 	struct format_sink fs;
 	int err;
 
-	err = format_sink__open(&fs, fmt, out, exporter__native(app->ex));
+	err = format_sink__open(&fs, fmt, out, exporter__native(app->ex),
+				app->cfg.web_openmetrics_created_samples);
 	if (!err)
 		err = exporter__scrape_to(app->ex, &fs.sink);
 	if (!err)
@@ -191,12 +192,12 @@ static const char *load_hint(int err, const struct config *cfg)
 		return " (needs root, or CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
 	if (cfg->bpf_pin_path[0] && err == EEXIST)
 		return " (the maps pinned in --bpf-pin-path were written with other histogram "
-		       "buckets"
-		       " or --per-process-labels; remove the directory to start over)";
+		       "buckets, --per-process-labels or by another version of the exporter; "
+		       "remove the directory to start over)";
 	if (cfg->bpf_pin_path[0] && err == EINVAL)
-		return " (maps pinned in --bpf-pin-path may have other --limits.*; remove the "
-		       "directory"
-		       " or keep the limits)";
+		return " (maps pinned in --bpf-pin-path may have other --limits.* or have been "
+		       "written by another version of the exporter; remove the directory or keep "
+		       "the limits)";
 	return "";
 }
 

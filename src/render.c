@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct series {
 	bool overflow;
 	const double *bounds; /* the family's, found once per family */
 	size_t nbounds;
+	uint64_t created; /* CLOCK_MONOTONIC ns: the row's, or its group's earliest; 0: unknown */
 	char status[16], pid[16];
 };
 
@@ -209,6 +211,25 @@ static bool row_counted(const struct family *f, const char *row, size_t val, siz
 	return false;
 }
 
+/* The row's created_ns, if its family sends one (counters and histograms only). */
+static uint64_t row_created(const struct family *f, const struct family_source *src,
+			    const char *row)
+{
+	return f->type != FAMILY_GAUGE && src->created ? row_u64(row, src->created) : 0;
+}
+
+/* A series' creation in wall-clock ns, or 0: unknown, not asked for, or before the epoch. */
+static uint64_t wall_created(const struct series *s, const struct render_opts *o)
+{
+	int64_t wall;
+
+	if (!o->created || !s->created || s->created > INT64_MAX)
+		return 0;
+	if (__builtin_add_overflow((int64_t)s->created, o->wall_minus_mono_ns, &wall))
+		return 0;
+	return wall > 0 ? (uint64_t)wall : 0;
+}
+
 static struct render_value row_value(const struct family *f, const char *row, size_t val)
 {
 	switch (f->value) {
@@ -263,17 +284,21 @@ static int render_series(struct series *s, const struct snapshot *snap, const st
 		h.buckets = hist ? hist : (const uint64_t *)(s->row + s->f->val);
 		h.sum_ns = hist ? sum_ns : row_u64(s->row, s->f->sum);
 		h.nh = nh;
+		h.created_ns = wall_created(s, o);
 		n = series_labels(s, snap, o, NULL, l, &le_at);
 		return sink->ops->histogram(sink->ctx, &rf, l, n, le_at, &h);
 	}
 	for (i = 0; !err && i < (s->f->nvariants ? s->f->nvariants : 1); i++) {
 		const struct family_variant *v = s->f->nvariants ? &s->f->variants[i] : NULL;
 		size_t val = v ? v->val : s->f->val;
+		struct render_value rv;
 
 		if (!row_counted(s->f, s->row, val, 0))
 			continue;
 		n = series_labels(s, snap, o, v ? v->value : NULL, l, &le_at);
-		err = sink->ops->sample(sink->ctx, &rf, l, n, row_value(s->f, s->row, val));
+		rv = row_value(s->f, s->row, val);
+		rv.created_ns = wall_created(s, o);
+		err = sink->ops->sample(sink->ctx, &rf, l, n, rv);
 	}
 	return err;
 }
@@ -320,7 +345,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 			 const struct render_opts *o, const struct render_sink *sink)
 {
 	struct group_cmp g = {f, &family_sources[f->src]};
-	uint64_t hist[CCPROXY_MAX_BUCKETS + 1], sum_ns = 0;
+	uint64_t hist[CCPROXY_MAX_BUCKETS + 1], sum_ns = 0, created = 0;
 	struct ccproxy_nhist *nh = NULL;
 	size_t nrows, i, j, n = 0, nbounds;
 	const double *bounds;
@@ -347,6 +372,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 		if (!i || cmp_group(&g, idx[i - 1], idx[i])) {
 			memset(hist, 0, sizeof(hist));
 			sum_ns = 0;
+			created = 0;
 			if (nh)
 				memset(nh, 0, sizeof(*nh));
 			whole = true;
@@ -356,12 +382,14 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 		for (j = 0; j <= nbounds; j++)
 			hist[j] = snap_add(hist[j], row_u64(idx[i], f->val + j * sizeof(uint64_t)));
 		sum_ns = snap_add(sum_ns, row_u64(idx[i], f->sum));
+		created = snap_earliest(created, row_created(f, g.src, idx[i]));
 		if (i + 1 == n || cmp_group(&g, idx[i], idx[i + 1])) {
 			struct series s = {.f = f,
 					   .src = g.src,
 					   .row = idx[i],
 					   .bounds = bounds,
-					   .nbounds = nbounds};
+					   .nbounds = nbounds,
+					   .created = created};
 
 			s.overflow = row_overflow(f, g.src, s.row);
 
@@ -403,6 +431,7 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 				   .nbounds = nbounds};
 
 		s.overflow = row_overflow(f, src, s.row);
+		s.created = row_created(f, src, s.row);
 		if (f->value == FAMILY_VALUE_HIST && !row_counted(f, s.row, f->val, nbounds))
 			continue;
 		if (nh)

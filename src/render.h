@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "render_sink.h"
 #include "snapshot.h"
 #include "strbuf.h"
@@ -26,6 +27,11 @@ struct render_opts {
 	const double *lat_buckets[CCPROXY_LATENCIES]; /* bounds of each, seconds */
 	size_t lat_nbuckets[CCPROXY_LATENCIES];
 	bool native; /* histograms carry their native buckets (render_hist.nh) */
+	/* Counters and histograms carry when their series was first counted (created_ns):
+	 * the maps hold it in CLOCK_MONOTONIC time; adding wall_minus_mono_ns, CLOCK_REALTIME
+	 * minus CLOCK_MONOTONIC as the caller measured it, makes it wall-clock time. */
+	bool created;
+	int64_t wall_minus_mono_ns;
 };
 
 /* The ccproxy families, as the family table declares them, into sink. 0 or a negative errno. */

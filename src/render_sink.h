@@ -23,11 +23,16 @@ struct render_family {
 	enum family_type type;
 };
 
-/* A sample's value: exact u64 counts stay exact in every format that can carry them. */
+/*
+ * A sample's value: exact u64 counts stay exact in every format that can carry them. A
+ * counter's created_ns says when its series was first counted, in ns since the epoch; 0 is
+ * unknown (and always so for gauges): the formats that carry it send none then.
+ */
 struct render_value {
 	bool is_u64;
 	uint64_t u;
 	double d;
+	uint64_t created_ns;
 };
 
 /* A classic histogram series: non-cumulative buckets, slot nbounds is (last bound, +Inf). */
@@ -37,6 +42,7 @@ struct render_hist {
 	const uint64_t *buckets; /* nbounds + 1 */
 	uint64_t sum_ns;
 	const struct ccproxy_nhist *nh; /* the same series' native buckets; NULL: none */
+	uint64_t created_ns;		/* as in render_value */
 };
 
 struct render_sink_ops {

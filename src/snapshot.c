@@ -141,12 +141,32 @@ static int unify_field(void *base, size_t n, size_t elem, size_t off, size_t siz
 	return err;
 }
 
-/* Sums a row's counters into another's (saturating, as the BPF side does). */
+/* A row's u64 at off: rows are packed byte arrays here. */
+static uint64_t get_u64(const char *row, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, row + off, sizeof(v));
+	return v;
+}
+
+static void put_u64(char *row, size_t off, uint64_t v)
+{
+	memcpy(row + off, &v, sizeof(v));
+}
+
+/*
+ * Sums a row's counters into another's (saturating, as the BPF side does); the merged series
+ * was created when the earlier of the two was.
+ */
 static void add_row(const struct family_source *src, char *dst, const char *from)
 {
 	uint64_t x, y;
 	size_t r, i, off;
 
+	if (src->created)
+		put_u64(dst, src->created,
+			snap_earliest(get_u64(dst, src->created), get_u64(from, src->created)));
 	for (r = 0; r < src->nsums; r++) {
 		for (i = 0; i < src->sums[r].count; i++) {
 			off = src->sums[r].off + i * sizeof(uint64_t);
@@ -420,7 +440,8 @@ int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
 {
 	const struct family_fold *fold = dst->fold;
 	const struct family_source *from = &family_sources[fold->from];
-	size_t val_size = dst->row_size - dst->val_off, nfrom, ndst, i;
+	size_t val_end = dst->created ? dst->created : dst->row_size;
+	size_t val_size = val_end - dst->val_off, nfrom, ndst, i;
 	const char *rows = family__rows(snap, fold->from, &nfrom);
 	char **dst_rows = (char **)((char *)snap + dst->rows_off);
 	size_t *dst_n = (size_t *)((char *)snap + dst->count_off);
@@ -440,6 +461,8 @@ int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
 		memset(u, 0, dst->row_size);
 		memcpy(u, r + fold->key_off, dst->key_size);
 		memcpy(u + dst->val_off, r + fold->val_off, val_size);
+		if (dst->created && from->created)
+			put_u64(u, dst->created, get_u64(r, from->created));
 		ndst++;
 	}
 	*dst_n = ndst;

@@ -21,19 +21,23 @@ struct snap_request {
 	struct ccproxy_req_val val;
 };
 
+/* The rows of the usage, errors and provider maps: key, then the map's value (ccproxy.h). */
 struct snap_usage {
 	struct ccproxy_usage_key key;
 	struct ccproxy_usage val;
+	uint64_t created_ns;
 };
 
 struct snap_error {
 	struct ccproxy_error_key key;
 	uint64_t count;
+	uint64_t created_ns;
 };
 
 struct snap_provider {
 	struct ccproxy_provider_key key;
 	uint64_t count;
+	uint64_t created_ns;
 };
 
 /* The stream and latency families of one (model, service_type), from the requests entries. */
@@ -47,6 +51,7 @@ struct snap_latency_val {
 struct snap_latency {
 	struct ccproxy_usage_key key;
 	struct snap_latency_val val;
+	uint64_t created_ns; /* the earliest of its requests entries' */
 };
 
 enum snap_map_id {
@@ -104,7 +109,7 @@ struct snapshot {
 	size_t nprovider;
 	struct snap_latency *latency; /* regrouped from requests */
 	size_t nlatency;
-	struct ccproxy_pool_val pool; /* summed over processes */
+	struct ccproxy_pool_val pool; /* summed over processes; created_ns the earliest */
 	/* Native buckets, read only with native histograms on; after snapshot__resolve_native
 	 * sorted by series, hist and slot, each series that of a row. */
 	struct snap_native *native;
@@ -138,6 +143,12 @@ static inline uint64_t snap_add(uint64_t a, uint64_t b)
 	uint64_t sum;
 
 	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
+/* Two rows' created_ns merged: the earlier, 0 (unknown) only if both are. */
+static inline uint64_t snap_earliest(uint64_t a, uint64_t b)
+{
+	return !a || (b && b < a) ? b : a;
 }
 
 void snapshot__free(struct snapshot *snap);

@@ -225,6 +225,7 @@ static void fill_usage(struct snap_usage *u, const char *model, const char *st, 
 {
 	memset(u, junk, sizeof(u->key));
 	memset(&u->val, 0, sizeof(u->val));
+	u->created_ns = 0;
 	u->key.tgid = 0;
 	u->key.flags = 0;
 	PUT(u->key.model, model);
@@ -274,6 +275,7 @@ static void fill_error(struct snap_error *e, const char *endpoint, const char *e
 	PUT(e->key.labels.service_type, "s");
 	PUT(e->key.error_type, error_type);
 	e->count = count;
+	e->created_ns = 0;
 }
 
 Test(snapshot, merge_errors_adds_counts)
@@ -699,4 +701,89 @@ Test(snapshot, merge_provider)
 		else
 			cr_expect(k->status == 200 && v[i].count == 5);
 	}
+}
+
+/* Merged rows were created when the earliest of them was; 0 (unknown) never wins. */
+Test(snapshot, created_merges_to_the_earliest_known)
+{
+	struct snap_request r[4];
+	struct snap_error e[3];
+	size_t nr = ARRAY_SIZE(r), ne = ARRAY_SIZE(e);
+
+	cr_expect_eq(snap_earliest(0, 0), 0);
+	cr_expect_eq(snap_earliest(0, 5), 5);
+	cr_expect_eq(snap_earliest(5, 0), 5);
+	cr_expect_eq(snap_earliest(7, 5), 5);
+	cr_expect_eq(snap_earliest(5, 7), 5);
+
+	fill_req(&r[0], 200, "POST", "/", "m", "s", 'a');
+	fill_req(&r[1], 200, "POST", "/", "m", "s", 'b');
+	fill_req(&r[2], 200, "POST", "/", "m", "s", 0);
+	fill_req(&r[3], 201, "POST", "/", "m", "s", 0); /* another series */
+	r[0].val.created_ns = 0;			/* read before its creator wrote the time */
+	r[1].val.created_ns = 9000;
+	r[2].val.created_ns = 7000;
+	r[3].val.created_ns = 0;
+	r[0].val.requests = r[1].val.requests = r[2].val.requests = r[3].val.requests = 1;
+	cr_assert_eq(snapshot__merge_requests(r, &nr), 0);
+	cr_assert_eq(nr, 2);
+	cr_expect_eq(r[0].key.status, 200);
+	cr_expect_eq(r[0].val.requests, 3, "the time is no counter: never summed");
+	cr_expect_eq(r[0].val.created_ns, 7000);
+	cr_expect_eq(r[1].val.created_ns, 0, "unknown stays unknown");
+
+	fill_error(&e[0], "/", "T", "m", 'x', 1);
+	fill_error(&e[1], "/", "T", "m", 0, 2);
+	fill_error(&e[2], "/", "T", "m", 'y', 4);
+	e[0].created_ns = 300;
+	e[1].created_ns = 100;
+	e[2].created_ns = 200;
+	cr_assert_eq(snapshot__merge_errors(e, &ne), 0);
+	cr_assert_eq(ne, 1);
+	cr_expect_eq(e[0].count, 7);
+	cr_expect_eq(e[0].created_ns, 100);
+}
+
+/* Usage and latency folded from the requests rows take the earliest of every row they join. */
+Test(snapshot, folds_take_the_earliest_created)
+{
+	struct snapshot snap = {0};
+
+	snap.requests = calloc(3, sizeof(*snap.requests));
+	snap.usage = calloc(2, sizeof(*snap.usage));
+	cr_assert(snap.requests && snap.usage);
+	snap.nrequests = 3;
+	strcpy(snap.requests[0].key.labels.model, "m");
+	strcpy(snap.requests[0].key.labels.method, "POST");
+	snap.requests[0].val.usage.tokens[CCPROXY_TOKENS_INPUT] = 10;
+	snap.requests[0].val.stream_chunks = 1;
+	snap.requests[0].val.created_ns = 5000;
+	strcpy(snap.requests[1].key.labels.model, "m");
+	strcpy(snap.requests[1].key.labels.method, "GET");
+	snap.requests[1].val.usage.tokens[CCPROXY_TOKENS_INPUT] = 1;
+	snap.requests[1].val.stream_chunks = 2;
+	snap.requests[1].val.created_ns = 3000;
+	strcpy(snap.requests[2].key.labels.model, "n");
+	snap.requests[2].val.usage.cost_nusd = 1;
+	snap.requests[2].val.created_ns = 0; /* unknown: the usage map's time stands */
+	strcpy(snap.usage[0].key.model, "m");
+	snap.usage[0].created_ns = 4000;
+	strcpy(snap.usage[1].key.model, "n");
+	snap.usage[1].created_ns = 8000;
+	snap.nusage = 2;
+
+	cr_assert_eq(snapshot__fold_request_usage(&snap), 0);
+	cr_assert_eq(snap.nusage, 2);
+	cr_expect_str_eq(snap.usage[0].key.model, "m");
+	cr_expect_eq(snap.usage[0].val.tokens[CCPROXY_TOKENS_INPUT], 11);
+	cr_expect_eq(snap.usage[0].created_ns, 3000);
+	cr_expect_str_eq(snap.usage[1].key.model, "n");
+	cr_expect_eq(snap.usage[1].val.cost_nusd, 1);
+	cr_expect_eq(snap.usage[1].created_ns, 8000);
+
+	cr_assert_eq(snapshot__fold_request_latency(&snap), 0);
+	cr_assert_eq(snap.nlatency, 1);
+	cr_expect_eq(snap.latency[0].val.stream_chunks, 3);
+	cr_expect_eq(snap.latency[0].created_ns, 3000);
+	snapshot__free(&snap);
 }
