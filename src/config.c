@@ -806,6 +806,9 @@ static const struct opt opts[] = {
 		 "Buckets a native histogram series may have; more: sent at a lower schema."),
 	STR_OPT("web.formats", false, web_formats, check_formats, "LIST",
 		"Formats offered to a scrape's Accept: text,openmetrics,protobuf (text always)."),
+	FLAG_BOOL_OPT("web.openmetrics-created-samples", web_openmetrics_created_samples,
+		      "OpenMetrics: a _created sample per counter and histogram series (Prometheus "
+		      "stores each as a <name>_created series)."),
 	{.name = "pushgateway-label",
 	 .kind = K_LABEL,
 	 .arg = "NAME=VALUE",

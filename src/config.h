@@ -96,6 +96,8 @@ struct config {
 	unsigned int nh_max_buckets;		 /* per series, 1..NHIST_MAX_BUCKETS */
 	char nh_zero_threshold[32];		 /* seconds, a decimal number */
 	char web_formats[64]; /* offered: "text,openmetrics,protobuf" (negotiate.h) */
+	/* OpenMetrics carries _created samples (om_sink.h) */
+	bool web_openmetrics_created_samples;
 
 	/* exporter: which processes (no --pid: discover them all) */
 	char match_comm[256];		 /* POSIX extended regex on /proc/PID/comm; empty: any */

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include "expo.h"
 #include "expo_om.h"
@@ -56,15 +58,38 @@ static void meta_line(struct strbuf *sb, const char *what, const char *ns, const
 	strbuf__putc(sb, ' ');
 }
 
+bool expo_om__counter_family(const char *name, size_t *len)
+{
+	size_t n = strlen(name);
+
+	*len = n;
+	if (!ends_with(name, n, OM_TOTAL))
+		return false;
+	*len = n - strlen(OM_TOTAL);
+	return true;
+}
+
+size_t expo_om__format_created(char *buf, size_t size, uint64_t ns)
+{
+	char frac[16];
+	int n;
+
+	snprintf(frac, sizeof(frac), "%09" PRIu64, ns % 1000000000u);
+	for (n = 9; n > 1 && frac[n - 1] == '0'; n--)
+		;
+	return (size_t)snprintf(buf, size, "%" PRIu64 ".%.*s", ns / 1000000000u, n, frac);
+}
+
 int expo_om__family(struct strbuf *sb, const char *ns, const char *name, const char *help,
 		    const char *type)
 {
 	size_t n = strlen(name);
 	const char *unit;
 
-	if (!strcmp(type, "counter") && ends_with(name, n, OM_TOTAL))
-		n -= strlen(OM_TOTAL);
-	else if (!strcmp(type, "counter") || !strcmp(type, "untyped"))
+	/* A counter's family drops its _total; one without cannot be an OpenMetrics counter. */
+	if (!strcmp(type, "counter") && !expo_om__counter_family(name, &n))
+		type = "unknown";
+	else if (!strcmp(type, "untyped"))
 		type = "unknown";
 	meta_line(sb, "TYPE", ns, name, n);
 	strbuf__puts(sb, type);

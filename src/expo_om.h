@@ -12,11 +12,16 @@
  * gauge ccproxy_pool_clients_total stays a gauge with that sample name, and the info family
  * ccproxy_info stays a gauge (OpenMetrics' info type would need a family named ccproxy and
  * breaks with an empty --namespace).
+ *
+ * _created samples (om_sink sends them, when asked) carry seconds since the epoch, written
+ * exactly from the nanoseconds rather than through a double.
  */
 #ifndef CCPROXY_EXPO_OM_H
 #define CCPROXY_EXPO_OM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "strbuf.h"
 
 /* "# TYPE", optional "# UNIT", "# HELP" lines of family <ns>_<name>; type as in text 0.0.4. */
@@ -26,6 +31,17 @@ int expo_om__family(struct strbuf *sb, const char *ns, const char *name, const c
 const char *expo_om__unit(const char *family);
 /* HELP text, OpenMetrics escaping: `\` `"` newline. */
 int expo_om__help(struct strbuf *sb, const char *help);
+/*
+ * Whether a counter named `name` is an OpenMetrics counter (its name ends in _total); *len gets
+ * the length of its family name, the name without _total.
+ */
+bool expo_om__counter_family(const char *name, size_t *len);
+/*
+ * A _created value: ns since the epoch as decimal seconds, "1700000000.25" (at least one
+ * fraction digit, no trailing zeros beyond it). Like snprintf; the spelling is below
+ * EXPO_NUMBER_MAX.
+ */
+size_t expo_om__format_created(char *buf, size_t size, uint64_t ns);
 /* The last line of every OpenMetrics exposition. */
 int expo_om__eof(struct strbuf *sb);
 

@@ -318,6 +318,31 @@ int expo_pb__histogram(struct expo_pb *pb, const struct expo_label *labels, size
 	return pb->err;
 }
 
+int expo_pb__created(struct expo_pb *pb, uint64_t ns)
+{
+	Io__Prometheus__Client__Metric *m = pb->nmetrics ? pb->metrics[pb->nmetrics - 1] : NULL;
+	Io__Prometheus__Client__Timestamp *t;
+
+	if (pb->err)
+		return pb->err;
+	if (!m || (!m->counter && !m->histogram))
+		return -EINVAL;
+	t = arena_alloc(pb, sizeof(*t));
+	if (!t)
+		return pb->err;
+	io__prometheus__client__timestamp__init(t);
+	/* As protobuf's own encoders write the well-known type: zero fields left out. */
+	t->seconds = (int64_t)(ns / 1000000000u);
+	t->has_seconds = t->seconds != 0;
+	t->nanos = (int32_t)(ns % 1000000000u);
+	t->has_nanos = t->nanos != 0;
+	if (m->counter)
+		m->counter->created_timestamp = t;
+	else
+		m->histogram->created_timestamp = t;
+	return 0;
+}
+
 int expo_pb__finish(struct expo_pb *pb)
 {
 	write_family(pb);

@@ -9,8 +9,9 @@
  * Label values carry the same bytes a text reader would read back (expo__label_utf8), so a
  * Prometheus stores the same series whatever the format. Histograms carry their classic
  * buckets (without +Inf, which the count implies) and, when given, their native buckets, as
- * client_golang does when a histogram has both. Errors are sticky, as in strbuf: the first
- * one is kept and returned by every later call.
+ * client_golang does when a histogram has both; counters and histograms carry their
+ * created_timestamp when it is known. Errors are sticky, as in strbuf: the first one is kept
+ * and returned by every later call.
  */
 #ifndef CCPROXY_EXPO_PB_H
 #define CCPROXY_EXPO_PB_H
@@ -44,6 +45,11 @@ int expo_pb__sample(struct expo_pb *pb, const struct expo_label *labels, size_t 
 int expo_pb__histogram(struct expo_pb *pb, const struct expo_label *labels, size_t n,
 		       const double *bounds, size_t nbounds, const uint64_t *buckets, double sum,
 		       const struct nhist_out *native);
+/*
+ * The created_timestamp of the series just added (a counter or histogram; -EINVAL for others):
+ * ns since the epoch, sent as the well-known Timestamp's seconds and nanos.
+ */
+int expo_pb__created(struct expo_pb *pb, uint64_t ns);
 /* Writes the last family; returns the first error of the writer's life, or 0. */
 int expo_pb__finish(struct expo_pb *pb);
 /* NULL-safe. Does not write: call expo_pb__finish first. */

@@ -4,14 +4,14 @@
 #include "format_sink.h"
 
 int format_sink__open(struct format_sink *fs, enum negotiate_format fmt, struct strbuf *out,
-		      const struct nhist_params *params)
+		      const struct nhist_params *params, bool om_created)
 {
 	memset(fs, 0, sizeof(*fs));
 	fs->fmt = fmt;
 	switch (fmt) {
 	case FMT_OPENMETRICS_1_0_0:
 	case FMT_OPENMETRICS_0_0_1:
-		fs->sink = om_sink__init(&fs->om, out);
+		fs->sink = om_sink__init(&fs->om, out, om_created);
 		return 0;
 	case FMT_PROTOBUF_DELIMITED:
 		return pb_sink__init(&fs->pb, out, params, &fs->sink);

@@ -8,6 +8,7 @@
 #ifndef CCPROXY_FORMAT_SINK_H
 #define CCPROXY_FORMAT_SINK_H
 
+#include <stdbool.h>
 #include "negotiate.h"
 #include "nhist.h"
 #include "om_sink.h"
@@ -22,9 +23,12 @@ struct format_sink {
 	struct render_sink sink; /* render into this */
 };
 
-/* 0, or -ENOMEM (close it all the same). */
+/*
+ * 0, or -ENOMEM (close it all the same). om_created: OpenMetrics carries _created samples
+ * (om_sink.h); protobuf always carries the created timestamps, text 0.0.4 never.
+ */
 int format_sink__open(struct format_sink *fs, enum negotiate_format fmt, struct strbuf *out,
-		      const struct nhist_params *params);
+		      const struct nhist_params *params, bool om_created);
 /* Writes what ends the format (unless err is set) and frees. Returns err, or the sink's. */
 int format_sink__close(struct format_sink *fs, int err);
 

@@ -18,8 +18,12 @@ static int pb_family(void *ctx, const struct render_family *f)
 static int pb_sample(void *ctx, const struct render_family *f, const struct expo_label *l, size_t n,
 		     struct render_value v)
 {
-	(void)f;
-	return expo_pb__sample(((struct pb_sink *)ctx)->pb, l, n, v.is_u64 ? (double)v.u : v.d);
+	struct pb_sink *s = ctx;
+	int err = expo_pb__sample(s->pb, l, n, v.is_u64 ? (double)v.u : v.d);
+
+	if (err || !v.created_ns || f->type != FAMILY_COUNTER)
+		return err;
+	return expo_pb__created(s->pb, v.created_ns);
 }
 
 static int pb_histogram(void *ctx, const struct render_family *f, const struct expo_label *l,
@@ -27,6 +31,7 @@ static int pb_histogram(void *ctx, const struct render_family *f, const struct e
 {
 	struct pb_sink *s = ctx;
 	const struct nhist_out *native = NULL;
+	int err;
 
 	(void)f;
 	(void)le_at;
@@ -34,8 +39,9 @@ static int pb_histogram(void *ctx, const struct render_family *f, const struct e
 		nhist__export(h->nh, s->params, s->native);
 		native = s->native;
 	}
-	return expo_pb__histogram(s->pb, l, n, h->bounds, h->nbounds, h->buckets,
-				  (double)h->sum_ns / 1e9, native);
+	err = expo_pb__histogram(s->pb, l, n, h->bounds, h->nbounds, h->buckets,
+				 (double)h->sum_ns / 1e9, native);
+	return err || !h->created_ns ? err : expo_pb__created(s->pb, h->created_ns);
 }
 
 static const struct render_sink_ops pb_ops = {

@@ -2,7 +2,9 @@
 /*
  * pb_sink: the protobuf sink (expo_pb). Histograms carry their classic buckets and, when the
  * renderer passes them and params is set, their native buckets (nhist__export), as
- * client_golang does for a histogram that has both.
+ * client_golang does for a histogram that has both. Counters and histograms carry their
+ * created_timestamp whenever it is known, as client_golang always sends it (Prometheus 2.42
+ * stores no series for it).
  */
 #ifndef CCPROXY_PB_SINK_H
 #define CCPROXY_PB_SINK_H

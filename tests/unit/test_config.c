@@ -62,6 +62,7 @@ static const char *const fields[] = {
 	"web_max_connections",
 	"web_timeout",
 	"web_formats",
+	"web_openmetrics_created_samples",
 	"native_histograms",
 	"nh_schema",
 	"nh_zero_threshold",
@@ -135,6 +136,7 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	U(web_max_connections);
 	U(web_timeout);
 	S("web_formats", web_formats);
+	B(web_openmetrics_created_samples);
 	B(native_histograms);
 	U(nh_schema);
 	S("nh_zero_threshold", nh_zero_threshold);
@@ -348,6 +350,11 @@ static struct ok_case flag_cases[] = {
 	{{"--web.telemetry-path", "/m"}, 2, "telemetry_path", "/m"},
 	{{"--web.formats=text"}, 1, "web_formats", "text"},
 	{{"--web.formats", "protobuf,openmetrics"}, 2, "web_formats", "protobuf,openmetrics"},
+	{{"--web.openmetrics-created-samples"}, 1, "web_openmetrics_created_samples", "true"},
+	{{"--web.openmetrics-created-samples", "--no-web.openmetrics-created-samples"},
+	 2,
+	 "web_openmetrics_created_samples",
+	 "false"},
 	{{"--no-native-histogram"}, 1, "native_histograms", "false"},
 	{{"--native-histogram.schema=0"}, 1, "nh_schema", "0"},
 	{{"--native-histogram.schema", "8"}, 2, "nh_schema", "8"},

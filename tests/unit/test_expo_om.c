@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <string.h>
 #include <criterion/criterion.h>
+#include "expo.h"
 #include "expo_om.h"
 
 static void expect_family(const char *ns, const char *name, const char *help, const char *type,
@@ -73,4 +74,39 @@ Test(expo_om, eof)
 	cr_assert_eq(expo_om__eof(&sb), 0);
 	cr_expect_str_eq(sb.buf, "# EOF\n");
 	strbuf__free(&sb);
+}
+
+Test(expo_om, counter_family)
+{
+	size_t n;
+
+	cr_expect(expo_om__counter_family("requests_total", &n));
+	cr_expect_eq(n, strlen("requests"));
+	cr_expect_not(expo_om__counter_family("hits", &n));
+	cr_expect_eq(n, strlen("hits"));
+	cr_expect_not(expo_om__counter_family("_tota", &n));
+}
+
+static void expect_created(uint64_t ns, const char *want)
+{
+	char buf[EXPO_NUMBER_MAX];
+
+	cr_expect_eq(expo_om__format_created(buf, sizeof(buf), ns), strlen(want));
+	cr_expect_str_eq(buf, want);
+}
+
+/* Exact decimal seconds from the nanoseconds: no double rounding. */
+Test(expo_om, created_values)
+{
+	char small[6];
+
+	expect_created(1700000000123456789ull, "1700000000.123456789");
+	expect_created(1700000000000000000ull, "1700000000.0");
+	expect_created(1700000000500000000ull, "1700000000.5");
+	expect_created(1700000000000000001ull, "1700000000.000000001");
+	expect_created(1, "0.000000001");
+	expect_created(UINT64_MAX, "18446744073.709551615");
+	/* Like snprintf: cut to the buffer, the whole length returned. */
+	cr_expect_eq(expo_om__format_created(small, sizeof(small), 1700000000500000000ull), 12);
+	cr_expect_str_eq(small, "17000");
 }

@@ -1285,22 +1285,36 @@ Test(render, latency_families_follow_the_plugins)
 
 /* ---- the other formats ------------------------------------------------------------------- */
 
-/* Everything through one format sink, self-metrics included, as /metrics sends it. */
-static void render_format(enum negotiate_format fmt, const struct nhist_params *nh, bool native,
-			  struct strbuf *out)
+/* What the maps' CLOCK_MONOTONIC times are offset by in these tests: 1700000000 s. */
+#define WALL_MINUS_MONO 1700000000000000000LL
+
+/*
+ * Everything through one format sink, self-metrics included, as /metrics sends it: created
+ * times converted as a scrape does, OpenMetrics _created samples when om_created.
+ */
+static void render_format_created(enum negotiate_format fmt, const struct nhist_params *nh,
+				  bool native, bool om_created, struct strbuf *out)
 {
 	const struct render_opts o = {.namespace_ = "ccproxy",
 				      .buckets = default_buckets,
 				      .nbuckets = ARRAY_SIZE(default_buckets),
-				      .native = native};
+				      .native = native,
+				      .created = true,
+				      .wall_minus_mono_ns = WALL_MINUS_MONO};
 	struct format_sink fs;
-	int err = format_sink__open(&fs, fmt, out, nh);
+	int err = format_sink__open(&fs, fmt, out, nh, om_created);
 
 	if (!err)
 		err = render__families_to(&snap, &o, &fs.sink);
 	if (!err)
 		err = render__self_to(&snap, 0.25, &fs.sink);
 	cr_assert_eq(format_sink__close(&fs, err), 0);
+}
+
+static void render_format(enum negotiate_format fmt, const struct nhist_params *nh, bool native,
+			  struct strbuf *out)
+{
+	render_format_created(fmt, nh, native, false, out);
 }
 
 /* Lines not starting with '#', in order. */
@@ -1512,6 +1526,254 @@ Test(render, protobuf_series_that_lost_native_buckets_go_classic)
 			}
 		}
 	}
+	for (i = 0; i < n; i++)
+		io__prometheus__client__metric_family__free_unpacked(mf[i], NULL);
+	strbuf__free(&out);
+}
+
+/* ---- created times -------------------------------------------------------------------------- */
+
+/*
+ * The rich snapshot with creation times (CLOCK_MONOTONIC ns) on most rows: requests 5 s, and
+ * one more row of the same duration series created at 3.5 s; usage 4 s; the second error
+ * 2 s (the first unknown); the pool 1 s.
+ */
+static void fill_created_snapshot(void)
+{
+	struct snap_request *r;
+
+	fill_rich_snapshot();
+	snap.requests[0].val.created_ns = 5000000000ull;
+	snap.requests[1].val.created_ns = 6000000000ull;
+	snap.requests[2].val.created_ns = 7000000000ull;
+	r = add_request(500, "GET", "/v1/messages", "claude-x", "claude_api");
+	r->val.requests = 1;
+	r->val.buckets[4] = 1;
+	r->val.dur_sum_ns = 100000000;
+	r->val.created_ns = 3500000000ull;
+	snap.usage[0].created_ns = 4000000000ull;
+	snap.usage[1].created_ns = 4000000000ull;
+	snap.errors[1].created_ns = 2000000000ull;
+	snap.pool.created_ns = 1000000000ull;
+	snap.active_requests = 2;
+}
+
+/* Where the sample name of line p ends (at '{' or ' '), or NULL for a comment. */
+static const char *name_end(const char *p, const char *nl)
+{
+	const char *e = p;
+
+	if (*p == '#')
+		return NULL;
+	while (e < nl && *e != '{' && *e != ' ')
+		e++;
+	return e;
+}
+
+/* Whether line p is a _created sample (its name ends in _created). */
+static bool is_created_line(const char *p, const char *nl)
+{
+	const char *e = name_end(p, nl);
+
+	return e && e - p > 8 && !memcmp(e - 8, "_created", 8);
+}
+
+/* The text minus its _created lines; returns how many there were. */
+static size_t without_created(const char *text, struct strbuf *out)
+{
+	const char *p = text, *nl;
+	size_t n = 0;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		cr_assert_not_null(nl);
+		if (is_created_line(p, nl))
+			n++;
+		else
+			strbuf__append(out, p, (size_t)(nl - p + 1));
+	}
+	return n;
+}
+
+/*
+ * Every _created line follows its series: a counter's <family>_total with the same labels,
+ * or a histogram's _sum. Returns how many there are.
+ */
+static size_t check_created_lines(const char *text)
+{
+	const char *p = text, *prev = NULL, *nl;
+	size_t n = 0;
+
+	for (; *p; prev = p, p = nl + 1) {
+		char want_total[512], want_sum[512];
+		const char *e, *end;
+		int stem;
+
+		nl = strchr(p, '\n');
+		cr_assert_not_null(nl);
+		if (!is_created_line(p, nl))
+			continue;
+		cr_assert_not_null(prev, "a _created line first: %.*s", (int)(nl - p), p);
+		e = name_end(p, nl);
+		stem = (int)(e - 8 - p);
+		end = strchr(e, ' ');
+		/* the series' line: same name stem and labels, then its value */
+		snprintf(want_total, sizeof(want_total), "%.*s_total%.*s ", stem, p, (int)(end - e),
+			 e);
+		snprintf(want_sum, sizeof(want_sum), "%.*s_sum%.*s ", stem, p, (int)(end - e), e);
+		cr_expect(!strncmp(prev, want_total, strlen(want_total)) ||
+				  !strncmp(prev, want_sum, strlen(want_sum)),
+			  "%.*s does not follow its series but %.*s", (int)(nl - p), p,
+			  (int)(strchr(prev, '\n') - prev), prev);
+		n++;
+	}
+	return n;
+}
+
+/* OpenMetrics with --web.openmetrics-created-samples: one _created after each series. */
+Test(render, openmetrics_created_samples)
+{
+	struct strbuf text = STRBUF_INIT, om = STRBUF_INIT, omc = STRBUF_INIT, cut = STRBUF_INIT;
+
+	fill_created_snapshot();
+	render_format(FMT_TEXT_0_0_4, NULL, false, &text);
+	render_format(FMT_OPENMETRICS_1_0_0, NULL, false, &om);
+	render_format_created(FMT_OPENMETRICS_1_0_0, NULL, false, true, &omc);
+	cr_expect_eq(without_created(text.buf, &cut), 0, "text 0.0.4 never carries them");
+	strbuf__reset(&cut);
+	cr_expect_eq(without_created(om.buf, &cut), 0, "off unless asked for");
+	strbuf__reset(&cut);
+	without_created(omc.buf, &cut);
+	cr_expect_str_eq(cut.buf, om.buf, "nothing else changes");
+
+	/* requests 1 + 1 (the overflow row's, and the 0-status row's) + 1 new; tokens 2 (one
+	 * type each); cost 1; errors 1 of 2; 5 pool counters; response durations 3 series
+	 * (the new row joins the first's); the pool histogram */
+	cr_expect_eq(check_created_lines(omc.buf), 4 + 2 + 1 + 1 + 5 + 3 + 1);
+	cr_expect(has_line(omc.buf, "ccproxy_requests_created{endpoint=\"/v1/messages\","
+				    "method=\"POST\",model=\"claude-x\",service_type="
+				    "\"claude_api\",status=\"200\"} 1700000005.0"));
+	cr_expect(has_line(omc.buf, "ccproxy_requests_created{endpoint=\"/v1/messages\","
+				    "method=\"GET\",model=\"claude-x\",service_type="
+				    "\"claude_api\",status=\"500\"} 1700000003.5"));
+	cr_expect(has_line(omc.buf, "ccproxy_response_duration_seconds_created{endpoint="
+				    "\"/v1/messages\",model=\"claude-x\",service_type="
+				    "\"claude_api\"} 1700000003.5"),
+		  "a grouped series was created with its earliest row");
+	cr_expect(has_line(omc.buf, "ccproxy_tokens_created{model=\"claude-x\",service_type="
+				    "\"claude_api\",type=\"input\"} 1700000004.0"));
+	cr_expect(has_line(omc.buf, "ccproxy_cost_usd_created{cost_type=\"total\",model="
+				    "\"claude-x\",service_type=\"claude_api\"} 1700000004.0"));
+	cr_expect(has_line(omc.buf, "ccproxy_errors_created{endpoint=\"/\",error_type="
+				    "\"provider_TimeoutError\",model=\"m\",service_type=\"s\"} "
+				    "1700000002.0"));
+	cr_expect(!strstr(omc.buf, "ccproxy_errors_created{endpoint=\"/v1/messages\""),
+		  "unknown: left out");
+	cr_expect(has_line(omc.buf, "ccproxy_pool_acquisitions_created 1700000001.0"));
+	cr_expect(has_line(omc.buf, "ccproxy_pool_connections_created_created 1700000001.0"),
+		  "the family of ccproxy_pool_connections_created_total");
+	cr_expect(has_line(omc.buf, "ccproxy_pool_acquisition_duration_seconds_created "
+				    "1700000001.0"));
+	/* gauges, info, up and the exporter's own families have none */
+	cr_expect(!strstr(omc.buf, "ccproxy_active_requests_created"));
+	cr_expect(!strstr(omc.buf, "ccproxy_pool_clients_total_created"));
+	cr_expect(!strstr(omc.buf, "ccproxy_pool_clients_created"));
+	cr_expect(!strstr(omc.buf, "ccproxy_info_created"));
+	cr_expect(!strstr(omc.buf, "up_created"));
+	cr_expect(!strstr(omc.buf, "ccproxy_exporter_probe_hits_created"));
+	cr_expect(omc.len > 6 && !strcmp(omc.buf + omc.len - 6, "# EOF\n"));
+	strbuf__free(&text);
+	strbuf__free(&om);
+	strbuf__free(&omc);
+	strbuf__free(&cut);
+}
+
+/* Text 0.0.4 with created times known is the text without them, byte for byte. */
+Test(render, text_ignores_created_times)
+{
+	struct strbuf via = STRBUF_INIT;
+
+	fill_created_snapshot();
+	render_format(FMT_TEXT_0_0_4, NULL, true, &via);
+	cr_assert_eq(render__families(
+			     &snap,
+			     &(const struct render_opts){.namespace_ = "ccproxy",
+							 .buckets = default_buckets,
+							 .nbuckets = ARRAY_SIZE(default_buckets)},
+			     &sb),
+		     0);
+	cr_assert_eq(render__self(&snap, 0.25, &sb), 0);
+	cr_expect_str_eq(via.buf, sb.buf);
+	strbuf__free(&via);
+}
+
+/* A creation time that would be before the epoch (a clock set far back) is left out. */
+Test(render, created_before_the_epoch_is_unknown)
+{
+	struct strbuf om = STRBUF_INIT;
+	struct format_sink fs;
+	const struct render_opts o = {.namespace_ = "ccproxy",
+				      .buckets = default_buckets,
+				      .nbuckets = ARRAY_SIZE(default_buckets),
+				      .created = true,
+				      .wall_minus_mono_ns = -4000000000LL};
+
+	fill_created_snapshot();
+	cr_assert_eq(format_sink__open(&fs, FMT_OPENMETRICS_1_0_0, &om, NULL, true), 0);
+	cr_assert_eq(format_sink__close(&fs, render__families_to(&snap, &o, &fs.sink)), 0);
+	/* requests at 5 s, 6 s, 7 s and usage at 4 s: after; the rest: before */
+	cr_expect(has_line(om.buf, "ccproxy_requests_created{endpoint=\"/v1/messages\","
+				   "method=\"POST\",model=\"claude-x\",service_type="
+				   "\"claude_api\",status=\"200\"} 1.0"));
+	cr_expect(!strstr(om.buf, "ccproxy_tokens_created"), "exactly the epoch: 0, unknown");
+	cr_expect(!strstr(om.buf, "ccproxy_errors_created"));
+	cr_expect(!strstr(om.buf, "ccproxy_pool_acquisitions_created"));
+	strbuf__free(&om);
+}
+
+/* Protobuf: created_timestamp on every counter and histogram whose time is known. */
+Test(render, protobuf_created_timestamps)
+{
+	Io__Prometheus__Client__MetricFamily *mf[64], *f;
+	Io__Prometheus__Client__Timestamp *t;
+	struct strbuf out = STRBUF_INIT;
+	size_t n, i, j;
+
+	fill_created_snapshot();
+	render_format(FMT_PROTOBUF_DELIMITED, NULL, false, &out);
+	n = unpack_families(&out, mf, 64);
+	f = find_family(mf, n, "ccproxy_requests_total");
+	cr_assert_not_null(f);
+	for (i = 0; i < f->n_metric; i++) {
+		t = f->metric[i]->counter->created_timestamp;
+		cr_assert_not_null(t);
+		cr_expect_geq(t->seconds, 1700000003);
+		cr_expect_leq(t->seconds, 1700000007);
+	}
+	f = find_family(mf, n, "ccproxy_response_duration_seconds");
+	cr_assert_not_null(f);
+	for (i = 0; i < f->n_metric; i++) {
+		for (j = 0; j < f->metric[i]->n_label; j++) {
+			if (strcmp(f->metric[i]->label[j]->value, "claude-x"))
+				continue;
+			t = f->metric[i]->histogram->created_timestamp;
+			cr_assert_not_null(t);
+			cr_expect(t->seconds == 1700000003 && t->nanos == 500000000);
+		}
+	}
+	f = find_family(mf, n, "ccproxy_pool_acquisition_duration_seconds");
+	cr_assert_not_null(f);
+	t = f->metric[0]->histogram->created_timestamp;
+	cr_assert_not_null(t);
+	cr_expect(t->seconds == 1700000001 && !t->has_nanos);
+	f = find_family(mf, n, "ccproxy_errors_total");
+	cr_assert_not_null(f);
+	cr_assert_eq(f->n_metric, 2);
+	cr_expect((f->metric[0]->counter->created_timestamp == NULL) !=
+		  (f->metric[1]->counter->created_timestamp == NULL));
+	f = find_family(mf, n, "ccproxy_exporter_probe_hits_total");
+	cr_assert_not_null(f);
+	cr_expect_null(f->metric[0]->counter->created_timestamp);
 	for (i = 0; i < n; i++)
 		io__prometheus__client__metric_family__free_unpacked(mf[i], NULL);
 	strbuf__free(&out);
