@@ -8,18 +8,25 @@ servers, all loopback only:
 - text:     no feature, through a proxy that asks for text 0.0.4 only, as every scrape got
             before formats were negotiated;
 - om:       no feature, straight to the exporter: asks for OpenMetrics 1.0.0 first, gets it.
+A second exporter, run with --web.openmetrics-created-samples and attached to the same load
+generator before it fires, is scraped by a fourth:
+- om_created: as om, and gets a _created sample after every counter and histogram series.
 Once every event has been fired and each server has scraped the final counts:
 - text and om store the truth file's samples exactly, and the same series (names, labels,
   values) as each other, the exporter's own ccproxy_exporter_* families included (values of
   those change between scrapes, so only names and labels are compared);
+- om_created stores those same series, and beside each counter and histogram series one
+  <name>_created series (what Prometheus 2.42 makes of a _created sample), and nothing else;
+  its values lie between the exporter's start (the overflow series, made at load) or the
+  load generator's first event (all others) and the scrape;
 - native stores the same counters and gauges, and for every histogram series (the seed's two
   durations and the latency families) a native
   histogram whose count equals the truth's _count, whose sum lies in the truth's _sum range,
   and whose histogram_quantile lies within the schema's bound of the true quantile of the
   durations the load generator fired (it lists every exact one in the truth file).
-A fourth Prometheus, with the feature, scrapes a second exporter run with
+A fifth Prometheus, with the feature, scrapes a third exporter run with
 --no-native-histogram (and its own load generator): it gets protobuf without native buckets
-and must store the classic series of the truth file, le and +Inf included. A fifth scrapes an
+and must store the classic series of the truth file, le and +Inf included. A sixth scrapes an
 exporter whose native bucket map is too small: the series that lost a native bucket must
 arrive classic, and every series must be exact either way.
 """
@@ -163,11 +170,17 @@ def scraped(tmp_path_factory):
     procs = Procs()
     proxy = None
     try:
+        go = tmp / "go"
         lg, truth_path = start_loadgen(procs, tmp, "--events", "20000", "--threads", "2",
-                                       "--seed", "14")
-        ex = start_exporter(procs, [lg.pid], "--native-histogram.schema", str(SCHEMA),
-                            "--native-histogram.zero-threshold", str(ZERO_THRESHOLD),
-                            "--web.formats", "text,openmetrics,protobuf")
+                                       "--seed", "14", "--go-file", go)
+        flags = ("--native-histogram.schema", str(SCHEMA), "--native-histogram.zero-threshold",
+                 str(ZERO_THRESHOLD), "--web.formats", "text,openmetrics,protobuf")
+        loaded = time.time()
+        ex = start_exporter(procs, [lg.pid], *flags)
+        # Both count every event: the load generator fires once both are attached.
+        ex_created = start_exporter(procs, [lg.pid], *flags, "--web.openmetrics-created-samples")
+        fired = time.time()
+        go.touch()
         wait_truth(lg, truth_path)
         truth = json.loads(truth_path.read_text())
         proxy = TextOnlyProxy(ex.port)
@@ -177,6 +190,8 @@ def scraped(tmp_path_factory):
                                        "--enable-feature=native-histograms"),
             "text": start_prometheus(procs, tmp, "text", proxy.address),
             "om": start_prometheus(procs, tmp, "om", target),
+            "om_created": start_prometheus(procs, tmp, "om_created",
+                                           f"127.0.0.1:{ex_created.port}"),
         }
         want = truth_total(truth, "ccproxy_requests_total")
         start = time.time()
@@ -194,7 +209,7 @@ def scraped(tmp_path_factory):
 
         at = wait_until(all_final, timeout=60, step=0.5, what="every Prometheus to scrape all")
         yield {"truth": truth, "proms": proms, "at": at, "start": start, "proxy": proxy,
-               "exporter": ex}
+               "exporter": ex, "exporter_created": ex_created, "loaded": loaded, "fired": fired}
     finally:
         if proxy:
             proxy.close()
@@ -239,6 +254,75 @@ def test_openmetrics_stores_what_text_stores(scraped):
     assert set(text) == set(om), (sorted(set(text) - set(om))[:10], sorted(set(om) - set(text))[:10])
     differ = [k for k in text if not k[0].startswith("ccproxy_exporter_") and text[k] != om[k]]
     assert not differ, differ[:10]
+
+
+def om_types(text):
+    """{family: type} of an OpenMetrics exposition's # TYPE lines."""
+    return dict(line.split(" ")[2:4] for line in text.splitlines() if line.startswith("# TYPE "))
+
+
+def created_owners(body):
+    """The series of an OpenMetrics exposition that should have a _created sample: the _total
+    of each counter and the _count of each histogram, the exporter's own families aside."""
+    suffix = {"counter": "_total", "histogram": "_count"}
+    names = {fam + suffix[t] for fam, t in om_types(body).items()
+             if t in suffix and not fam.startswith("ccproxy_exporter_")}
+    return {k for k in truthlib.parse_exposition(body) if k[0] in names}
+
+
+def created_in_range(series, scraped, until):
+    """(key, value) of the _created series outside [made, until]: the overflow series were
+    made at the exporter's load, every other when its first event came."""
+    eps = 0.01  # the exporter's clock offset is measured to microseconds
+    bad = []
+    for key, v in series.items():
+        overflow = any(val == "__overflow__" for _, val in key[1])
+        lo = scraped["loaded"] if overflow else scraped["fired"]
+        if not lo - eps <= v <= until + eps:
+            bad.append((truthlib.format_key(key), v, lo, until))
+    return bad
+
+
+def test_openmetrics_created_samples_on_every_series(scraped):
+    """The flag's exporter, scraped directly: a _created after every counter and histogram
+    series (and after no other), of the time its first event came."""
+    ex = scraped["exporter_created"]
+    status, headers, body = ex.get(headers={"Accept": PROM_ACCEPT})
+    now = time.time()
+    assert status == 200 and headers["Content-Type"].startswith("application/openmetrics-text")
+    body = body.decode()
+    samples = truthlib.parse_exposition(body)
+    created = {k: v for k, v in samples.items() if k[0].endswith("_created")}
+    owners = created_owners(body)
+    stems = {(k[0].rsplit("_", 1)[0], k[1]) for k in owners}
+    assert {(k[0][: -len("_created")], k[1]) for k in created} == stems
+    assert len(created) == len(owners) > 100
+    bad = created_in_range(created, scraped, now)
+    assert not bad, bad[:5]
+    # The same exporter's text 0.0.4 carries none.
+    _, _, text = ex.get(headers={"Accept": "text/plain;version=0.0.4"})
+    assert not [k for k in truthlib.parse_exposition(text.decode()) if k[0].endswith("_created")]
+
+
+def test_openmetrics_created_stores_text_series_and_created_ones(scraped):
+    """What Prometheus 2.42 stores from the flag's OpenMetrics: text 0.0.4's series, with the
+    truth's values, and one <name>_created series per counter and histogram series: nothing
+    else. (The values are checked against the truth, not against the text server's: sums of
+    durations the kernel measured differ between two exporters within the truth's range.)"""
+    at, proms = scraped["at"], scraped["proms"]
+    text, omc = stored(proms["text"], at), stored(proms["om_created"], at)
+    created = {k: v for k, v in omc.items() if k[0].endswith("_created")}
+    rest = {k: v for k, v in omc.items() if k not in created}
+    assert set(rest) == set(text), (sorted(set(text) - set(rest))[:10],
+                                    sorted(set(rest) - set(text))[:10])
+    problems = truthlib.compare(scraped["truth"], rest, ("ccproxy_exporter_", "up"))
+    assert not problems, "\n".join(problems[:40])
+    _, _, body = scraped["exporter_created"].get(headers={"Accept": PROM_ACCEPT})
+    owners = created_owners(body.decode())
+    assert {(k[0][: -len("_created")], k[1]) for k in created} == \
+        {(k[0].rsplit("_", 1)[0], k[1]) for k in owners}
+    bad = created_in_range(created, scraped, at)
+    assert not bad, bad[:5]
 
 
 def native_series(prom, at):
