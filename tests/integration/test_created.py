@@ -4,6 +4,7 @@ kept in the maps, so with --bpf-pin-path it survives an exporter restart.
 
 The load generators are a copy of build/'s in the test's own directory, attached by --pid.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -87,3 +88,25 @@ def test_created_survives_restart_with_pinned_maps(procs, tmp_path, pin_dir):
     new = [(truthlib.format_key(k), v) for k, v in after.items() if k not in before and not (
         (restarted if k[0] in own else loaded) - EPS <= v <= now + EPS)]
     assert not new, new[:5]
+
+
+def test_pinned_maps_of_another_layout_are_refused(procs, pin_dir):
+    """Maps whose values an older exporter laid out (its meta records layout 1, the version
+    before created times) are refused, not misread."""
+    require_root()
+    from conftest import EXPORTER, free_port
+    flags = ["--match-comm", "^nothing-matches$", "--bpf-pin-path", pin_dir]
+    code, err = start_exporter(procs, [], *flags).stop()
+    assert code == 0, err
+    meta = f"{pin_dir}/meta"
+    got = json.loads(subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", meta, "key",
+                                     "0", "0", "0", "0"], check=True, capture_output=True).stdout)
+    value = [int(b, 16) for b in got["value"]]
+    # struct ccproxy_meta.layout, little-endian: CCPROXY_MAPS_LAYOUT, 2 or later
+    assert int.from_bytes(bytes(value[12:16]), "little") >= 2, value[:16]
+    value[12:16] = [1, 0, 0, 0]
+    subprocess.run(["bpftool", "map", "update", "pinned", meta, "key", "0", "0", "0", "0",
+                    "value", *[str(b) for b in value]], check=True)
+    r = subprocess.run([str(EXPORTER), *flags, "--web.listen-address",
+                        f"127.0.0.1:{free_port()}"], capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"another version of the exporter" in r.stderr, r.stderr
