@@ -3,7 +3,8 @@
  * expo_pb and nhist__export: label values and native counts from any bytes. Properties: no
  * crash; the output reads back with protobuf-c's own unpacker; every label value reads back
  * as expo__label_utf8 gives it (what a text reader gets); a native histogram's deltas add up
- * to its count, less the zero bucket.
+ * to its count, less the zero bucket; a created_timestamp reads back as the nanoseconds given
+ * (none for 0).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +34,15 @@ static Io__Prometheus__Client__MetricFamily *read_one(const struct strbuf *sb, s
 							     (const uint8_t *)sb->buf + *pos - len);
 }
 
+/* The created_timestamp sent for ns (0: none) reads back as ns. */
+static void check_created(const Io__Prometheus__Client__Timestamp *t, uint64_t ns)
+{
+	if (!ns ? t != NULL
+		: !t || t->nanos < 0 || t->nanos > 999999999 ||
+			    (uint64_t)t->seconds * 1000000000u + (uint64_t)t->nanos != ns)
+		abort();
+}
+
 static void check_label(const char *got, const char *raw, size_t n)
 {
 	struct strbuf want = STRBUF_INIT;
@@ -56,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Io__Prometheus__Client__MetricFamily *mf[2];
 	size_t i, n = 0, pos = 0, chunk = size / MAX_SERIES + 1;
 	struct expo_pb *pb;
+	uint64_t created = 0;
 	int64_t sum = 0;
 
 	for (i = 0; i < MAX_SERIES && i * chunk < size; i++, n++)
@@ -79,14 +90,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((uint64_t)sum != out.count - out.zero_count)
 		abort();
 
+	memcpy(&created, data, size < sizeof(created) ? size : sizeof(created));
 	pb = expo_pb__new(&sb);
 	if (!pb)
 		return 0;
 	expo_pb__family(pb, "ns", "c_total", "help", EXPO_PB_COUNTER);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		expo_pb__sample(pb, &l[i], 1, (double)i);
+		if (created + i)
+			expo_pb__created(pb, created + i);
+	}
 	expo_pb__family(pb, NULL, "h_seconds", NULL, EXPO_PB_HISTOGRAM);
 	expo_pb__histogram(pb, l, n ? 1 : 0, bounds, 2, buckets, 1.5, &out);
+	if (created)
+		expo_pb__created(pb, created);
 	if (expo_pb__finish(pb)) {
 		expo_pb__free(pb);
 		strbuf__free(&sb);
@@ -100,8 +117,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pos != sb.len || mf[0]->n_metric != n)
 		abort();
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		check_label(mf[0]->metric[i]->label[0]->value, l[i].value, l[i].max);
+		check_created(mf[0]->metric[i]->counter->created_timestamp, created + i);
+	}
+	check_created(mf[1]->metric[0]->histogram->created_timestamp, created);
 	if (mf[1]->metric[0]->histogram->n_positive_delta != out.ndeltas)
 		abort();
 	for (i = 0; i < 2; i++)
