@@ -18,7 +18,8 @@ Once every event has been fired and each server has scraped the final counts:
 - om_created stores those same series, and beside each counter and histogram series one
   <name>_created series (what Prometheus 2.42 makes of a _created sample), and nothing else;
   its values lie between the exporter's start (the overflow series, made at load) or the
-  load generator's first event (all others) and the scrape;
+  load generator's first event (all others) and the scrape; the first exporter, without the
+  flag, sends those times as created_timestamp when asked for protobuf;
 - native stores the same counters and gauges, and for every histogram series (the seed's two
   durations and the latency families) a native
   histogram whose count equals the truth's _count, whose sum lies in the truth's _sum range,
@@ -322,6 +323,95 @@ def test_openmetrics_created_stores_text_series_and_created_ones(scraped):
     assert {(k[0][: -len("_created")], k[1]) for k in created} == \
         {(k[0].rsplit("_", 1)[0], k[1]) for k in owners}
     bad = created_in_range(created, scraped, at)
+    assert not bad, bad[:5]
+
+
+def pb_varint(buf, pos):
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def pb_fields(buf):
+    """(field number, value) of each field of one protobuf message, from the wire format
+    alone: varints as ints, length-delimited fields as bytes, fixed ones as raw bytes."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = pb_varint(buf, pos)
+        wire = key & 7
+        if wire == 0:
+            value, pos = pb_varint(buf, pos)
+        elif wire == 2:
+            n, pos = pb_varint(buf, pos)
+            value, pos = buf[pos:pos + n], pos + n
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            value, pos = buf[pos:pos + n], pos + n
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield key >> 3, value
+
+
+# io.prometheus.client field numbers: MetricFamily name 1, type 3, metric 4; Metric label 1,
+# counter 3, histogram 7; LabelPair name 1, value 2; Counter created_timestamp 3, Histogram
+# created_timestamp 15; Timestamp seconds 1, nanos 2. Types: COUNTER 0, HISTOGRAM 4.
+PB_CREATED = {3: 3, 7: 15}
+
+
+def pb_created(body):
+    """{(family, labels): created seconds, or None} of every counter and histogram series
+    of a delimited protobuf exposition."""
+    out, pos = {}, 0
+    while pos < len(body):
+        n, pos = pb_varint(body, pos)
+        family, pos = dict.fromkeys((1, 3), None), pos + n
+        metrics = []
+        for num, value in pb_fields(body[pos - n:pos]):
+            if num == 4:
+                metrics.append(value)
+            else:
+                family[num] = value
+        if family[3] not in (0, 4):
+            continue
+        for metric in metrics:
+            labels, created = {}, None
+            for num, value in pb_fields(metric):
+                if num == 1:
+                    pair = dict(pb_fields(value))
+                    labels[pair[1].decode()] = pair.get(2, b"").decode()
+                elif num in PB_CREATED:
+                    for field, ts in pb_fields(value):
+                        if field == PB_CREATED[num]:
+                            ts = dict(pb_fields(ts))
+                            created = ts.get(1, 0) + ts.get(2, 0) / 1e9
+            out[(family[1].decode(), frozenset(labels.items()))] = created
+    return out
+
+
+def test_protobuf_carries_created_timestamps(scraped):
+    """Protobuf carries created_timestamp whatever the flag: the exporter without it, asked for
+    protobuf, sends one on every counter and histogram series, and none on its own."""
+    ex = scraped["exporter"]
+    status, headers, body = ex.get(headers={"Accept": PROM_ACCEPT_PROTO})
+    now = time.time()
+    assert status == 200 and headers["Content-Type"].startswith("application/vnd.google")
+    series = pb_created(body)
+    own = {k: v for k, v in series.items() if k[0].startswith("ccproxy_exporter_")}
+    series = {k: v for k, v in series.items() if k not in own}
+    assert own and not [k for k, v in own.items() if v is not None]
+    _, _, om = ex.get(headers={"Accept": PROM_ACCEPT})
+    want = {(k[0][: -len("_count")] if k[0].endswith("_count") else k[0], k[1])
+            for k in created_owners(om.decode())}
+    assert set(series) == want, (sorted(set(want) - set(series))[:5],
+                                 sorted(set(series) - set(want))[:5])
+    missing = [truthlib.format_key(k) for k, v in series.items() if v is None]
+    assert not missing, missing[:5]
+    bad = created_in_range(series, scraped, now)
     assert not bad, bad[:5]
 
 
