@@ -45,6 +45,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from prometheus_client.openmetrics.parser import \
+    text_string_to_metric_families as openmetrics_families
 
 sys.path.insert(0, os.path.dirname(__file__))
 import truth as truthlib  # noqa: E402
@@ -292,6 +294,8 @@ def test_openmetrics_created_samples_on_every_series(scraped):
     now = time.time()
     assert status == 200 and headers["Content-Type"].startswith("application/openmetrics-text")
     body = body.decode()
+    # prometheus_client's OpenMetrics parser checks the _created samples' names and places.
+    assert len(list(openmetrics_families(body))) > 10
     samples = truthlib.parse_exposition(body)
     created = {k: v for k, v in samples.items() if k[0].endswith("_created")}
     owners = created_owners(body)
