@@ -276,7 +276,7 @@ def created_owners(body):
 def created_in_range(series, scraped, until):
     """(key, value) of the _created series outside [made, until]: the overflow series were
     made at the exporter's load, every other when its first event came."""
-    eps = 0.01  # the exporter's clock offset is measured to microseconds
+    eps = 0.05  # the clock offset, taken at each scrape, may move by NTP slewing (500 ppm)
     bad = []
     for key, v in series.items():
         overflow = any(val == "__overflow__" for _, val in key[1])
