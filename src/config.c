@@ -843,6 +843,9 @@ static const struct opt opts[] = {
 		      "Add pid and container_id labels (one series per process)."),
 	STR_OPT("bpf-pin-path", false, bpf_pin_path, check_abs_path, "DIR",
 		"Pin the maps under this bpffs directory: counters survive a restart."),
+	FLAG_BOOL_OPT("bpf-pin-path.reset-mismatched", bpf_pin_reset,
+		      "Maps pinned by another version, or with other buckets, limits or labels: "
+		      "remove them and count from zero (--no-: refuse to start)."),
 	STR_OPT("print-families", false, print_families, check_print_format, "FORMAT",
 		"Print the metric families (json), as the other flags shape them, and exit."),
 	{.name = "help", .kind = K_HELP, .help = "Show this help and exit."},
@@ -893,6 +896,7 @@ void config__defaults(struct config *cfg)
 		 CONFIG_DEFAULT_NH_ZERO_THRESHOLD);
 	cfg->discovery_interval = CONFIG_DEFAULT_DISCOVERY_INTERVAL;
 	snprintf(cfg->pushgateway_method, sizeof(cfg->pushgateway_method), "put");
+	cfg->bpf_pin_reset = true;
 	cfg->pushgateway_timeout = CONFIG_DEFAULT_PUSH_TIMEOUT;
 	cfg->pushgateway_connect_timeout = CONFIG_DEFAULT_PUSH_CONNECT_TIMEOUT;
 	cfg->pushgateway_breaker_threshold = CONFIG_DEFAULT_BREAKER_THRESHOLD;

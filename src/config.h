@@ -105,6 +105,7 @@ struct config {
 	unsigned int discovery_interval; /* seconds between scans of /proc, 1..3600 */
 	bool per_process_labels;	 /* pid and container_id labels on every series */
 	char bpf_pin_path[256];		 /* bpffs directory to pin maps in; empty: none */
+	bool bpf_pin_reset; /* pinned maps of another layout: removed (else: refused) */
 
 	/* exporter: pushing (flags only) */
 	struct config_label push_labels[CONFIG_MAX_PUSH_LABELS];

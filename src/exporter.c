@@ -90,6 +90,7 @@ static void exporter__loader_opts(const struct exporter *ex, struct loader_opts 
 		 * event; --pid and the match flags count only the processes they select. */
 		.filter_pids = cfg->npids || cfg->match_comm[0] || cfg->match_exe[0],
 		.bpf_pin_path = cfg->bpf_pin_path,
+		.pin_reset = cfg->bpf_pin_reset,
 		.limit_requests = cfg->limit_requests,
 		.limit_usage = cfg->limit_usage,
 		.limit_errors = cfg->limit_errors,
@@ -129,6 +130,10 @@ struct exporter *exporter__new(const struct config *cfg)
 		ex->loader = loader__load(&lo);
 		err = ex->loader ? 0 : -errno;
 	}
+	if (!err && loader__pins_reset(ex->loader))
+		log_warn("the maps pinned in %s were written by another version of the exporter or "
+			 "with other buckets, limits or labels: removed, counting starts from zero",
+			 cfg->bpf_pin_path);
 	if (err) {
 		exporter__free(ex);
 		errno = -err;

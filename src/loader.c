@@ -15,6 +15,7 @@
 #include "ccproxy.skel.h"
 #include "family.h"
 #include "loader.h"
+#include "pins.h"
 
 struct loader {
 	struct ccproxy_bpf *skel;
@@ -22,6 +23,7 @@ struct loader {
 	struct bpf_program *progs[CCPROXY_PROBE_COUNT];
 	int ncpus;
 	const char *made_pin_dir; /* --bpf-pin-path when this load created it */
+	bool pins_reset;	  /* stale pinned maps were removed by this load */
 };
 
 /* Every handler is named after its probe: the probe table maps to programs by name. */
@@ -90,34 +92,59 @@ static int loader__set_pin_paths(struct loader *l, const char *dir)
 	return 0;
 }
 
-/* Records what the maps mean, or checks it against what reused pinned maps say. */
-static int loader__check_meta(struct loader *l, const struct loader_opts *o)
+/* What the maps' contents mean under o: written beside them, compared by a later load. */
+static void loader__meta(const struct loader_opts *o, struct ccproxy_meta *want)
 {
-	struct ccproxy_meta want = {.abi = CCPROXY_ABI_VERSION}, have = {0};
-	uint32_t zero = 0;
 	size_t i, h;
+
+	*want = (struct ccproxy_meta){.abi = CCPROXY_ABI_VERSION};
+	want->nbuckets = o->nbuckets;
+	want->per_process = o->per_process;
+	want->layout = CCPROXY_MAPS_LAYOUT;
+	want->nh_schema = o->nh ? o->nh->schema : -1;
+	want->nh_kmin = o->nh ? o->nh->kmin : 0;
+	for (i = 0; i < o->nbuckets; i++)
+		want->bucket_ns[i] = o->bucket_ns[i];
+	want->collect_latency = o->collect_latency;
+	for (h = 0; h < CCPROXY_LATENCIES; h++) {
+		want->lat_nbuckets[h] = o->lat_nbuckets[h];
+		for (i = 0; i < o->lat_nbuckets[h]; i++)
+			want->lat_bucket_ns[h][i] = o->lat_bucket_ns[h][i];
+	}
+}
+
+/*
+ * Before the load: pinned maps this object cannot reuse as they are (pins.h) are removed with
+ * o->pin_reset, so that the load starts them from zero; else the load is refused (-EEXIST).
+ */
+static int loader__check_pins(struct loader *l, const struct loader_opts *o)
+{
+	struct ccproxy_meta want;
+	int stale;
+
+	loader__meta(o, &want);
+	stale = pins__stale(l->skel->obj, "meta", &want, sizeof(want));
+	if (stale <= 0)
+		return stale;
+	if (!o->pin_reset)
+		return -EEXIST;
+	l->pins_reset = true;
+	return pins__remove(l->skel->obj);
+}
+
+/* Writes the meta of maps that are new; reused ones hold the same (loader__check_pins). */
+static int loader__record_meta(struct loader *l, const struct loader_opts *o)
+{
+	struct ccproxy_meta want, have = {0};
+	uint32_t zero = 0;
 	int err;
 
-	want.nbuckets = o->nbuckets;
-	want.per_process = o->per_process;
-	want.layout = CCPROXY_MAPS_LAYOUT;
-	want.nh_schema = o->nh ? o->nh->schema : -1;
-	want.nh_kmin = o->nh ? o->nh->kmin : 0;
-	for (i = 0; i < o->nbuckets; i++)
-		want.bucket_ns[i] = o->bucket_ns[i];
-	want.collect_latency = o->collect_latency;
-	for (h = 0; h < CCPROXY_LATENCIES; h++) {
-		want.lat_nbuckets[h] = o->lat_nbuckets[h];
-		for (i = 0; i < o->lat_nbuckets[h]; i++)
-			want.lat_bucket_ns[h][i] = o->lat_bucket_ns[h][i];
-	}
 	err = bpf_map__lookup_elem(l->skel->maps.meta, &zero, sizeof(zero), &have, sizeof(have), 0);
-	if (err)
+	if (err || have.abi)
 		return err;
-	if (!have.abi)
-		return bpf_map__update_elem(l->skel->maps.meta, &zero, sizeof(zero), &want,
-					    sizeof(want), 0);
-	return memcmp(&have, &want, sizeof(want)) ? -EEXIST : 0;
+	loader__meta(o, &want);
+	return bpf_map__update_elem(l->skel->maps.meta, &zero, sizeof(zero), &want, sizeof(want),
+				    0);
 }
 
 static int loader__configure(struct loader *l, const struct loader_opts *o)
@@ -239,12 +266,14 @@ struct loader *loader__load(const struct loader_opts *o)
 		goto fail;
 	}
 	err = loader__configure(l, o);
+	if (!err)
+		err = loader__check_pins(l, o);
 	if (err)
 		goto fail;
 	err = ccproxy_bpf__load(l->skel);
 	if (err)
 		goto fail;
-	err = loader__check_meta(l, o);
+	err = loader__record_meta(l, o);
 	if (err)
 		goto fail;
 	err = loader__seed_overflow(l);
@@ -259,6 +288,11 @@ fail:
 	loader__free(l);
 	errno = -err;
 	return NULL;
+}
+
+bool loader__pins_reset(const struct loader *l)
+{
+	return l->pins_reset;
 }
 
 void loader__free(struct loader *l)

@@ -28,6 +28,7 @@ struct loader_opts {
 	bool per_process;	  /* pid and container_id in every key */
 	bool filter_pids;	  /* count only the processes of loader__allow */
 	const char *bpf_pin_path; /* bpffs directory for the data maps; NULL or "": none */
+	bool pin_reset;		  /* pinned maps this load cannot reuse: remove, not refuse */
 	/* Series per family, the overflow series aside; requests tracked at once, in all and
 	 * per process (0: a quarter of limit_inflight). */
 	unsigned int limit_requests, limit_usage, limit_errors, limit_inflight, limit_provider;
@@ -39,10 +40,13 @@ struct loader_opts {
 /*
  * Opens, sets buckets, switches and map sizes from o (read during the call only), loads.
  * With o->bpf_pin_path the data maps are pinned there, or reused if already pinned: counters
- * survive a restart. NULL with errno set; EEXIST: the pinned maps were written with other
- * buckets or keys.
+ * survive a restart. Pinned maps written by another version or with other buckets, limits or
+ * labels are removed first with o->pin_reset (loader__pins_reset then says so); without it
+ * the load fails with EEXIST. NULL with errno set.
  */
 struct loader *loader__load(const struct loader_opts *o);
+/* Whether loader__load removed stale pinned maps: their counters were lost. */
+bool loader__pins_reset(const struct loader *l);
 /*
  * Whether --bpf-pin-path dir can be used: it, or the parent it would be made in, must be a
  * directory on a bpf filesystem. 0, -EMEDIUMTYPE (another filesystem), -ENOTDIR, or the

@@ -192,12 +192,9 @@ static const char *load_hint(int err, const struct config *cfg)
 		return " (needs root, or CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
 	if (cfg->bpf_pin_path[0] && err == EEXIST)
 		return " (the maps pinned in --bpf-pin-path were written with other histogram "
-		       "buckets, --per-process-labels or by another version of the exporter; "
-		       "remove the directory to start over)";
-	if (cfg->bpf_pin_path[0] && err == EINVAL)
-		return " (maps pinned in --bpf-pin-path may have other --limits.* or have been "
-		       "written by another version of the exporter; remove the directory or keep "
-		       "the limits)";
+		       "buckets, --limits.*, --per-process-labels or by another version of the "
+		       "exporter, and --no-bpf-pin-path.reset-mismatched keeps them: remove the "
+		       "directory to start over)";
 	return "";
 }
 

@@ -92,9 +92,10 @@ def test_created_survives_restart_with_pinned_maps(procs, tmp_path, pin_dir):
     assert not new, new[:5]
 
 
-def test_pinned_maps_of_another_layout_are_refused(procs, pin_dir):
+def test_pinned_maps_of_another_layout_are_never_misread(procs, pin_dir):
     """Maps whose values an older exporter laid out (its meta records layout 1, the version
-    before created times) are refused, not misread."""
+    before created times) are never misread: refused with --no-bpf-pin-path.reset-mismatched,
+    else removed and made anew (with a warning), in this layout."""
     require_root()
     from conftest import EXPORTER, free_port
     flags = ["--match-comm", "^nothing-matches$", "--bpf-pin-path", pin_dir]
@@ -109,6 +110,12 @@ def test_pinned_maps_of_another_layout_are_refused(procs, pin_dir):
     value[12:16] = [1, 0, 0, 0]
     subprocess.run(["bpftool", "map", "update", "pinned", meta, "key", "0", "0", "0", "0",
                     "value", *[str(b) for b in value]], check=True)
-    r = subprocess.run([str(EXPORTER), *flags, "--web.listen-address",
-                        f"127.0.0.1:{free_port()}"], capture_output=True, timeout=30)
+    r = subprocess.run([str(EXPORTER), *flags, "--no-bpf-pin-path.reset-mismatched",
+                        "--web.listen-address", f"127.0.0.1:{free_port()}"],
+                       capture_output=True, timeout=30)
     assert r.returncode == 1 and b"another version of the exporter" in r.stderr, r.stderr
+    code, err = start_exporter(procs, [], *flags).stop()
+    assert code == 0 and "were written by another version of the exporter" in err, err
+    got = json.loads(subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", meta, "key",
+                                     "0", "0", "0", "0"], check=True, capture_output=True).stdout)
+    assert int.from_bytes(bytes(int(b, 16) for b in got["value"][12:16]), "little") >= 2

@@ -186,16 +186,55 @@ def test_pinned_maps_survive_restart(procs, tmp_path, lg_copy, pin_dir):
                     summed_truth(json.loads(ta.read_text()), json.loads(tb.read_text())))
 
 
-def test_pinned_maps_refuse_other_buckets(procs, pin_dir):
+def test_pinned_maps_refuse_other_buckets_when_told(procs, pin_dir):
     require_root()
     ex = start_exporter(procs, [], "--match-comm", "^nothing-matches$", "--bpf-pin-path",
                         pin_dir)
     ex.stop()
     from conftest import EXPORTER, free_port
-    r = subprocess.run([str(EXPORTER), "--match-comm", "^nothing-matches$", "--bpf-pin-path",
-                        pin_dir, "--histogram-buckets", "1,2", "--web.listen-address",
-                        f"127.0.0.1:{free_port()}"], capture_output=True, timeout=30)
-    assert r.returncode == 1 and b"other histogram buckets" in r.stderr, r.stderr
+    for other in (("--histogram-buckets", "1,2"), ("--limits.requests", "100")):
+        r = subprocess.run([str(EXPORTER), "--match-comm", "^nothing-matches$",
+                            "--bpf-pin-path", pin_dir, "--no-bpf-pin-path.reset-mismatched",
+                            *other, "--web.listen-address", f"127.0.0.1:{free_port()}"],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 1 and b"other histogram buckets" in r.stderr, (other, r.stderr)
+
+
+RESET_WARNING = "were written by another version of the exporter or with other buckets"
+
+
+def test_pinned_maps_of_other_buckets_start_from_zero(procs, tmp_path, lg_copy, pin_dir):
+    """By default a pinned set another configuration wrote is removed, with a warning, and
+    counting starts from zero, as without pinning; the next exporter of the same
+    configuration reuses the new set without a warning."""
+    require_root()
+    name, path = lg_copy
+    flags = ["--match-comm", f"^{name}$", "--bpf-pin-path", pin_dir, *ROOMY]
+    ex = start_exporter(procs, [], *flags)
+    a, ta = run_lg(procs, ex, path, tmp_path, "a", "--events", "2000", "--seed", "41")
+    wait_truth(a, ta)
+    a.kill()
+    a.wait(timeout=10)
+    code, err = ex.stop()
+    assert code == 0 and RESET_WARNING not in err, err
+
+    other = [*flags, "--histogram-buckets", "0.5,1,2"]
+    for run, warned in (("b", True), ("c", False)):
+        ex = start_exporter(procs, [], *other)
+        lg, truth = run_lg(procs, ex, path, tmp_path, run, "--events", "2000", "--seed", "42")
+        wait_truth(lg, truth)
+        truths = [json.loads(truth.read_text())]
+        if run == "c":  # b's counts carried over the restart
+            truths.append(json.loads((tmp_path / "truth-b.json").read_text()))
+        got, want = samples(ex), summed_truth(*truths)
+        assert_counters(got, want)
+        # and nothing of a's: the requests counted are exactly these runs'
+        assert sum(v for k, v in got.items() if k[0] == "ccproxy_requests_total") == \
+            sum(v for k, v in want.items() if k[0] == "ccproxy_requests_total")
+        lg.kill()
+        lg.wait(timeout=10)
+        code, err = ex.stop()
+        assert code == 0 and (RESET_WARNING in err) == warned, (run, err)
 
 
 def test_nothing_pinned_without_pin_path(procs, tmp_path, lg_copy):

@@ -64,6 +64,7 @@ static const char *const fields[] = {
 	"web_formats",
 	"web_openmetrics_created_samples",
 	"native_histograms",
+	"bpf_pin_reset",
 	"nh_schema",
 	"nh_zero_threshold",
 	"nh_max_buckets",
@@ -138,6 +139,7 @@ static void field_str(const struct config *c, const char *f, char *buf, size_t s
 	S("web_formats", web_formats);
 	B(web_openmetrics_created_samples);
 	B(native_histograms);
+	B(bpf_pin_reset);
 	U(nh_schema);
 	S("nh_zero_threshold", nh_zero_threshold);
 	U(nh_max_buckets);
@@ -261,6 +263,7 @@ Test(config, defaults)
 	cr_expect(cfg.collect_latency_metrics);
 	cr_expect_eq(cfg.limit_provider, CCPROXY_PROVIDER_ENTRIES);
 	cr_expect_eq(cfg.limit_native, CCPROXY_NATIVE_ENTRIES);
+	cr_expect(cfg.bpf_pin_reset);
 	field_str(&cfg, "time_per_output_token_buckets", err, sizeof(err));
 	cr_expect_str_eq(err, "0.001,0.005,0.01,0.02,0.04,0.06,0.08,0.1,0.25,0.5,0.75,1,2.5,5,7.5,"
 			      "10,20,40,80,160,640,2560");
@@ -356,6 +359,7 @@ static struct ok_case flag_cases[] = {
 	 "web_openmetrics_created_samples",
 	 "false"},
 	{{"--no-native-histogram"}, 1, "native_histograms", "false"},
+	{{"--no-bpf-pin-path.reset-mismatched"}, 1, "bpf_pin_reset", "false"},
 	{{"--native-histogram.schema=0"}, 1, "nh_schema", "0"},
 	{{"--native-histogram.schema", "8"}, 2, "nh_schema", "8"},
 	{{"--native-histogram.max-buckets=1"}, 1, "nh_max_buckets", "1"},
