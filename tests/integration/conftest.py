@@ -4,11 +4,13 @@
 Every process a test starts is killed at teardown; every wait has a deadline.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,16 @@ class Procs:
                 p.communicate(timeout=5)
             except (subprocess.TimeoutExpired, ValueError):
                 pass
+
+
+@pytest.fixture
+def pin_dir():
+    """A --bpf-pin-path of the test's own on the host's bpffs, removed afterwards."""
+    if not os.path.ismount("/sys/fs/bpf"):
+        subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
+    d = f"/sys/fs/bpf/ccproxy-test-{uuid.uuid4().hex[:8]}"
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,28 +5,15 @@ kept in the maps, so with --bpf-pin-path it survives an exporter restart.
 The load generators are a copy of build/'s in the test's own directory, attached by --pid.
 """
 import json
-import os
 import shutil
 import subprocess
 import time
-import uuid
-
-import pytest
 
 from conftest import LOADGEN, require_root, start_exporter, wait_truth
 import truth as truthlib
 
 OM_ACCEPT = "application/openmetrics-text;version=1.0.0"
 EPS = 0.05  # the clock offset, taken at each scrape, may move by NTP slewing (500 ppm)
-
-
-@pytest.fixture
-def pin_dir():
-    if not os.path.ismount("/sys/fs/bpf"):
-        subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
-    d = f"/sys/fs/bpf/ccproxy-test-{uuid.uuid4().hex[:8]}"
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def start_lg(procs, tmp_path, loadgen, tag, seed):

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BUILD, EXPORTER, LOADGEN, ROOT, free_port, http_get, require_root, wait_until
+from conftest import EXPORTER, LOADGEN, ROOT, free_port, http_get, require_root, wait_until
 import truth as truthlib
 
 DEPLOY = ROOT / "deploy"

@@ -157,15 +157,6 @@ def test_proxy_in_its_own_namespaces(procs, tmp_path, lg_copy):
     assert health["processes"][0]["objects"] == [f"{hidden}/{name}"]
 
 
-@pytest.fixture
-def pin_dir():
-    if not os.path.ismount("/sys/fs/bpf"):
-        subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
-    d = f"/sys/fs/bpf/ccproxy-test-{uuid.uuid4().hex[:8]}"
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
 def test_pinned_maps_survive_restart(procs, tmp_path, lg_copy, pin_dir):
     require_root()
     name, path = lg_copy
