@@ -31,6 +31,7 @@ and must store the classic series of the truth file, le and +Inf included. A six
 exporter whose native bucket map is too small: the series that lost a native bucket must
 arrive classic, and every series must be exact either way.
 """
+import contextlib
 import json
 import math
 import os
@@ -505,12 +506,13 @@ def test_native_quantiles_within_the_schema_bound(scraped):
     assert fine >= 3 and checked >= 3 * len(QUANTILES), (fine, checked)
 
 
-@pytest.fixture(scope="module")
-def classic_protobuf(tmp_path_factory):
-    """A Prometheus with the feature, scraping an exporter without native histograms: it gets
-    protobuf, and stores each histogram from its classic buckets."""
+@contextlib.contextmanager
+def native_prometheus(tmp_path_factory, name, seed, *exporter_flags):
+    """An exporter run with exporter_flags, attached to its own load generator, and a
+    Prometheus with the feature scraping it; yields (truth, prometheus, exporter, at) once
+    Prometheus has scraped the final counts at least twice."""
     require_root()
-    tmp = tmp_path_factory.mktemp("classic-protobuf")
+    tmp = tmp_path_factory.mktemp(name)
     procs = Procs()
     try:
         # A copy of the load generator: the first exporter attaches to build/'s for every
@@ -519,11 +521,11 @@ def classic_protobuf(tmp_path_factory):
         shutil.copy2(LOADGEN, loadgen)
         truth_path = tmp / "truth.json"
         lg = procs.start([loadgen, "--wait-attach", "20", "--linger", "--truth", truth_path,
-                          "--events", "20000", "--threads", "2", "--seed", "15"])
-        ex = start_exporter(procs, [lg.pid], "--no-native-histogram")
+                          "--events", "20000", "--threads", "2", "--seed", str(seed)])
+        ex = start_exporter(procs, [lg.pid], *exporter_flags)
         wait_truth(lg, truth_path)
         truth = json.loads(truth_path.read_text())
-        prom = start_prometheus(procs, tmp, "native-classic", f"127.0.0.1:{ex.port}",
+        prom = start_prometheus(procs, tmp, name, f"127.0.0.1:{ex.port}",
                                 "--enable-feature=native-histograms")
         want = truth_total(truth, "ccproxy_requests_total")
 
@@ -536,9 +538,18 @@ def classic_protobuf(tmp_path_factory):
             return None
 
         at = wait_until(final, timeout=60, step=0.5, what="Prometheus to scrape all")
-        yield truth, prom, at
+        yield truth, prom, ex, at
     finally:
         procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def classic_protobuf(tmp_path_factory):
+    """A Prometheus with the feature, scraping an exporter without native histograms: it gets
+    protobuf, and stores each histogram from its classic buckets."""
+    with native_prometheus(tmp_path_factory, "native-classic", 15,
+                           "--no-native-histogram") as (truth, prom, _, at):
+        yield truth, prom, at
 
 
 def test_protobuf_classic_buckets_equal_the_truth(classic_protobuf):
@@ -557,37 +568,11 @@ NATIVE_LIMIT = 1024
 @pytest.fixture(scope="module")
 def full_native_map(tmp_path_factory):
     """A Prometheus with the feature, scraping an exporter whose native buckets fill their
-    map (--limits.native-buckets at its least): series that lost a bucket go classic."""
-    require_root()
-    tmp = tmp_path_factory.mktemp("full-native")
-    procs = Procs()
-    try:
-        loadgen = tmp / "ccproxy-loadgen"  # a copy: see classic_protobuf
-        shutil.copy2(LOADGEN, loadgen)
-        truth_path = tmp / "truth.json"
-        lg = procs.start([loadgen, "--wait-attach", "20", "--linger", "--truth", truth_path,
-                          "--events", "20000", "--threads", "2", "--seed", "16"])
-        ex = start_exporter(procs, [lg.pid], "--limits.native-buckets", str(NATIVE_LIMIT))
-        wait_truth(lg, truth_path)
-        truth = json.loads(truth_path.read_text())
-        prom = start_prometheus(procs, tmp, "native-full", f"127.0.0.1:{ex.port}",
-                                "--enable-feature=native-histograms")
-        want = truth_total(truth, "ccproxy_requests_total")
-
-        def final():
-            at = time.time()
-            got = prom.query("sum(ccproxy_requests_total)", at)
-            if got and float(got[0]["value"][1]) == want and \
-                    prom.query("count_over_time(up[1m]) >= 2", at):
-                return at
-            return None
-
-        at = wait_until(final, timeout=60, step=0.5, what="Prometheus to scrape all")
+    map (--limits.native-buckets far too small): series that lost a bucket go classic."""
+    with native_prometheus(tmp_path_factory, "native-full", 16, "--limits.native-buckets",
+                           str(NATIVE_LIMIT)) as (truth, prom, ex, at):
         _, _, body = ex.get()
         yield truth, prom, at, body.decode()
-    finally:
-        procs.stop_all()
-
 
 
 def self_value(body, sample):

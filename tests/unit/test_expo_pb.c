@@ -7,34 +7,7 @@
 #include <criterion/criterion.h>
 #include "expo_pb.h"
 #include "metrics.pb-c.h"
-
-/* Reads the delimited messages of buf back with protobuf-c's own unpacker. */
-static size_t unpack_all(const struct strbuf *sb, Io__Prometheus__Client__MetricFamily **out,
-			 size_t max)
-{
-	size_t pos = 0, n = 0;
-
-	while (pos < sb->len && n < max) {
-		uint64_t len = 0;
-		int shift = 0;
-		unsigned char c;
-
-		do {
-			cr_assert_lt(pos, sb->len);
-			c = (unsigned char)sb->buf[pos++];
-			len |= (uint64_t)(c & 0x7F) << shift;
-			shift += 7;
-		} while (c & 0x80);
-		cr_assert_leq(pos + len, sb->len);
-		out[n] = io__prometheus__client__metric_family__unpack(
-			NULL, len, (const uint8_t *)sb->buf + pos);
-		cr_assert_not_null(out[n]);
-		pos += len;
-		n++;
-	}
-	cr_expect_eq(pos, sb->len);
-	return n;
-}
+#include "pb_unpack.h"
 
 Test(expo_pb, varint)
 {

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include "format_sink.h"
 #include "metrics.pb-c.h"
+#include "pb_unpack.h"
 #include "render.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -1355,11 +1356,11 @@ Test(render, openmetrics_samples_are_the_text_ones)
 }
 
 /* No Accept (text 0.0.4 through the format sink) is today's text, byte for byte. */
-Test(render, text_format_sink_is_the_text)
+/* snap through the text format sink is render__families and render__self, byte for byte. */
+static void expect_sink_is_the_text(void)
 {
 	struct strbuf via = STRBUF_INIT;
 
-	fill_rich_snapshot();
 	render_format(FMT_TEXT_0_0_4, NULL, true, &via);
 	strbuf__reset(&sb);
 	cr_assert_eq(render__families(
@@ -1374,6 +1375,12 @@ Test(render, text_format_sink_is_the_text)
 	strbuf__free(&via);
 }
 
+Test(render, text_format_sink_is_the_text)
+{
+	fill_rich_snapshot();
+	expect_sink_is_the_text();
+}
+
 static Io__Prometheus__Client__MetricFamily *find_family(Io__Prometheus__Client__MetricFamily **mf,
 							 size_t n, const char *name)
 {
@@ -1383,32 +1390,6 @@ static Io__Prometheus__Client__MetricFamily *find_family(Io__Prometheus__Client_
 		if (!strcmp(mf[i]->name, name))
 			return mf[i];
 	return NULL;
-}
-
-/* Decodes a varint-delimited protobuf exposition into mf (at most max families). */
-static size_t unpack_families(const struct strbuf *out, Io__Prometheus__Client__MetricFamily **mf,
-			      size_t max)
-{
-	size_t pos = 0, n = 0;
-
-	while (pos < out->len && n < max) {
-		uint64_t len = 0;
-		int shift = 0;
-		unsigned char c;
-
-		do {
-			c = (unsigned char)out->buf[pos++];
-			len |= (uint64_t)(c & 0x7F) << shift;
-			shift += 7;
-		} while (c & 0x80);
-		mf[n] = io__prometheus__client__metric_family__unpack(NULL, len,
-								      (uint8_t *)out->buf + pos);
-		cr_assert_not_null(mf[n]);
-		pos += len;
-		n++;
-	}
-	cr_assert_eq(pos, out->len);
-	return n;
 }
 
 /* Sparse native buckets as loader__read leaves them: sorted by series, hist and slot. */
@@ -1452,7 +1433,7 @@ Test(render, protobuf_histograms_carry_native_buckets)
 	snap.pool.buckets[0] = 1;
 	set_native(native, ARRAY_SIZE(native));
 	render_format(FMT_PROTOBUF_DELIMITED, &p, true, &out);
-	n = unpack_families(&out, mf, 64);
+	n = unpack_all(&out, mf, 64);
 	f = find_family(mf, n, "ccproxy_response_duration_seconds");
 	cr_assert_not_null(f);
 	cr_assert_eq(f->n_metric, 1);
@@ -1508,7 +1489,7 @@ Test(render, protobuf_series_that_lost_native_buckets_go_classic)
 	r->val.nh_lost = 1;
 	set_native(native, ARRAY_SIZE(native));
 	render_format(FMT_PROTOBUF_DELIMITED, &p, true, &out);
-	n = unpack_families(&out, mf, 64);
+	n = unpack_all(&out, mf, 64);
 	f = find_family(mf, n, "ccproxy_response_duration_seconds");
 	cr_assert_not_null(f);
 	cr_assert_eq(f->n_metric, 2);
@@ -1691,20 +1672,8 @@ Test(render, openmetrics_created_samples)
 /* Text 0.0.4 with created times known is the text without them, byte for byte. */
 Test(render, text_ignores_created_times)
 {
-	struct strbuf via = STRBUF_INIT;
-
 	fill_created_snapshot();
-	render_format(FMT_TEXT_0_0_4, NULL, true, &via);
-	cr_assert_eq(render__families(
-			     &snap,
-			     &(const struct render_opts){.namespace_ = "ccproxy",
-							 .buckets = default_buckets,
-							 .nbuckets = ARRAY_SIZE(default_buckets)},
-			     &sb),
-		     0);
-	cr_assert_eq(render__self(&snap, 0.25, &sb), 0);
-	cr_expect_str_eq(via.buf, sb.buf);
-	strbuf__free(&via);
+	expect_sink_is_the_text();
 }
 
 /* A creation time that would be before the epoch (a clock set far back) is left out. */
@@ -1741,7 +1710,7 @@ Test(render, protobuf_created_timestamps)
 
 	fill_created_snapshot();
 	render_format(FMT_PROTOBUF_DELIMITED, NULL, false, &out);
-	n = unpack_families(&out, mf, 64);
+	n = unpack_all(&out, mf, 64);
 	f = find_family(mf, n, "ccproxy_requests_total");
 	cr_assert_not_null(f);
 	for (i = 0; i < f->n_metric; i++) {
