@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "expo.h"
-#include "nhist.h"
 #include "render.h"
 
 static const char *const drop_reasons[CCPROXY_DROP_COUNT] = {
