@@ -229,7 +229,8 @@ static void fuzz_expo(const uint8_t *data, size_t size)
 static void fuzz_render(const uint8_t *data, size_t size)
 {
 	static const double buckets[] = {0.01, 0.1, 1, 10};
-	struct render_opts ro = {.namespace_ = "ccproxy", .buckets = buckets, .nbuckets = 4};
+	struct render_opts ro = {.namespace_ = "ccproxy",
+				 .families = {.response = buckets, .nresponse = 4}};
 	struct snapshot snap = {0};
 	struct snap_request req = {0};
 	struct strbuf sb = STRBUF_INIT;

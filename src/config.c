@@ -181,6 +181,20 @@ static int parse_range(const char *v, unsigned long long min, unsigned long long
 	return 0;
 }
 
+struct family_opts config__families(const struct config *cfg)
+{
+	struct family_opts b = {.response = cfg->histogram_buckets,
+				.nresponse = cfg->nbuckets,
+				.serve_latency = cfg->collect_latency_metrics};
+	size_t i;
+
+	for (i = 0; i < CCPROXY_LATENCIES; i++) {
+		b.latency[i] = cfg->latency_buckets[i];
+		b.nlatency[i] = cfg->nlatency_buckets[i];
+	}
+	return b;
+}
+
 unsigned long long config__bucket_ns(double seconds)
 {
 	double ns = seconds * 1e9;

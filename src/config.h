@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include "../bpf/ccproxy.h"
+#include "family.h"
 #include "log.h"
 
 #define CONFIG_MAX_PIDS			  64
@@ -161,5 +162,7 @@ void config__usage(FILE *f, const char *prog);
  * finite, not > 0 or too large for 64 bits (validation rejects those).
  */
 unsigned long long config__bucket_ns(double seconds);
+/* What of the family table cfg serves (family.h): its bounds, in cfg's arrays, and switches. */
+struct family_opts config__families(const struct config *cfg);
 
 #endif /* CCPROXY_CONFIG_H */

@@ -462,14 +462,8 @@ int exporter__scrape_to(struct exporter *ex, const struct render_sink *sink)
 	const struct config *cfg = ex->cfg;
 	const struct render_opts ro = {
 		.namespace_ = cfg->namespace_,
-		.buckets = cfg->histogram_buckets,
-		.nbuckets = cfg->nbuckets,
+		.families = config__families(cfg),
 		.per_process = cfg->per_process_labels,
-		.latency = cfg->collect_latency_metrics,
-		.lat_buckets = {cfg->latency_buckets[0], cfg->latency_buckets[1],
-				cfg->latency_buckets[2], cfg->latency_buckets[3]},
-		.lat_nbuckets = {cfg->nlatency_buckets[0], cfg->nlatency_buckets[1],
-				 cfg->nlatency_buckets[2], cfg->nlatency_buckets[3]},
 		.native = cfg->native_histograms && sink->native,
 		.created = true,
 		.wall_minus_mono_ns = wall_minus_mono_ns(),

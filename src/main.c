@@ -102,17 +102,10 @@ static struct http_server *start_http(struct app *app)
 /* --print-families json: the family table as this configuration serves it. 1: exit 0. */
 static int print_families(const struct config *cfg)
 {
-	struct family_opts b = {.response = cfg->histogram_buckets,
-				.nresponse = cfg->nbuckets,
-				.serve_latency = cfg->collect_latency_metrics};
+	const struct family_opts b = config__families(cfg);
 	struct strbuf sb = STRBUF_INIT;
-	size_t i;
 	int err;
 
-	for (i = 0; i < CCPROXY_LATENCIES; i++) {
-		b.latency[i] = cfg->latency_buckets[i];
-		b.nlatency[i] = cfg->nlatency_buckets[i];
-	}
 	err = family__json(&sb, cfg->namespace_, &b);
 	if (!err && fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
 		err = -EIO;

@@ -172,19 +172,6 @@ static size_t series_labels(struct series *s, const struct snapshot *snap,
 	return n;
 }
 
-static void family_bounds(const struct family *f, const struct render_opts *o,
-			  const double **bounds, size_t *n)
-{
-	struct family_opts b = {.response = o->buckets, .nresponse = o->nbuckets};
-	size_t i;
-
-	for (i = 0; i < CCPROXY_LATENCIES; i++) {
-		b.latency[i] = o->lat_buckets[i];
-		b.nlatency[i] = o->lat_nbuckets[i];
-	}
-	*bounds = family__bounds(f, &b, n);
-}
-
 /* The sink's view of a family: the namespace applies unless the family is bare. */
 static struct render_family sink_family(const struct family *f, const struct render_opts *o)
 {
@@ -352,7 +339,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 	bool whole = true; /* no row of the group lost native buckets */
 	int err = 0;
 
-	family_bounds(f, o, &bounds, &nbounds);
+	bounds = family__bounds(f, &o->families, &nbounds);
 	if (nbounds > CCPROXY_MAX_BUCKETS)
 		return -EINVAL;
 	idx = malloc((nrows + 1) * sizeof(*idx));
@@ -411,9 +398,9 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 	struct ccproxy_nhist *nh;
 	int err;
 
-	if (f->collect == FAMILY_COLLECT_LATENCY && !o->latency)
+	if (f->collect == FAMILY_COLLECT_LATENCY && !o->families.serve_latency)
 		return 0; /* an extension: switched off, not even HELP and TYPE */
-	family_bounds(f, o, &bounds, &nbounds);
+	bounds = family__bounds(f, &o->families, &nbounds);
 	err = sink->ops->family(sink->ctx, &rf);
 	if (err)
 		return err;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "family.h"
 #include "render_sink.h"
 #include "snapshot.h"
 #include "strbuf.h"
@@ -19,14 +20,11 @@
 
 struct render_opts {
 	const char *namespace_; /* "" for no prefix */
-	const double *buckets;	/* response-time bounds, seconds */
-	size_t nbuckets;
+	/* The configurable bounds, and whether the latency, stream and provider-status families
+	 * are shown (after the others; off: not at all). */
+	struct family_opts families;
 	bool per_process; /* pid and container_id labels on the request, usage, error families */
-	/* The latency, stream and provider-status families, after the others; off: not shown. */
-	bool latency;
-	const double *lat_buckets[CCPROXY_LATENCIES]; /* bounds of each, seconds */
-	size_t lat_nbuckets[CCPROXY_LATENCIES];
-	bool native; /* histograms carry their native buckets (render_hist.nh) */
+	bool native;	  /* histograms carry their native buckets (render_hist.nh) */
 	/* Counters and histograms carry when their series was first counted (created_ns):
 	 * the maps hold it in CLOCK_MONOTONIC time; adding wall_minus_mono_ns, CLOCK_REALTIME
 	 * minus CLOCK_MONOTONIC as the caller measured it, makes it wall-clock time. */

@@ -72,17 +72,12 @@ Test(family, json_names_what_render_prints)
 {
 	static const double lat[] = {0.001, 2560.0};
 	struct strbuf json = STRBUF_INIT, text = STRBUF_INIT;
-	const struct render_opts o = {.namespace_ = "ns",
-				      .buckets = buckets,
-				      .nbuckets = 10,
-				      .latency = true,
-				      .lat_buckets = {lat, lat, lat, lat},
-				      .lat_nbuckets = {2, 2, 2, 1}};
 	const struct family_opts b = {.response = buckets,
 				      .nresponse = 10,
 				      .latency = {lat, lat, lat, lat},
 				      .nlatency = {2, 2, 2, 1},
 				      .serve_latency = true};
+	const struct render_opts o = {.namespace_ = "ns", .families = b};
 	struct snapshot snap = {0};
 	const char *j, *t;
 	char want[128];

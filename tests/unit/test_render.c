@@ -300,7 +300,8 @@ Test(render, validator_rejects_malformed_text)
 
 static const char *render_with(const char *ns, const double *buckets, size_t nbuckets)
 {
-	const struct render_opts o = {.namespace_ = ns, .buckets = buckets, .nbuckets = nbuckets};
+	const struct render_opts o = {.namespace_ = ns,
+				      .families = {.response = buckets, .nresponse = nbuckets}};
 
 	strbuf__reset(&sb);
 	cr_assert_eq(render__families(&snap, &o, &sb), 0);
@@ -989,8 +990,8 @@ Test(render, pool_gauges_counters_and_histogram)
 Test(render, sticky_error_is_returned_and_nothing_written)
 {
 	const struct render_opts o = {.namespace_ = "ccproxy",
-				      .buckets = default_buckets,
-				      .nbuckets = ARRAY_SIZE(default_buckets)};
+				      .families = {.response = default_buckets,
+						   .nresponse = ARRAY_SIZE(default_buckets)}};
 
 	fill_python_plugin_snapshot();
 	sb.err = -ENOMEM;
@@ -1142,8 +1143,8 @@ Test(render, promtool_check_metrics)
 	static const char accepted[] =
 		"ccproxy_pool_clients_total non-counter metrics should not have \"_total\" suffix";
 	const struct render_opts o = {.namespace_ = "ccproxy",
-				      .buckets = default_buckets,
-				      .nbuckets = ARRAY_SIZE(default_buckets)};
+				      .families = {.response = default_buckets,
+						   .nresponse = ARRAY_SIZE(default_buckets)}};
 	char in[] = "/tmp/test_render_XXXXXX", out[64], cmd[256], *report, *line, *save = NULL;
 	int fd, rc;
 
@@ -1175,8 +1176,7 @@ Test(render, promtool_check_metrics)
 Test(render, per_process_labels_sorted_in)
 {
 	const struct render_opts o = {.namespace_ = "ccproxy",
-				      .buckets = default_buckets,
-				      .nbuckets = 10,
+				      .families = {.response = default_buckets, .nresponse = 10},
 				      .per_process = true};
 	struct snap_request *r = add_request(200, "POST", "/x", "m", "s");
 
@@ -1206,10 +1206,10 @@ Test(render, latency_families_follow_the_plugins)
 {
 	static const double ttft[] = {0.001, 0.5}, other[] = {1.0};
 	struct render_opts o = {.namespace_ = "ccproxy",
-				.buckets = default_buckets,
-				.nbuckets = ARRAY_SIZE(default_buckets),
-				.lat_buckets = {ttft, other, other, other},
-				.lat_nbuckets = {2, 1, 1, 1}};
+				.families = {.response = default_buckets,
+					     .nresponse = ARRAY_SIZE(default_buckets),
+					     .latency = {ttft, other, other, other},
+					     .nlatency = {2, 1, 1, 1}}};
 	struct snap_latency *l;
 	char *plain;
 	const char *out;
@@ -1239,7 +1239,7 @@ Test(render, latency_families_follow_the_plugins)
 	strbuf__reset(&sb);
 	cr_assert_eq(render__families(&snap, &o, &sb), 0);
 	cr_expect_str_eq(sb.buf, plain, "off: nothing of them");
-	o.latency = true;
+	o.families.serve_latency = true;
 	strbuf__reset(&sb);
 	cr_assert_eq(render__families(&snap, &o, &sb), 0);
 	validate(sb.buf);
@@ -1296,12 +1296,12 @@ Test(render, latency_families_follow_the_plugins)
 static void render_format_created(enum negotiate_format fmt, const struct nhist_params *nh,
 				  bool native, bool om_created, struct strbuf *out)
 {
-	const struct render_opts o = {.namespace_ = "ccproxy",
-				      .buckets = default_buckets,
-				      .nbuckets = ARRAY_SIZE(default_buckets),
-				      .native = native,
-				      .created = true,
-				      .wall_minus_mono_ns = WALL_MINUS_MONO};
+	const struct render_opts o = {
+		.namespace_ = "ccproxy",
+		.families = {.response = default_buckets, .nresponse = ARRAY_SIZE(default_buckets)},
+		.native = native,
+		.created = true,
+		.wall_minus_mono_ns = WALL_MINUS_MONO};
 	struct format_sink fs;
 	int err = format_sink__open(&fs, fmt, out, nh, om_created);
 
@@ -1363,13 +1363,14 @@ static void expect_sink_is_the_text(void)
 
 	render_format(FMT_TEXT_0_0_4, NULL, true, &via);
 	strbuf__reset(&sb);
-	cr_assert_eq(render__families(
-			     &snap,
-			     &(const struct render_opts){.namespace_ = "ccproxy",
-							 .buckets = default_buckets,
-							 .nbuckets = ARRAY_SIZE(default_buckets)},
-			     &sb),
-		     0);
+	cr_assert_eq(
+		render__families(&snap,
+				 &(const struct render_opts){
+					 .namespace_ = "ccproxy",
+					 .families = {.response = default_buckets,
+						      .nresponse = ARRAY_SIZE(default_buckets)}},
+				 &sb),
+		0);
 	cr_assert_eq(render__self(&snap, 0.25, &sb), 0);
 	cr_expect_str_eq(via.buf, sb.buf);
 	strbuf__free(&via);
@@ -1681,11 +1682,11 @@ Test(render, created_before_the_epoch_is_unknown)
 {
 	struct strbuf om = STRBUF_INIT;
 	struct format_sink fs;
-	const struct render_opts o = {.namespace_ = "ccproxy",
-				      .buckets = default_buckets,
-				      .nbuckets = ARRAY_SIZE(default_buckets),
-				      .created = true,
-				      .wall_minus_mono_ns = -4000000000LL};
+	const struct render_opts o = {
+		.namespace_ = "ccproxy",
+		.families = {.response = default_buckets, .nresponse = ARRAY_SIZE(default_buckets)},
+		.created = true,
+		.wall_minus_mono_ns = -4000000000LL};
 
 	fill_created_snapshot();
 	cr_assert_eq(format_sink__open(&fs, FMT_OPENMETRICS_1_0_0, &om, NULL, true), 0);
