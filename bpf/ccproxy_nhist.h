@@ -29,13 +29,6 @@
 /* Mantissa thresholds, indexed 1..2^schema; slot 0 unused. */
 #define CCPROXY_NH_THRESHOLDS ((1 << CCPROXY_NH_SCHEMA_MAX) + 1)
 
-/* One series' slots, dense: the exporter's view. Non-cumulative; their sum is the count. */
-struct ccproxy_nhist {
-	uint64_t zero;			    /* durations <= the zero threshold */
-	uint64_t fine[CCPROXY_NH_SLOTS];    /* bucket kmin + 1 + i of the schema */
-	uint64_t coarse[CCPROXY_NH_COARSE]; /* schema-0 bucket k0_first + i */
-};
-
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif

@@ -56,7 +56,7 @@ static void check_label(const char *got, const char *raw, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct ccproxy_nhist h;
+	static struct nhist_counts h;
 	static struct nhist_out out;
 	const double bounds[] = {0.1, 1.0};
 	const uint64_t buckets[] = {1, 2, 3};

@@ -65,12 +65,64 @@ static void put_bucket(struct nhist_out *o, int64_t k, uint64_t c, int64_t *prev
 	*prev_c = c;
 }
 
-static bool has_coarse(const struct ccproxy_nhist *h)
+static uint64_t *slot_of(struct nhist_counts *h, uint32_t slot)
 {
-	size_t i;
+	if (slot == CCPROXY_NH_SLOT_ZERO)
+		return &h->zero;
+	return slot <= CCPROXY_NH_SLOTS ? &h->fine[slot - 1]
+					: &h->coarse[slot - 1 - CCPROXY_NH_SLOTS];
+}
 
-	for (i = 0; i < CCPROXY_NH_COARSE; i++)
-		if (h->coarse[i])
+void nhist__clear(struct nhist_counts *h)
+{
+	uint32_t s;
+
+	if (!h->ranged) {
+		memset(h, 0, sizeof(*h));
+		h->ranged = true;
+		return;
+	}
+	for (s = h->lo; s < h->hi; s++)
+		*slot_of(h, s) = 0;
+	h->lo = h->hi = 0;
+}
+
+void nhist__add_slot(struct nhist_counts *h, uint32_t slot, uint64_t c)
+{
+	uint64_t *at;
+
+	if (slot >= CCPROXY_NH_NSLOTS)
+		return;
+	at = slot_of(h, slot);
+	*at = snap_add(*at, c);
+	if (h->lo == h->hi) {
+		h->lo = slot;
+		h->hi = slot + 1;
+	} else if (slot < h->lo) {
+		h->lo = slot;
+	} else if (slot >= h->hi) {
+		h->hi = slot + 1;
+	}
+}
+
+/* The fine and coarse slots that may hold counts, as indexes i of slot_count: [*first, *end). */
+static void slot_range(const struct nhist_counts *h, size_t *first, size_t *end)
+{
+	*first = 0;
+	*end = CCPROXY_NH_SLOTS + CCPROXY_NH_COARSE;
+	if (h->ranged) {
+		*first = h->lo ? h->lo - 1 : 0;
+		*end = h->hi ? h->hi - 1 : 0;
+	}
+}
+
+static bool has_coarse(const struct nhist_counts *h)
+{
+	size_t i, first, end;
+
+	slot_range(h, &first, &end);
+	for (i = first > CCPROXY_NH_SLOTS ? first : CCPROXY_NH_SLOTS; i < end; i++)
+		if (h->coarse[i - CCPROXY_NH_SLOTS])
 			return true;
 	return false;
 }
@@ -83,7 +135,7 @@ static int64_t slot_bucket(const struct nhist_params *p, size_t i, int to)
 	return ceil_shift((int64_t)p->k0_first + (int64_t)(i - CCPROXY_NH_SLOTS), -to);
 }
 
-static uint64_t slot_count(const struct ccproxy_nhist *h, size_t i)
+static uint64_t slot_count(const struct nhist_counts *h, size_t i)
 {
 	return i < CCPROXY_NH_SLOTS ? h->fine[i] : h->coarse[i - CCPROXY_NH_SLOTS];
 }
@@ -93,14 +145,15 @@ static uint64_t slot_count(const struct ccproxy_nhist *h, size_t i)
  * (they are neighbours: a slot's bucket never decreases with the slot). Emits into o unless
  * it is NULL; returns the number of buckets.
  */
-static size_t walk(const struct ccproxy_nhist *h, const struct nhist_params *p, int to,
+static size_t walk(const struct nhist_counts *h, const struct nhist_params *p, int to,
 		   struct nhist_out *o)
 {
 	int64_t k, cur = 0, prev_k = 0;
 	uint64_t c, acc = 0, prev_c = 0;
-	size_t i, n = 0;
+	size_t i, first, end, n = 0;
 
-	for (i = 0; i < CCPROXY_NH_SLOTS + CCPROXY_NH_COARSE; i++) {
+	slot_range(h, &first, &end);
+	for (i = first; i < end; i++) {
 		if (!(c = slot_count(h, i)))
 			continue;
 		k = slot_bucket(p, i, to);
@@ -123,16 +176,20 @@ static size_t walk(const struct ccproxy_nhist *h, const struct nhist_params *p, 
  * buckets, else 0; then lower, schema by schema, while it has more buckets than allowed (the
  * native histograms' reduce-resolution rule: each step merges neighbouring buckets pairwise).
  */
-static int export_schema(const struct ccproxy_nhist *h, const struct nhist_params *p)
+static int export_schema(const struct nhist_counts *h, const struct nhist_params *p)
 {
 	int to = has_coarse(h) ? 0 : p->schema;
+	size_t first, end;
 
+	slot_range(h, &first, &end);
+	if (end - first <= p->max_buckets)
+		return to; /* no more buckets than slots: counting them is not needed */
 	while (to > NHIST_SCHEMA_MIN && walk(h, p, to, NULL) > p->max_buckets)
 		to--;
 	return to;
 }
 
-void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p, struct nhist_out *o)
+void nhist__export(const struct nhist_counts *h, const struct nhist_params *p, struct nhist_out *o)
 {
 	o->schema = export_schema(h, p);
 	o->zero_threshold = p->zero_threshold;

@@ -60,13 +60,31 @@ struct nhist_out {
 };
 
 /*
+ * One series' counts by slot (bpf/ccproxy_nhist.h), dense: what the renderer adds a row's
+ * sparse buckets into. Non-cumulative; their sum is the count. When `ranged`, every nonzero
+ * slot lies in [lo, hi), and clearing and exporting touch those only; a zeroed struct is not
+ * ranged and may hold counts anywhere.
+ */
+struct nhist_counts {
+	uint64_t zero;			    /* slot 0: durations <= the zero threshold */
+	uint64_t fine[CCPROXY_NH_SLOTS];    /* slot 1 + i: bucket kmin + 1 + i of the schema */
+	uint64_t coarse[CCPROXY_NH_COARSE]; /* slot 1 + SLOTS + i: schema-0 bucket k0_first + i */
+	bool ranged;
+	uint32_t lo, hi;
+};
+
+/* Empties h, and makes it ranged. */
+void nhist__clear(struct nhist_counts *h);
+/* Adds c to slot (< CCPROXY_NH_NSLOTS, else ignored), saturating. */
+void nhist__add_slot(struct nhist_counts *h, uint32_t slot, uint64_t c);
+
+/*
  * A series' counts as spans and deltas: at the configured schema while every count is in
  * the fine buckets, else reduced to schema 0 as a whole; then reduced further, down to
  * NHIST_SCHEMA_MIN, while it has more than p->max_buckets buckets. No bucket: one span
  * (0, 0), which marks the histogram as native even when empty.
  */
-void nhist__export(const struct ccproxy_nhist *h, const struct nhist_params *p,
-		   struct nhist_out *o);
+void nhist__export(const struct nhist_counts *h, const struct nhist_params *p, struct nhist_out *o);
 /* Bucket k's upper bound in seconds at schema s: 2^(k/2^s). */
 double nhist__bound(int32_t schema, int32_t k);
 

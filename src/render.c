@@ -241,7 +241,7 @@ static bool serves_native(const struct family *f, const struct render_opts *o)
  * then goes with its classic buckets only, never with native counts that miss some.
  */
 static bool add_native(const struct family *f, const struct snapshot *snap, const char *row,
-		       struct ccproxy_nhist *nh)
+		       struct nhist_counts *nh)
 {
 	const struct family_source *src = &family_sources[f->src];
 	uint64_t series = src->id_off ? row_u64(row, src->id_off) : 0;
@@ -256,7 +256,7 @@ static bool add_native(const struct family *f, const struct snapshot *snap, cons
  * buckets, or NULL. */
 static int render_series(struct series *s, const struct snapshot *snap, const struct render_opts *o,
 			 const struct render_sink *sink, const uint64_t *hist, uint64_t sum_ns,
-			 const struct ccproxy_nhist *nh)
+			 const struct nhist_counts *nh)
 {
 	const struct render_family rf = sink_family(s->f, o);
 	struct expo_label l[MAX_LABELS];
@@ -332,7 +332,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 {
 	struct group_cmp g = {f, &family_sources[f->src]};
 	uint64_t hist[CCPROXY_MAX_BUCKETS + 1], sum_ns = 0, created = 0;
-	struct ccproxy_nhist *nh = NULL;
+	struct nhist_counts *nh = NULL;
 	size_t nrows, i, j, n = 0, nbounds;
 	const double *bounds;
 	const char *rows = family__rows(snap, f->src, &nrows), **idx;
@@ -344,7 +344,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 		return -EINVAL;
 	idx = malloc((nrows + 1) * sizeof(*idx));
 	if (serves_native(f, o))
-		nh = malloc(sizeof(*nh));
+		nh = calloc(1, sizeof(*nh));
 	if (!idx || (serves_native(f, o) && !nh)) {
 		free(idx);
 		return -ENOMEM;
@@ -360,7 +360,7 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 			sum_ns = 0;
 			created = 0;
 			if (nh)
-				memset(nh, 0, sizeof(*nh));
+				nhist__clear(nh);
 			whole = true;
 		}
 		if (nh)
@@ -395,7 +395,7 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 	size_t nrows, i, nbounds;
 	const char *rows = family__rows(snap, f->src, &nrows);
 	const double *bounds;
-	struct ccproxy_nhist *nh;
+	struct nhist_counts *nh;
 	int err;
 
 	if (f->collect == FAMILY_COLLECT_LATENCY && !o->families.serve_latency)
@@ -406,7 +406,7 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 		return err;
 	if (f->group)
 		return render_groups(f, snap, o, sink);
-	nh = serves_native(f, o) ? malloc(sizeof(*nh)) : NULL;
+	nh = serves_native(f, o) ? calloc(1, sizeof(*nh)) : NULL;
 	if (serves_native(f, o) && !nh)
 		return -ENOMEM;
 	for (i = 0; !err && i < nrows; i++) {
@@ -421,7 +421,7 @@ static int render_family(const struct family *f, const struct snapshot *snap,
 		if (f->value == FAMILY_VALUE_HIST && !row_counted(f, s.row, f->val, nbounds))
 			continue;
 		if (nh)
-			memset(nh, 0, sizeof(*nh));
+			nhist__clear(nh);
 		err = render_series(&s, snap, o, sink, NULL, 0,
 				    nh && add_native(f, snap, s.row, nh) ? nh : NULL);
 	}

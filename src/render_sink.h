@@ -41,7 +41,7 @@ struct render_hist {
 	size_t nbounds;
 	const uint64_t *buckets; /* nbounds + 1 */
 	uint64_t sum_ns;
-	const struct ccproxy_nhist *nh; /* the same series' native buckets; NULL: none */
+	const struct nhist_counts *nh; /* the same series' native buckets; NULL: none */
 	uint64_t created_ns;		/* as in render_value */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "expo.h"
 #include "family.h"
+#include "nhist.h"
 #include "snapshot.h"
 
 const char *const snap_map_names[SNAP_MAP_COUNT] = {
@@ -529,14 +530,11 @@ void snapshot__resolve_native(struct snapshot *snap)
 }
 
 void snapshot__add_native(const struct snapshot *snap, uint64_t series, uint32_t hist,
-			  struct ccproxy_nhist *h)
+			  struct nhist_counts *h)
 {
 	const struct snap_native want = {.series = series, .hist = hist};
-	uint64_t *slots = (uint64_t *)h;
 	size_t lo = 0, hi = snap->nnative;
 
-	_Static_assert(sizeof(struct ccproxy_nhist) == CCPROXY_NH_NSLOTS * sizeof(uint64_t),
-		       "a dense series is its slots in order");
 	while (lo < hi) { /* the first bucket at or after (series, hist, 0) */
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -550,8 +548,7 @@ void snapshot__add_native(const struct snapshot *snap, uint64_t series, uint32_t
 
 		if (e->series != series || e->hist != hist)
 			break;
-		if (e->slot < CCPROXY_NH_NSLOTS)
-			slots[e->slot] = snap_add(slots[e->slot], e->count);
+		nhist__add_slot(h, e->slot, e->count);
 	}
 }
 

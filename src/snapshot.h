@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../bpf/ccproxy.h"
+#include "nhist.h"
 
 struct snap_request {
 	struct ccproxy_req_key key;
@@ -201,7 +202,7 @@ int snapshot__fold_request_latency(struct snapshot *snap);
 void snapshot__resolve_native(struct snapshot *snap);
 /* Adds the native buckets of (series, hist) to h, slot by slot (bpf/ccproxy_nhist.h). */
 void snapshot__add_native(const struct snapshot *snap, uint64_t series, uint32_t hist,
-			  struct ccproxy_nhist *h);
+			  struct nhist_counts *h);
 /* Adds a process (any order). 0 or -ENOMEM. */
 int snapshot__add_proc(struct snapshot *snap, uint32_t tgid, const char *container_id);
 /* The process tgid, or NULL. */

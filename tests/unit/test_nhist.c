@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include "nhist.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /* The bucket Prometheus puts d seconds in: the least k with d <= 2^(k/2^s). */
 static long ref_index(long double d, int schema)
 {
@@ -105,7 +107,7 @@ static void expect_export(const struct nhist_out *o, int schema, uint64_t count,
 
 Test(nhist, export_fine)
 {
-	static struct ccproxy_nhist h;
+	static struct nhist_counts h;
 	static struct nhist_out o;
 	struct nhist_params p;
 	/* slots 0, 1, 5 -> indices kmin+1, kmin+2, kmin+6 */
@@ -126,7 +128,7 @@ Test(nhist, export_fine)
 /* A count above the fine buckets reduces the whole series to schema 0. */
 Test(nhist, export_reduced)
 {
-	static struct ccproxy_nhist h;
+	static struct nhist_counts h;
 	static struct nhist_out o;
 	struct nhist_params p;
 	/* fine slot 0 = k -105 -> ceil(-105/8) = -13; slot 199 = k 94 -> 12; coarse 0 = 12,
@@ -146,7 +148,7 @@ Test(nhist, export_reduced)
 /* More buckets than allowed: the schema goes down until they fit, merging pairwise. */
 Test(nhist, export_limited_reduces_resolution)
 {
-	static struct ccproxy_nhist h;
+	static struct nhist_counts h;
 	static struct nhist_out o;
 	struct nhist_params p;
 	/* slots 0..9 = k -105..-96 at schema 3 -> ceil(k / 2) = -52..-48 at schema 2 */
@@ -169,7 +171,7 @@ Test(nhist, export_limited_reduces_resolution)
 /* Down to schema -4, Prometheus' least, and no further, even if still too many. */
 Test(nhist, export_limited_stops_at_the_least_schema)
 {
-	static struct ccproxy_nhist h;
+	static struct nhist_counts h;
 	static struct nhist_out o;
 	struct nhist_params p;
 	/* coarse 0 = schema-0 bucket 12, coarse 10 = 22 -> ceil(/16) = 1 and 2 at schema -4 */
@@ -187,7 +189,7 @@ Test(nhist, export_limited_stops_at_the_least_schema)
 /* No observation: one empty span, so that a reader still sees a native histogram. */
 Test(nhist, export_empty)
 {
-	static struct ccproxy_nhist h;
+	static struct nhist_counts h;
 	static struct nhist_out o;
 	struct nhist_params p;
 	const struct nhist_span spans[] = {{0, 0}};
@@ -195,4 +197,41 @@ Test(nhist, export_empty)
 	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
 	nhist__export(&h, &p, &o);
 	expect_export(&o, 3, 0, spans, 1, NULL, 0);
+}
+
+/* Counts added slot by slot after a clear are exported from their range alone, as a whole scan
+ * would export them; a clear then leaves every slot zero. */
+Test(nhist, ranged_counts_export_as_a_full_scan)
+{
+	static struct nhist_counts ranged, full;
+	static struct nhist_out a, b;
+	static const uint32_t slots[] = {0, 7, 8, 9, 150, 200, 201, 230, 248, 249};
+	struct nhist_params p;
+	size_t i, round;
+
+	cr_assert_eq(nhist__params(3, 0.0001, &p), 0);
+	for (round = 0; round < 3; round++) {
+		nhist__clear(&ranged);
+		memset(&full, 0, sizeof(full));
+		for (i = round; i < ARRAY_SIZE(slots) - 3 + round; i++) {
+			nhist__add_slot(&ranged, slots[i], i + 1);
+			nhist__add_slot(&full, slots[i], i + 1);
+		}
+		full.ranged = false;
+		nhist__export(&ranged, &p, &a);
+		nhist__export(&full, &p, &b);
+		cr_expect_eq(a.schema, b.schema);
+		cr_expect_eq(a.count, b.count);
+		cr_expect_eq(a.zero_count, b.zero_count);
+		cr_assert_eq(a.nspans, b.nspans);
+		cr_assert_eq(a.ndeltas, b.ndeltas);
+		cr_expect_eq(memcmp(a.spans, b.spans, a.nspans * sizeof(a.spans[0])), 0);
+		cr_expect_eq(memcmp(a.deltas, b.deltas, a.ndeltas * sizeof(a.deltas[0])), 0);
+	}
+	nhist__clear(&ranged);
+	cr_expect_eq(ranged.zero, 0);
+	for (i = 0; i < CCPROXY_NH_SLOTS; i++)
+		cr_expect_eq(ranged.fine[i], 0, "fine %zu", i);
+	for (i = 0; i < CCPROXY_NH_COARSE; i++)
+		cr_expect_eq(ranged.coarse[i], 0, "coarse %zu", i);
 }

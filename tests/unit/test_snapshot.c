@@ -625,7 +625,7 @@ Test(snapshot, native_buckets_follow_merged_and_folded_rows)
 		{.series = 99, .hist = CCPROXY_NH_RESPONSE, .slot = 1, .count = 1}, /* no row */
 	};
 	struct snapshot snap = {0};
-	struct ccproxy_nhist h;
+	struct nhist_counts h;
 	size_t i;
 
 	snap.requests = calloc(3, sizeof(*snap.requests));
