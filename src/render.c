@@ -55,14 +55,6 @@ struct series {
 	char status[16], pid[16];
 };
 
-static uint64_t row_u64(const char *row, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, row + off, sizeof(v));
-	return v;
-}
-
 static uint32_t row_u32(const char *row, size_t off)
 {
 	uint32_t v;
@@ -189,9 +181,9 @@ static bool row_counted(const struct family *f, const char *row, size_t val, siz
 	if (f->src == FAMILY_SRC_NODE || f->src == FAMILY_SRC_VERSIONS)
 		return true;
 	if (f->value != FAMILY_VALUE_HIST)
-		return row_u64(row, val) != 0;
+		return snap_get_u64(row, val) != 0;
 	for (i = 0; i <= nbounds; i++) {
-		if (row_u64(row, val + i * sizeof(uint64_t)))
+		if (snap_get_u64(row, val + i * sizeof(uint64_t)))
 			return true;
 	}
 	return false;
@@ -201,7 +193,7 @@ static bool row_counted(const struct family *f, const char *row, size_t val, siz
 static uint64_t row_created(const struct family *f, const struct family_source *src,
 			    const char *row)
 {
-	return f->type != FAMILY_GAUGE && src->created ? row_u64(row, src->created) : 0;
+	return f->type != FAMILY_GAUGE && src->created ? snap_get_u64(row, src->created) : 0;
 }
 
 /* A series' creation in wall-clock ns, or 0: unknown, not asked for, or before the epoch. */
@@ -220,13 +212,13 @@ static struct render_value row_value(const struct family *f, const char *row, si
 {
 	switch (f->value) {
 	case FAMILY_VALUE_NANO:
-		return (struct render_value){.d = (double)row_u64(row, val) / 1e9};
+		return (struct render_value){.d = (double)snap_get_u64(row, val) / 1e9};
 	case FAMILY_VALUE_ONE:
 		return (struct render_value){.is_u64 = true, .u = 1};
 	case FAMILY_VALUE_BOOL:
-		return (struct render_value){.is_u64 = true, .u = row_u64(row, val) != 0};
+		return (struct render_value){.is_u64 = true, .u = snap_get_u64(row, val) != 0};
 	default:
-		return (struct render_value){.is_u64 = true, .u = row_u64(row, val)};
+		return (struct render_value){.is_u64 = true, .u = snap_get_u64(row, val)};
 	}
 }
 
@@ -244,9 +236,9 @@ static bool add_native(const struct family *f, const struct snapshot *snap, cons
 		       struct nhist_counts *nh)
 {
 	const struct family_source *src = &family_sources[f->src];
-	uint64_t series = src->id_off ? row_u64(row, src->id_off) : 0;
+	uint64_t series = src->id_off ? snap_get_u64(row, src->id_off) : 0;
 
-	if (row_u64(row, f->nh_lost))
+	if (snap_get_u64(row, f->nh_lost))
 		return false;
 	snapshot__add_native(snap, series, f->nh_hist, nh);
 	return true;
@@ -268,7 +260,7 @@ static int render_series(struct series *s, const struct snapshot *snap, const st
 		h.bounds = s->bounds;
 		h.nbounds = s->nbounds;
 		h.buckets = hist ? hist : (const uint64_t *)(s->row + s->f->val);
-		h.sum_ns = hist ? sum_ns : row_u64(s->row, s->f->sum);
+		h.sum_ns = hist ? sum_ns : snap_get_u64(s->row, s->f->sum);
 		h.nh = nh;
 		h.created_ns = wall_created(s, o);
 		n = series_labels(s, snap, o, NULL, l, &le_at);
@@ -366,8 +358,9 @@ static int render_groups(const struct family *f, const struct snapshot *snap,
 		if (nh)
 			whole = add_native(f, snap, idx[i], nh) && whole;
 		for (j = 0; j <= nbounds; j++)
-			hist[j] = snap_add(hist[j], row_u64(idx[i], f->val + j * sizeof(uint64_t)));
-		sum_ns = snap_add(sum_ns, row_u64(idx[i], f->sum));
+			hist[j] = snap_add(hist[j],
+					   snap_get_u64(idx[i], f->val + j * sizeof(uint64_t)));
+		sum_ns = snap_add(sum_ns, snap_get_u64(idx[i], f->sum));
 		created = snap_earliest(created, row_created(f, g.src, idx[i]));
 		if (i + 1 == n || cmp_group(&g, idx[i], idx[i + 1])) {
 			struct series s = {.f = f,

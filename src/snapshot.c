@@ -142,50 +142,30 @@ static int unify_field(void *base, size_t n, size_t elem, size_t off, size_t siz
 	return err;
 }
 
-/* A row's u64 at off: rows are packed byte arrays here. */
-static uint64_t get_u64(const char *row, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, row + off, sizeof(v));
-	return v;
-}
-
-static void put_u64(char *row, size_t off, uint64_t v)
-{
-	memcpy(row + off, &v, sizeof(v));
-}
-
 /*
  * Sums a row's counters into another's (saturating, as the BPF side does); the merged series
  * was created when the earlier of the two was.
  */
 static void add_row(const struct family_source *src, char *dst, const char *from)
 {
-	uint64_t x, y;
 	size_t r, i, off;
 
 	if (src->created)
-		put_u64(dst, src->created,
-			snap_earliest(get_u64(dst, src->created), get_u64(from, src->created)));
+		snap_put_u64(dst, src->created,
+			     snap_earliest(snap_get_u64(dst, src->created),
+					   snap_get_u64(from, src->created)));
 	for (r = 0; r < src->nsums; r++) {
 		for (i = 0; i < src->sums[r].count; i++) {
 			off = src->sums[r].off + i * sizeof(uint64_t);
-			memcpy(&x, dst + off, sizeof(x));
-			memcpy(&y, from + off, sizeof(y));
-			x = snap_add(x, y);
-			memcpy(dst + off, &x, sizeof(x));
+			snap_put_u64(dst, off,
+				     snap_add(snap_get_u64(dst, off), snap_get_u64(from, off)));
 		}
 	}
 }
 
 static uint64_t row_id(const struct family_source *src, const char *row)
 {
-	uint64_t id = 0;
-
-	if (src->id_off)
-		memcpy(&id, row + src->id_off, sizeof(id));
-	return id;
+	return src->id_off ? snap_get_u64(row, src->id_off) : 0;
 }
 
 /* Records that the series id of row `from` now belongs to row `to`. 0 or -ENOMEM. */
@@ -198,7 +178,7 @@ static int add_alias(struct snapshot *snap, const struct family_source *src, cha
 	if (!f || f == t)
 		return 0;
 	if (!t) { /* the row kept has no native buckets yet: it takes the other's id */
-		memcpy(to + src->id_off, &f, sizeof(f));
+		snap_put_u64(to, src->id_off, f);
 		return 0;
 	}
 	/* A folded source gives nearly every row an alias: grow by doubling. */
@@ -463,7 +443,7 @@ int snapshot__fold(struct snapshot *snap, const struct family_source *dst)
 		memcpy(u, r + fold->key_off, dst->key_size);
 		memcpy(u + dst->val_off, r + fold->val_off, val_size);
 		if (dst->created && from->created)
-			put_u64(u, dst->created, get_u64(r, from->created));
+			snap_put_u64(u, dst->created, snap_get_u64(r, from->created));
 		ndst++;
 	}
 	*dst_n = ndst;

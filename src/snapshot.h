@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "../bpf/ccproxy.h"
 #include "nhist.h"
 
@@ -144,6 +145,20 @@ static inline uint64_t snap_add(uint64_t a, uint64_t b)
 	uint64_t sum;
 
 	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
+/* A row's u64 at off: rows are packed byte arrays (family.h gives the offsets). */
+static inline uint64_t snap_get_u64(const char *row, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, row + off, sizeof(v));
+	return v;
+}
+
+static inline void snap_put_u64(char *row, size_t off, uint64_t v)
+{
+	memcpy(row + off, &v, sizeof(v));
 }
 
 /* Two rows' created_ns merged: the earlier, 0 (unknown) only if both are. */
