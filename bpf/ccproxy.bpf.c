@@ -336,14 +336,20 @@ static __always_inline __u64 series_of(__u64 *series)
 
 /*
  * Observes ns into a native histogram, or counts it in *lost (the series goes classic).
- * Callers test nh_enabled first: without native histograms no series id is given out.
+ * series: the entry's id field, given out here on first use; NULL: the pool's one series, 0.
+ * Without native histograms nothing happens, and no id is given out.
  */
-static __always_inline void nh_observe(__u64 series, __u32 tgid, __u32 hist, __u64 *lost, __u64 ns)
+static __always_inline void nh_observe(__u64 *series, __u32 tgid, __u32 hist, __u64 *lost, __u64 ns)
 {
-	if (series || hist == CCPROXY_NH_POOL) {
-		if (nh_count(series, tgid, hist, ns))
-			return;
-	}
+	__u64 id = 0;
+
+	if (!nh_enabled)
+		return;
+	if (series && !(id = series_of(series)))
+		goto lost;
+	if (nh_count(id, tgid, hist, ns))
+		return;
+lost:
 	__sync_fetch_and_add(lost, 1);
 	count_drop(CCPROXY_DROP_NATIVE_FULL);
 }
@@ -594,9 +600,8 @@ static __always_inline void count_latency(struct ccproxy_req_val *val, __u32 tgi
 		}
 		observe_in(val->lat[h].buckets, &val->lat[h].sum_ns, lat_bucket_ns[h],
 			   lat_nbuckets[h], CCPROXY_LATENCY_BUCKETS, o->ns[h]);
-		if (nh_enabled)
-			nh_observe(series_of(&val->series), tgid, CCPROXY_NH_LATENCY + h,
-				   &val->lat[h].nh_lost, o->ns[h]);
+		nh_observe(&val->series, tgid, CCPROXY_NH_LATENCY + h, &val->lat[h].nh_lost,
+			   o->ns[h]);
 	}
 }
 
@@ -613,9 +618,7 @@ static __always_inline void count_request(struct ccproxy_req_key *rk, __u64 dura
 	__sync_fetch_and_add(&val->requests, 1);
 	if (timed) {
 		observe(val->buckets, &val->dur_sum_ns, bucket_ns, nbuckets, duration_ns);
-		if (nh_enabled)
-			nh_observe(series_of(&val->series), rk->tgid, CCPROXY_NH_RESPONSE,
-				   &val->nh_lost, duration_ns);
+		nh_observe(&val->series, rk->tgid, CCPROXY_NH_RESPONSE, &val->nh_lost, duration_ns);
 	}
 	if (u)
 		count_usage(val, rk, u);
@@ -964,8 +967,7 @@ int BPF_USDT(pool_acquire, const struct ccproxy_pool_event *uev)
 	observe(val->buckets, &val->wait_sum_ns, pool_bucket_ns, CCPROXY_POOL_BUCKETS,
 		head.wait_ns);
 	/* Summed over processes, and never collected: one series, tgid 0. */
-	if (nh_enabled)
-		nh_observe(0, 0, CCPROXY_NH_POOL, &val->nh_lost, head.wait_ns);
+	nh_observe(NULL, 0, CCPROXY_NH_POOL, &val->nh_lost, head.wait_ns);
 	return 0;
 }
 
